@@ -1,0 +1,147 @@
+//! Wiring for `run` and `demo`: builds the parts from the config, starts the tasks (discovery
+//! watcher, poller, HTTP listener), tells systemd READY once the config is loaded and the listener
+//! bound, feeds the watchdog, and on SIGTERM/SIGINT (or the caller's token) drains: the poller
+//! finishes in-flight polls and logs out of every BMC, the listener stops, then `run` returns.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, Credentials};
+use crate::discovery::{self, watch::Watcher};
+use crate::hal::Connector;
+use crate::model::Target;
+use crate::poller::{Poller, Schedule};
+use crate::publish::http::{ApiState, router};
+use crate::publish::metrics::{PollStats, registry};
+use crate::store::Store;
+
+/// A running daemon, for `demo` and tests that need its address and store.
+pub struct Daemon {
+    pub addr: SocketAddr,
+    pub store: Arc<Store>,
+    pub cancel: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Daemon {
+    /// Starts every task; returns once the listener is bound.
+    pub async fn start(config: &Config, credentials: Credentials) -> anyhow::Result<Daemon> {
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let store = Arc::new(Store::new(&config.partition));
+        let stats = Arc::new(PollStats::default());
+        let connector =
+            Arc::new(Connector::new(config, credentials).context("building the Redfish client")?);
+        let state = Arc::new(ApiState {
+            store: store.clone(),
+            registry: registry(store.clone(), stats.clone()),
+            ready: AtomicBool::new(false),
+        });
+        let listener = tokio::net::TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} ([http] listen)", config.http.listen))?;
+        let addr = listener.local_addr()?;
+
+        let (tx, rx) = watch::channel(Vec::<Target>::new());
+        let watcher = Watcher::new(
+            discovery::source(config),
+            discovery::filters(config),
+            config.discovery.refresh,
+        );
+        tracker.spawn(watcher.run(tx, cancel.clone()));
+
+        let schedule = Schedule {
+            interval: config.poll.interval,
+            timeout: config.poll.timeout,
+            concurrency: config.poll.concurrency,
+        };
+        let poller = Poller::new(schedule, connector, store.clone(), stats);
+        // Ready once discovery has published its first list (the watch value changes).
+        let ready_state = state.clone();
+        let mut ready_rx = rx.clone();
+        tracker.spawn(async move {
+            if ready_rx.changed().await.is_ok() {
+                ready_state.mark_ready();
+            }
+        });
+        tracker.spawn(poller.run(rx, cancel.clone()));
+
+        let app = router(state);
+        let http_cancel = cancel.clone();
+        tracker.spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(http_cancel.cancelled_owned())
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "http listener failed");
+            }
+        });
+        tracker.close();
+        tracing::info!(%addr, partition = %config.partition, "bmc-catcher running");
+        Ok(Daemon {
+            addr,
+            store,
+            cancel,
+            tracker,
+        })
+    }
+
+    /// Cancels every task and waits until sessions are closed.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        self.tracker.wait().await;
+    }
+}
+
+/// `bmc-catcher run`: until SIGTERM or SIGINT.
+pub async fn run(config: Config, credentials: Credentials) -> anyhow::Result<()> {
+    let daemon = Daemon::start(&config, credentials).await?;
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    let watchdog = watchdog(daemon.cancel.clone());
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining polls and logging out");
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    daemon.stop().await;
+    watchdog.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Pings the systemd watchdog at half its period while the runtime is alive.
+fn watchdog(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+    let period = sd_notify::watchdog_enabled();
+    tokio::spawn(async move {
+        let Some(period) = period.filter(|p| !p.is_zero()) else {
+            return;
+        };
+        let mut tick = tokio::time::interval(period / 2);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => { let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]); }
+                _ = cancel.cancelled() => return,
+            }
+        }
+    })
+}
+
+/// Waits for SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,79 @@
+//! `bmc-sim`: a fleet of simulated Redfish BMCs on loopback addresses, with a matching ISC dhcpd
+//! leases file, running until Ctrl-C. For trying bmc-catcher (or any Redfish client) without hardware.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+
+#[derive(Parser)]
+#[command(
+    name = "bmc-sim",
+    version,
+    about = "Simulated Redfish BMCs on loopback, with a dhcpd leases file"
+)]
+struct Args {
+    /// How many BMCs.
+    #[arg(long, default_value_t = 3)]
+    count: u32,
+    /// First address (must be in 127.0.0.0/8); the others follow.
+    #[arg(long, default_value = "127.0.1.1")]
+    first_ip: Ipv4Addr,
+    /// Port shared by every BMC (0: a free one).
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Thermal/power shapes, assigned round-robin.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors])]
+    shape: Vec<SimShape>,
+    /// Serve this DMTF mockup directory instead of generated resources (power and sessions still live).
+    #[arg(long)]
+    mockup: Option<PathBuf>,
+    /// Write an ISC dhcpd leases file listing the fleet here.
+    #[arg(long)]
+    leases: Option<PathBuf>,
+    #[arg(long, default_value = "admin")]
+    username: String,
+    /// The BMCs' password (a simulator's; not a secret).
+    #[arg(long, default_value = "password")]
+    password: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let spec = FleetSpec {
+        count: args.count,
+        first_ip: args.first_ip,
+        port: args.port,
+        shapes: args.shape,
+        mockup: args.mockup,
+        username: args.username,
+        password: args.password,
+    };
+    let cancel = CancellationToken::new();
+    let fleet = match SimFleet::start(&spec, cancel.clone()).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("bmc-sim: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    for r in &fleet.bmcs {
+        println!("{} https://{} {:?}", r.bmc.mac, r.addr, r.bmc.shape);
+    }
+    if let Some(path) = &args.leases {
+        let now = bmc_catcher::store::now_ms() / 1000;
+        if let Err(e) = fleet.write_leases(path, now) {
+            eprintln!("bmc-sim: cannot write {}: {e}", path.display());
+            return std::process::ExitCode::from(1);
+        }
+        println!("leases written to {}", path.display());
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    fleet.stop();
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,115 @@
+//! Unit tests of config parsing: the shipped files, defaults, and errors that name the key.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("test.toml"))
+}
+
+#[test]
+fn shipped_config_parses() {
+    let text = include_str!("../config/bmc-catcher.toml");
+    let c = parse(text).expect("shipped config must parse");
+    assert_eq!(c.poll.interval, Duration::from_secs(300));
+    assert_eq!(c.poll.timeout, Duration::from_secs(60));
+    assert_eq!(c.discovery.leases_format, LeasesFormat::Auto);
+    assert_eq!(c.redfish.port, 443);
+    assert_eq!(c.discovery.allow_cidrs.len(), 1);
+}
+
+#[test]
+fn shipped_credentials_example_parses() {
+    let text = include_str!("../config/credentials.example.toml");
+    let c = Credentials::parse(text, Path::new("creds.toml")).expect("example must parse");
+    let mac: MacAddr = "52:54:00:a1:00:11".parse().expect("mac");
+    let other: MacAddr = "52:54:00:a1:00:12".parse().expect("mac");
+    assert_eq!(
+        c.for_target(mac, "10.1.2.3".parse().expect("ip"))
+            .map(|c| c.username.as_str()),
+        Some("ADMIN")
+    );
+    assert_eq!(
+        c.for_target(other, "10.1.2.3".parse().expect("ip"))
+            .map(|c| c.username.as_str()),
+        Some("root")
+    );
+    assert_eq!(
+        c.for_target(other, "10.2.0.1".parse().expect("ip"))
+            .map(|c| c.username.as_str()),
+        Some("admin")
+    );
+    assert!(
+        !format!("{c:?}").contains("calvin"),
+        "Debug must not print passwords"
+    );
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    let c = parse("").expect("defaults");
+    assert_eq!(c.partition, "default");
+    assert_eq!(c.poll.concurrency, 64);
+    assert_eq!(c.redfish.tls, TlsPolicy::Verify);
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let e = parse("[poll]\nintervall = \"5m\"\n").expect_err("unknown key");
+    let msg = e.to_string();
+    assert!(msg.contains("intervall"), "{msg}");
+    assert!(msg.contains("test.toml"), "{msg}");
+}
+
+#[test]
+fn bad_duration_is_named() {
+    let msg = parse("[poll]\ninterval = \"soon\"\n")
+        .expect_err("bad")
+        .to_string();
+    assert!(msg.contains("interval"), "{msg}");
+    assert!(msg.contains("soon"), "{msg}");
+}
+
+#[test]
+fn invalid_values_name_the_key() {
+    let msg = parse("[poll]\ninterval = \"10s\"\ntimeout = \"20s\"\n")
+        .expect_err("timeout")
+        .to_string();
+    assert!(msg.contains("poll.timeout"), "{msg}");
+    let msg = parse("partition = \"a b\"\n")
+        .expect_err("partition")
+        .to_string();
+    assert!(msg.contains("`partition`"), "{msg}");
+    let msg = parse("[poll]\nconcurrency = 0\n")
+        .expect_err("concurrency")
+        .to_string();
+    assert!(msg.contains("poll.concurrency"), "{msg}");
+    let msg = parse("[discovery]\nleases-format = \"csv\"\n")
+        .expect_err("format")
+        .to_string();
+    assert!(
+        msg.contains("leases-format") || msg.contains("csv"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn effective_config_round_trips() {
+    let c = parse(include_str!("../config/bmc-catcher.toml")).expect("parse");
+    let again = parse(&c.to_toml()).expect("rendered config parses");
+    assert_eq!(again.poll.interval, c.poll.interval);
+    assert_eq!(again.discovery.ignore_macs, c.discovery.ignore_macs);
+}
+
+#[test]
+fn credentials_errors_never_show_the_secret() {
+    let e = Credentials::parse(
+        "username = \"a\"\npassword = hunter2\n",
+        Path::new("c.toml"),
+    )
+    .expect_err("bad toml");
+    let msg = e.to_string();
+    assert!(!msg.contains("hunter2"), "{msg}");
+    assert!(msg.contains("line 2"), "{msg}");
+    let e = Credentials::parse("username = \"a\"\n", Path::new("c.toml")).expect_err("no password");
+    assert!(e.to_string().contains("`password`"));
+}

@@ -1,0 +1,387 @@
+//! Parser for ISC dhcpd `dhcpd.leases` (dhcpd.leases(5)): returns every IPv4 `lease` block in
+//! file order; picking the last record per IP is `select`'s job.
+//!
+//! Tolerant by design: unknown statements and unknown top-level declarations (`failover peer`,
+//! `ia-na`, `server-duid`, ...) are skipped; a broken lease block is dropped with a warning naming
+//! the line of the problem and parsing resumes at the next `lease` that starts a line. dhcpd
+//! writes one statement per line, so a statement running onto the next line is a missing `;`.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use self::lex::{Tok, Token, date, tokenize};
+use super::lease::{Lease, LeaseState, Parsed};
+use crate::model::MacAddr;
+
+mod lex;
+
+/// A problem: (1-based line, message).
+type Fail = (usize, String);
+
+/// Parses the text of a dhcpd.leases file. Never panics.
+pub fn parse(text: &str) -> Parsed {
+    let mut p = Parser {
+        toks: tokenize(text),
+        pos: 0,
+        out: Parsed::default(),
+    };
+    p.run();
+    p.out
+}
+
+struct Parser<'a> {
+    toks: Vec<Token<'a>>,
+    pos: usize,
+    out: Parsed,
+}
+
+impl<'a> Parser<'a> {
+    fn at_lease_start(&self, pos: usize) -> bool {
+        self.toks
+            .get(pos)
+            .is_some_and(|t| t.first && t.tok == Tok::Word("lease"))
+    }
+
+    fn run(&mut self) {
+        while let Some(t) = self.toks.get(self.pos) {
+            let line = t.line;
+            match t.tok {
+                Tok::Word("lease") => match self.lease() {
+                    Ok(l) => self.out.leases.push(l),
+                    Err((at, msg)) => {
+                        self.out
+                            .warn(at, format!("{msg}; lease at line {line} skipped"));
+                        while self.pos < self.toks.len() && !self.at_lease_start(self.pos) {
+                            self.pos += 1;
+                        }
+                    }
+                },
+                _ => {
+                    let last = self.out.warnings.last().map(|w| w.line);
+                    match self.statement() {
+                        Err((at, msg)) if last != Some(at) => {
+                            self.out.warn(at, format!("{msg}; skipped"));
+                        }
+                        _ => {} // top-level declarations are not leases; one warning per line
+                    }
+                }
+            }
+        }
+    }
+
+    /// Consumes one statement (up to `;`, or a balanced `{...}` block) and returns its tokens.
+    /// Stops without consuming at a line-leading `lease` that would be swallowed.
+    fn statement(&mut self) -> Result<Vec<Tok<'a>>, Fail> {
+        let Some(first) = self.toks.get(self.pos) else {
+            return Err((0, "unexpected end of file".into()));
+        };
+        let (line, start) = (first.line, self.pos);
+        let mut depth = 0usize;
+        while let Some(t) = self.toks.get(self.pos) {
+            if self.pos > start && self.at_lease_start(self.pos) {
+                let what = if depth > 0 {
+                    "unclosed '{' block"
+                } else {
+                    "missing ';'"
+                };
+                return Err((line, what.into()));
+            }
+            self.pos += 1;
+            match (&t.tok, depth) {
+                (Tok::Bad(m), _) => return Err((t.line, (*m).into())),
+                (Tok::Open, _) => depth += 1,
+                (Tok::Close, 0) if self.pos - 1 == start => {
+                    return Err((t.line, "unexpected '}'".into()));
+                }
+                (Tok::Close, 0) => {
+                    self.pos -= 1;
+                    return Err((line, "missing ';' before '}'".into()));
+                }
+                (Tok::Close, 1) => return Ok(Vec::new()),
+                (Tok::Close, _) => depth -= 1,
+                (Tok::Semi, 0) => {
+                    let toks = &self.toks[start..self.pos - 1];
+                    return Ok(toks.iter().map(|t| t.tok.clone()).collect());
+                }
+                (_, 0) if t.line != line => {
+                    self.pos -= 1;
+                    return Err((line, "missing ';'".into()));
+                }
+                _ => {}
+            }
+        }
+        Err((line, "unexpected end of file".into()))
+    }
+
+    fn lease(&mut self) -> Result<Lease, Fail> {
+        let line = self.toks.get(self.pos).map_or(0, |t| t.line);
+        self.pos += 1;
+        let ip = match self.toks.get(self.pos).map(|t| &t.tok) {
+            Some(Tok::Word(w)) => w
+                .parse::<Ipv4Addr>()
+                .map_err(|_| (line, format!("bad lease address {w:?}")))?,
+            _ => return Err((line, "missing lease address".into())),
+        };
+        if self.toks.get(self.pos + 1).map(|t| &t.tok) != Some(&Tok::Open) {
+            return Err((line, "missing '{' after lease address".into()));
+        }
+        self.pos += 2;
+        let mut lease = Lease {
+            ip: IpAddr::V4(ip),
+            mac: None,
+            hostname: None,
+            starts: None,
+            ends: None,
+            state: LeaseState::Active, // no `binding state` (OpenBSD-style file): judged by `ends`
+            vendor_class: None,
+            line,
+        };
+        loop {
+            let Some(t) = self.toks.get(self.pos) else {
+                return Err((line, "unterminated lease block at end of file".into()));
+            };
+            if t.tok == Tok::Close {
+                self.pos += 1;
+                return Ok(lease);
+            }
+            if self.at_lease_start(self.pos) {
+                return Err((line, "lease block not closed with '}'".into()));
+            }
+            let sline = t.line;
+            let stmt = self.statement()?;
+            apply(&mut lease, &stmt).map_err(|m| (sline, m))?;
+        }
+    }
+}
+
+fn apply(lease: &mut Lease, stmt: &[Tok<'_>]) -> Result<(), String> {
+    let word = |i: usize| match stmt.get(i) {
+        Some(Tok::Word(w)) => Some(*w),
+        _ => None,
+    };
+    match (word(0), word(1)) {
+        (Some(k @ ("starts" | "ends" | "cltt" | "tstp" | "tsfp" | "atsfp")), _) => {
+            let t = date(&stmt[1..]).ok_or_else(|| format!("bad date in {k:?}"))?;
+            match k {
+                "starts" => lease.starts = t,
+                "ends" => lease.ends = t,
+                _ => {}
+            }
+        }
+        (Some("binding"), Some("state")) => {
+            lease.state = match word(2).ok_or("missing binding state")? {
+                "active" => LeaseState::Active,
+                "free" => LeaseState::Free,
+                "expired" => LeaseState::Expired,
+                "released" => LeaseState::Released,
+                "abandoned" => LeaseState::Abandoned,
+                "backup" => LeaseState::Backup,
+                _ => LeaseState::Other,
+            }
+        }
+        (Some("abandoned"), None) => lease.state = LeaseState::Abandoned,
+        (Some("hardware"), Some(kind)) => {
+            let addr = word(2).ok_or("missing hardware address")?;
+            let mac = addr.parse::<MacAddr>();
+            match (kind, mac) {
+                ("ethernet", Ok(mac)) => lease.mac = Some(mac),
+                ("ethernet", Err(_)) => return Err(format!("bad MAC address {addr:?}")),
+                _ => lease.mac = None,
+            }
+        }
+        (Some("client-hostname"), _) => match stmt.get(1) {
+            Some(Tok::Str(s)) => lease.hostname = Some(s.clone()),
+            _ => return Err("client-hostname needs a quoted string".into()),
+        },
+        (Some("set"), Some("vendor-class-identifier")) => match stmt.get(3) {
+            Some(Tok::Str(s)) => lease.vendor_class = Some(s.clone()),
+            _ => return Err("vendor-class-identifier needs a quoted string".into()),
+        },
+        _ => {} // next/rewind binding state, uid, set <other>, unknown statements
+    }
+    Ok(())
+}
+
+/// `never` → `Some(None)`; `epoch N` or `W YYYY/MM/DD HH:MM:SS` (UTC) → `Some(Some(unix))`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::select::testutil::{NOW, assert_fixture_selection, fuzz_inputs};
+    use crate::discovery::select::{Filters, select_targets};
+
+    const TEXT: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/leases/dhcpd.leases"
+    ));
+    const EPOCH: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/leases/dhcpd-epoch.leases"
+    ));
+
+    fn find<'a>(p: &'a Parsed, ip: &str) -> Vec<&'a Lease> {
+        p.leases.iter().filter(|l| l.ip.to_string() == ip).collect()
+    }
+
+    #[test]
+    fn fixture_parses_every_block_and_selects_the_story() {
+        let p = parse(TEXT);
+        assert_eq!(p.warnings, vec![]);
+        assert_eq!(p.leases.len(), 13);
+        assert_eq!(p.leases[0].line, 7);
+        assert_fixture_selection(&p);
+        let never = find(&p, "127.0.1.30")[0];
+        assert_eq!((never.starts, never.ends), (Some(1_795_175_940), None));
+        let pxe = find(&p, "127.0.1.20")[0];
+        assert_eq!(
+            pxe.vendor_class.as_deref(),
+            Some("PXEClient:Arch:00007:UNDI:003016")
+        );
+        assert_eq!(pxe.hostname, None);
+        let abandoned = find(&p, "127.0.1.14")[0];
+        assert_eq!(
+            (abandoned.state, abandoned.mac),
+            (LeaseState::Abandoned, None)
+        );
+        assert_eq!(find(&p, "127.0.1.15")[0].state, LeaseState::Expired);
+        assert_eq!(find(&p, "127.0.1.16")[1].state, LeaseState::Free);
+    }
+
+    #[test]
+    fn epoch_fixture_equals_the_date_fixture() {
+        let (a, b) = (parse(TEXT), parse(EPOCH));
+        assert_eq!(b.warnings, vec![]);
+        assert_fixture_selection(&b);
+        let strip = |p: Parsed| {
+            p.leases
+                .into_iter()
+                .map(|l| Lease { line: 0, ..l })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(a), strip(b));
+    }
+
+    /// Inserts `what` before 1-based line `at`; returns the new text.
+    fn inject(at: usize, what: &str) -> String {
+        let mut lines: Vec<&str> = TEXT.lines().collect();
+        lines.insert(at - 1, what);
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn broken_blocks_are_skipped_with_the_line_of_the_problem() {
+        // Line 28 is `lease 127.0.1.13 {` (first, later superseded), 35 its `hardware`, 39 its `}`.
+        let first13 = TEXT
+            .lines()
+            .position(|l| l == "lease 127.0.1.13 {")
+            .unwrap()
+            + 1;
+        assert_eq!(first13, 28);
+        let cases: Vec<(String, usize, usize)> = vec![
+            (inject(35, "  @@@ garbage !!! {{"), 35, 12),
+            (inject(35, "  hardware ethernet 52:54:00:zz:00:13;"), 35, 12),
+            (inject(35, "  starts 3 2026/02/30 09:12:44;"), 35, 12),
+            (inject(35, "  client-hostname \"unterminated"), 35, 12),
+            (inject(35, "  hardware ethernet 52:54:00:a1:00:13"), 35, 12),
+            (
+                inject(
+                    28,
+                    "lease 127.0.1.300 {\n  starts 3 2026/11/18 09:12:44;\n}",
+                ),
+                28,
+                13,
+            ),
+            (inject(28, "%%% top-level garbage"), 28, 13),
+            (inject(28, "}}"), 28, 13),
+            (
+                TEXT.replacen("  client-hostname \"bmc-r01-u03\";\n}\n", "", 1),
+                28,
+                12,
+            ),
+        ];
+        for (text, line, count) in cases {
+            let p = parse(&text);
+            assert_eq!(p.leases.len(), count, "{:?}\n{text}", p.warnings);
+            assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+            assert_eq!(p.warnings[0].line, line, "{:?}", p.warnings);
+            assert_fixture_selection(&p);
+        }
+    }
+
+    #[test]
+    fn unterminated_last_block_is_dropped_with_a_warning() {
+        let cut = TEXT.trim_end().strip_suffix('}').unwrap();
+        let p = parse(cut);
+        assert_eq!(p.leases.len(), 12);
+        assert_eq!(p.warnings.len(), 1);
+        assert_eq!(
+            p.warnings[0].line,
+            TEXT.lines()
+                .position(|l| l == "lease 127.0.1.30 {")
+                .unwrap()
+                + 1
+        );
+        assert!(find(&p, "127.0.1.30").is_empty());
+    }
+
+    #[test]
+    fn odd_but_valid_syntax() {
+        let text = r#"server-duid "\000\001\000\001\036\303\245\310RT\000\377\000\001";
+failover peer "dhcp" state {
+  my state normal at 5 2026/11/20 10:00:00;
+  partner state normal at 5 2026/11/20 10:00:00;
+}
+ia-na "\001\000\000\000\000\001" {
+  cltt 5 2026/11/20 10:00:00;
+  iaaddr fd00::1 { binding state active; ends never; }
+}
+lease 10.0.0.5 { # comment { ; "
+  starts epoch 1795170000; # Fri
+  ends never;
+  uid 01:52:54:00:a1:00:05;
+  hardware ethernet 52:54:00:A1:00:05;
+  on expiry { set x = "y"; }
+  set ddns-fwd-name = "x;y";
+  client-hostname "a;b{c}d#e\"f\\g\101\x42";
+  some-future-statement 1 2 "{";
+}
+lease 10.0.0.6 {
+  hardware token-ring 00:11:22:33:44:55;
+  abandoned;
+}
+"#;
+        let p = parse(text);
+        assert_eq!(p.warnings, vec![]);
+        assert_eq!(p.leases.len(), 2);
+        let l = &p.leases[0];
+        assert_eq!((l.line, l.starts, l.ends), (10, Some(1_795_170_000), None));
+        assert_eq!(l.hostname.as_deref(), Some("a;b{c}d#e\"f\\gAB"));
+        assert_eq!(l.mac, Some("52:54:00:a1:00:05".parse().unwrap()));
+        assert_eq!(
+            (p.leases[1].mac, p.leases[1].state),
+            (None, LeaseState::Abandoned)
+        );
+        let sel = select_targets(&p.leases, NOW + 100 * 365 * 86_400, &Filters::default());
+        assert_eq!(sel.len(), 1);
+    }
+
+    #[test]
+    fn active_lease_past_its_end_is_dropped() {
+        let text = "lease 10.0.0.7 {\n starts 5 2026/11/20 00:00:00;\n ends 5 2026/11/20 11:00:00;\n binding state active;\n hardware ethernet 52:54:00:00:00:07;\n}\n";
+        let p = parse(text);
+        assert_eq!(p.leases[0].state, LeaseState::Active);
+        assert!(select_targets(&p.leases, NOW, &Filters::default()).is_empty());
+        assert_eq!(
+            select_targets(&p.leases, NOW - 3601, &Filters::default()).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn never_panics() {
+        for seed in [TEXT, EPOCH] {
+            for input in fuzz_inputs(seed) {
+                let p = parse(&input);
+                assert!(p.leases.iter().all(|l| l.line >= 1));
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! HTTP plumbing for one Redfish BMC: the shared reqwest client, and per BMC one session
+//! (`POST SessionService/Sessions`, `X-Auth-Token`) reused across polls, re-created on 401, deleted
+//! on `logout`. Falls back to basic auth when the service has no session support.
+//!
+//! Errors name the BMC and the path, never the credentials.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::config::{Credential, Redfish as RedfishConfig, Scheme};
+use crate::hal::HalError;
+
+use super::tls;
+
+/// What every Redfish backend shares: one HTTP client (connection pool, TLS policy) and the settings.
+#[derive(Clone)]
+pub struct RedfishShared {
+    pub(super) http: reqwest::Client,
+    pub(super) scheme: &'static str,
+    pub(super) port: u16,
+    pub(super) timeout: Duration,
+}
+
+impl RedfishShared {
+    pub fn new(cfg: &RedfishConfig, request_timeout: Duration) -> Result<Self, HalError> {
+        let setup = |detail: String| HalError::Protocol {
+            bmc: "redfish client".into(),
+            detail,
+        };
+        let tls = tls::client_config(cfg.tls, cfg.ca_file.as_deref())
+            .map_err(|e| setup(e.to_string()))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(5).min(request_timeout))
+            .timeout(request_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(2)
+            .user_agent(concat!("bmc-catcher/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| setup(e.to_string()))?;
+        Ok(RedfishShared {
+            http,
+            scheme: match cfg.scheme {
+                Scheme::Https => "https",
+                Scheme::Http => "http",
+            },
+            port: cfg.port,
+            timeout: request_timeout,
+        })
+    }
+}
+
+enum Auth {
+    /// Not logged in yet (or logged out).
+    None,
+    Session {
+        token: SecretString,
+        /// The session resource to DELETE on logout.
+        location: Option<String>,
+    },
+    /// The service has no usable SessionService: every request carries basic auth.
+    Basic,
+}
+
+/// One BMC's HTTP session.
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+    bmc: String,
+    cred: Option<Credential>,
+    timeout: Duration,
+    auth: Mutex<Auth>,
+    sessions_path: Mutex<String>,
+}
+
+impl Session {
+    pub fn new(
+        shared: &RedfishShared,
+        host: &str,
+        port: u16,
+        bmc: String,
+        cred: Option<Credential>,
+    ) -> Self {
+        Session {
+            http: shared.http.clone(),
+            base: format!("{}://{}:{}", shared.scheme, host, port),
+            bmc,
+            cred,
+            timeout: shared.timeout,
+            auth: Mutex::new(Auth::None),
+            sessions_path: Mutex::new("/redfish/v1/SessionService/Sessions".into()),
+        }
+    }
+
+    /// Where `POST` creates sessions, as the service root links it.
+    pub async fn set_sessions_path(&self, path: String) {
+        *self.sessions_path.lock().await = path;
+    }
+
+    fn transport_error(&self, path: &str, e: &reqwest::Error) -> HalError {
+        // reqwest's Display names the URL (no credentials are ever in it); add the cause chain.
+        let mut detail = format!("{path}: {e}");
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            detail.push_str(&format!(": {s}"));
+            src = s.source();
+        }
+        if e.is_timeout() {
+            HalError::Timeout {
+                bmc: self.bmc.clone(),
+                after: self.timeout,
+                what: detail,
+            }
+        } else if e.is_connect() {
+            HalError::Unreachable {
+                bmc: self.bmc.clone(),
+                detail,
+            }
+        } else {
+            HalError::Protocol {
+                bmc: self.bmc.clone(),
+                detail,
+            }
+        }
+    }
+
+    fn status_error(&self, method: &Method, path: &str, status: StatusCode) -> HalError {
+        let detail = format!("{method} {path}: HTTP {status}");
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => HalError::Auth {
+                bmc: self.bmc.clone(),
+                detail,
+            },
+            StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::NOT_IMPLEMENTED => HalError::Unsupported {
+                bmc: self.bmc.clone(),
+                detail,
+            },
+            _ => HalError::Protocol {
+                bmc: self.bmc.clone(),
+                detail,
+            },
+        }
+    }
+
+    fn cred(&self) -> Result<&Credential, HalError> {
+        self.cred.as_ref().ok_or_else(|| HalError::Auth {
+            bmc: self.bmc.clone(),
+            detail: "no credentials configured for this BMC".into(),
+        })
+    }
+
+    /// Logs in: a new session, or basic auth when the service has none.
+    async fn login(&self, auth: &mut Auth) -> Result<(), HalError> {
+        let cred = self.cred()?;
+        let path = self.sessions_path.lock().await.clone();
+        let body = serde_json::json!({"UserName": cred.username, "Password": cred.password.expose_secret()});
+        let resp = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&path, &e))?;
+        let status = resp.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(self.status_error(&Method::POST, &path, status));
+        }
+        let token = resp
+            .headers()
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| SecretString::from(s.to_string()));
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| self.relative(s));
+        match (status.is_success(), token) {
+            (true, Some(token)) => {
+                let location = match location {
+                    Some(l) => Some(l),
+                    None => resp.json::<Value>().await.ok().and_then(|v| {
+                        v.get("@odata.id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    }),
+                };
+                tracing::debug!(bmc = %self.bmc, session = ?location, "redfish session created");
+                *auth = Auth::Session { token, location };
+            }
+            _ => {
+                tracing::debug!(bmc = %self.bmc, %status, "no redfish session service, using basic auth");
+                *auth = Auth::Basic;
+            }
+        }
+        Ok(())
+    }
+
+    fn relative(&self, uri: &str) -> String {
+        uri.strip_prefix(&self.base).unwrap_or(uri).to_string()
+    }
+
+    fn authorise(&self, req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
+        match auth {
+            Auth::Session { token, .. } => req.header("X-Auth-Token", token.expose_secret()),
+            Auth::Basic => match &self.cred {
+                Some(c) => req.basic_auth(&c.username, Some(c.password.expose_secret())),
+                None => req,
+            },
+            Auth::None => req,
+        }
+    }
+
+    /// Sends an authenticated request; on 401 with a session, logs in again once and retries.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, HalError> {
+        for attempt in 0..2 {
+            let mut auth = self.auth.lock().await;
+            if matches!(*auth, Auth::None) {
+                self.login(&mut auth).await?;
+            }
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, path));
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let req = self.authorise(req, &auth);
+            drop(auth);
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| self.transport_error(path, &e))?;
+            if resp.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
+                let mut auth = self.auth.lock().await;
+                if matches!(*auth, Auth::Session { .. }) {
+                    tracing::info!(bmc = %self.bmc, "redfish session expired, logging in again");
+                    *auth = Auth::None;
+                    continue;
+                }
+            }
+            if !resp.status().is_success() {
+                return Err(self.status_error(&method, path, resp.status()));
+            }
+            return Ok(resp);
+        }
+        Err(HalError::Auth {
+            bmc: self.bmc.clone(),
+            detail: format!("{method} {path}: HTTP 401 after a fresh login"),
+        })
+    }
+
+    /// GET a resource as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value, HalError> {
+        let resp = self.send(Method::GET, path, None).await?;
+        resp.json::<Value>().await.map_err(|e| HalError::Protocol {
+            bmc: self.bmc.clone(),
+            detail: format!("GET {path}: body is not JSON: {e}"),
+        })
+    }
+
+    /// POST an action; the body of the answer is not needed.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<(), HalError> {
+        self.send(Method::POST, path, Some(body)).await.map(drop)
+    }
+
+    /// Deletes the session, if any. Best effort: a BMC that is gone cannot be logged out of.
+    pub async fn logout(&self) {
+        let mut auth = self.auth.lock().await;
+        if let Auth::Session {
+            token,
+            location: Some(location),
+        } = &*auth
+        {
+            let res = self
+                .http
+                .delete(format!("{}{}", self.base, location))
+                .header("X-Auth-Token", token.expose_secret())
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await;
+            match res {
+                Ok(r) => {
+                    tracing::debug!(bmc = %self.bmc, status = %r.status(), "redfish session deleted")
+                }
+                Err(e) => tracing::warn!(bmc = %self.bmc, error = %e, "redfish logout failed"),
+            }
+        }
+        *auth = Auth::None;
+    }
+}

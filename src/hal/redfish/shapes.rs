@@ -1,0 +1,331 @@
+//! Pure decoding of Redfish JSON into our model, for the three ways a BMC can describe its thermal
+//! and power state: legacy `Chassis/{id}/Thermal` + `Power`, the newer `ThermalSubsystem` /
+//! `PowerSubsystem` resources, and the `Sensors` collection. Also the `ComputerSystem` and `Manager`
+//! fields we read. No I/O: the backend fetches, these functions read `serde_json::Value`s.
+
+use serde_json::Value;
+
+use crate::model::{
+    Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit,
+};
+
+/// `v[key]["@odata.id"]`.
+pub fn link(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?.get("@odata.id")?.as_str().map(str::to_string)
+}
+
+/// The first `@odata.id` of a link array (`Links.Chassis`, `Links.ManagedBy`).
+pub fn first_link(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?
+        .as_array()?
+        .first()?
+        .get("@odata.id")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// The member URIs of a collection.
+pub fn members(v: &Value) -> Vec<String> {
+    v.get("Members")
+        .and_then(Value::as_array)
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| {
+                    x.get("@odata.id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// True when a collection member came back expanded (more than its `@odata.id`).
+pub fn is_expanded(member: &Value) -> bool {
+    member
+        .as_object()
+        .is_some_and(|o| o.keys().any(|k| !k.starts_with('@')))
+}
+
+fn num(v: &Value, key: &str) -> Option<f64> {
+    v.get(key)?.as_f64()
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)?
+        .as_str()
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
+}
+
+fn status_health(v: &Value) -> Health {
+    Health::from_redfish(
+        v.get("Status")
+            .and_then(|s| s.get("Health"))
+            .and_then(Value::as_str),
+    )
+}
+
+fn status_state(v: &Value) -> Option<String> {
+    text(v.get("Status")?, "State")
+}
+
+fn absent(v: &Value) -> bool {
+    matches!(
+        status_state(v).as_deref(),
+        Some("Absent") | Some("Disabled")
+    )
+}
+
+fn name(v: &Value, fallback: &str) -> String {
+    text(v, "Name")
+        .or_else(|| text(v, "FanName"))
+        .or_else(|| text(v, "DeviceName"))
+        .or_else(|| text(v, "MemberId"))
+        .or_else(|| text(v, "Id"))
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+/// Power state, inventory and indicator LED from a `ComputerSystem`.
+pub fn system(v: &Value) -> (Option<PowerState>, Inventory, Option<Led>) {
+    let power = v
+        .get("PowerState")
+        .and_then(Value::as_str)
+        .map(PowerState::from_redfish);
+    let inventory = Inventory {
+        uuid: text(v, "UUID"),
+        manufacturer: text(v, "Manufacturer"),
+        model: text(v, "Model"),
+        serial: text(v, "SerialNumber"),
+        bios_version: text(v, "BiosVersion"),
+        bmc_firmware: None,
+    };
+    let led = match v.get("LocationIndicatorActive").and_then(Value::as_bool) {
+        Some(true) => Some(Led::On),
+        Some(false) => Some(Led::Off),
+        None => v
+            .get("IndicatorLED")
+            .and_then(Value::as_str)
+            .map(|s| match s {
+                "Lit" => Led::On,
+                "Off" => Led::Off,
+                "Blinking" => Led::Blinking,
+                _ => Led::Unknown,
+            }),
+    };
+    (power, inventory, led)
+}
+
+/// The reset action target of a `ComputerSystem`.
+pub fn reset_target(system: &Value) -> Option<String> {
+    system
+        .get("Actions")?
+        .get("#ComputerSystem.Reset")?
+        .get("target")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `FirmwareVersion` of a `Manager`.
+pub fn manager_firmware(v: &Value) -> Option<String> {
+    text(v, "FirmwareVersion")
+}
+
+/// Sensors from a legacy `Thermal` resource: temperatures and fans.
+pub fn legacy_thermal(v: &Value) -> Vec<Sensor> {
+    let mut out = Vec::new();
+    for t in v
+        .get("Temperatures")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        out.push(Sensor {
+            name: name(t, "temperature"),
+            kind: SensorKind::Temperature,
+            unit: Unit::Celsius,
+            reading: if absent(t) {
+                None
+            } else {
+                num(t, "ReadingCelsius")
+            },
+            health: status_health(t),
+            upper_critical: num(t, "UpperThresholdCritical"),
+            lower_critical: num(t, "LowerThresholdCritical"),
+        });
+    }
+    for f in v
+        .get("Fans")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let unit = match f.get("ReadingUnits").and_then(Value::as_str) {
+            Some("Percent") => Unit::Percent,
+            _ => Unit::Rpm,
+        };
+        out.push(Sensor {
+            name: name(f, "fan"),
+            kind: SensorKind::Fan,
+            unit,
+            reading: if absent(f) { None } else { num(f, "Reading") },
+            health: status_health(f),
+            upper_critical: num(f, "UpperThresholdCritical"),
+            lower_critical: num(f, "LowerThresholdCritical"),
+        });
+    }
+    out
+}
+
+/// PSUs, system power draw and voltages from a legacy `Power` resource.
+pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
+    let control = v
+        .get("PowerControl")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first());
+    let metrics = PowerMetrics {
+        consumed_watts: control.and_then(|c| num(c, "PowerConsumedWatts")),
+        capacity_watts: control.and_then(|c| num(c, "PowerCapacityWatts")),
+    };
+    let psus = v
+        .get("PowerSupplies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| Psu {
+            name: name(p, "power supply"),
+            health: status_health(p),
+            state: status_state(p).unwrap_or_else(|| "Unknown".into()),
+            input_watts: num(p, "PowerInputWatts"),
+            output_watts: num(p, "LastPowerOutputWatts").or_else(|| num(p, "PowerOutputWatts")),
+            capacity_watts: num(p, "PowerCapacityWatts"),
+        })
+        .collect();
+    let voltages = v
+        .get("Voltages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|s| Sensor {
+            name: name(s, "voltage"),
+            kind: SensorKind::Voltage,
+            unit: Unit::Volts,
+            reading: if absent(s) {
+                None
+            } else {
+                num(s, "ReadingVolts")
+            },
+            health: status_health(s),
+            upper_critical: num(s, "UpperThresholdCritical"),
+            lower_critical: num(s, "LowerThresholdCritical"),
+        })
+        .collect();
+    (psus, metrics, voltages)
+}
+
+/// Temperatures from a `ThermalMetrics` resource (`ThermalSubsystem`).
+pub fn thermal_metrics(v: &Value) -> Vec<Sensor> {
+    v.get("TemperatureReadingsCelsius")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|t| Sensor {
+            name: name(t, "temperature"),
+            kind: SensorKind::Temperature,
+            unit: Unit::Celsius,
+            reading: num(t, "Reading"),
+            health: Health::Unknown,
+            upper_critical: None,
+            lower_critical: None,
+        })
+        .collect()
+}
+
+/// One `Fan` resource (`ThermalSubsystem/Fans/{id}`): RPM when given, else percent.
+pub fn subsystem_fan(v: &Value) -> Sensor {
+    let speed = v.get("SpeedPercent");
+    let rpm = speed.and_then(|s| num(s, "SpeedRPM"));
+    let (unit, reading) = match rpm {
+        Some(r) => (Unit::Rpm, Some(r)),
+        None => (Unit::Percent, speed.and_then(|s| num(s, "Reading"))),
+    };
+    Sensor {
+        name: name(v, "fan"),
+        kind: SensorKind::Fan,
+        unit,
+        reading: if absent(v) { None } else { reading },
+        health: status_health(v),
+        upper_critical: None,
+        lower_critical: None,
+    }
+}
+
+/// One `PowerSupply` resource, with its `PowerSupplyMetrics` when fetched.
+pub fn subsystem_psu(v: &Value, metrics: Option<&Value>) -> Psu {
+    let reading = |key: &str| {
+        metrics
+            .and_then(|m| m.get(key))
+            .and_then(|r| num(r, "Reading"))
+    };
+    Psu {
+        name: name(v, "power supply"),
+        health: status_health(v),
+        state: status_state(v).unwrap_or_else(|| "Unknown".into()),
+        input_watts: reading("InputPowerWatts"),
+        output_watts: reading("OutputPowerWatts"),
+        capacity_watts: num(v, "PowerCapacityWatts"),
+    }
+}
+
+/// System power draw from a chassis `EnvironmentMetrics` resource.
+pub fn environment_power(v: &Value) -> Option<f64> {
+    num(v.get("PowerWatts")?, "Reading")
+}
+
+/// One `Sensor` resource. Kind from `ReadingType`, else from `ReadingUnits`.
+pub fn sensor(v: &Value) -> Sensor {
+    let units = v.get("ReadingUnits").and_then(Value::as_str).unwrap_or("");
+    let rtype = v.get("ReadingType").and_then(Value::as_str).unwrap_or("");
+    let ctx = v
+        .get("PhysicalContext")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let nm = name(v, "sensor");
+    let fanlike = ctx == "Fan" || nm.to_ascii_lowercase().contains("fan");
+    let (kind, unit) = match (rtype, units) {
+        ("Temperature", _) | (_, "Cel") => (SensorKind::Temperature, Unit::Celsius),
+        ("Voltage", _) | (_, "V") => (SensorKind::Voltage, Unit::Volts),
+        ("Power", _) | (_, "W") => (SensorKind::Power, Unit::Watts),
+        ("Current", _) | (_, "A") => (SensorKind::Current, Unit::Amperes),
+        ("Rotational", _) | (_, "RPM") | (_, "{rev}/min") => (SensorKind::Fan, Unit::Rpm),
+        ("Percent", _) | (_, "%") if fanlike => (SensorKind::Fan, Unit::Percent),
+        _ => (SensorKind::Other, Unit::Other),
+    };
+    let threshold = |key: &str| {
+        v.get("Thresholds")
+            .and_then(|t| t.get(key))
+            .and_then(|t| num(t, "Reading"))
+    };
+    Sensor {
+        name: nm,
+        kind,
+        unit,
+        reading: if absent(v) { None } else { num(v, "Reading") },
+        health: status_health(v),
+        upper_critical: threshold("UpperCritical"),
+        lower_critical: threshold("LowerCritical"),
+    }
+}
+
+/// The system power draw among `Sensor` resources: a power sensor of the chassis as a whole.
+pub fn total_power_sensor(v: &Value) -> Option<f64> {
+    let ctx = v.get("PhysicalContext").and_then(Value::as_str)?;
+    let is_power = v.get("ReadingType").and_then(Value::as_str) == Some("Power")
+        || v.get("ReadingUnits").and_then(Value::as_str) == Some("W");
+    (is_power && matches!(ctx, "Chassis" | "SystemBoard" | "PowerSubsystem"))
+        .then(|| num(v, "Reading"))?
+}
+
+#[cfg(test)]
+#[path = "shapes_tests.rs"]
+mod tests;

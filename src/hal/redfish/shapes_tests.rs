@@ -1,0 +1,126 @@
+//! Decoding tests against the DMTF public-rackmount1 mockup (tests/fixtures/redfish-mockups).
+
+use super::*;
+
+fn fixture(path: &str) -> Value {
+    let file = format!(
+        "{}/tests/fixtures/redfish-mockups/public-rackmount1/{path}/index.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+#[test]
+fn system_gives_power_inventory_led() {
+    let v = fixture("Systems/437XR1138R2");
+    let (power, inv, led) = system(&v);
+    assert_eq!(power, Some(PowerState::On));
+    assert_eq!(
+        inv.uuid.as_deref(),
+        Some("38947555-7742-3448-3784-823347823834")
+    );
+    assert_eq!(inv.manufacturer.as_deref(), Some("Contoso"));
+    assert_eq!(inv.serial.as_deref(), Some("437XR1138R2"));
+    assert_eq!(inv.bios_version.as_deref(), Some("P79 v1.45 (12/06/2017)"));
+    assert!(led.is_some());
+    assert_eq!(
+        reset_target(&v).as_deref(),
+        Some("/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset")
+    );
+    assert_eq!(
+        first_link(&v["Links"], "Chassis").as_deref(),
+        Some("/redfish/v1/Chassis/1U")
+    );
+}
+
+#[test]
+fn legacy_thermal_and_power() {
+    let t = legacy_thermal(&fixture("Chassis/1U/Thermal"));
+    let find = |n: &str| {
+        t.iter()
+            .find(|s| s.name == n)
+            .unwrap_or_else(|| panic!("{n} missing"))
+    };
+    assert_eq!(find("CPU1 Temp").reading, Some(41.0));
+    assert_eq!(find("CPU1 Temp").upper_critical, Some(45.0));
+    assert_eq!(
+        find("CPU2 Temp").reading,
+        None,
+        "disabled sensor has no reading"
+    );
+    assert_eq!(find("Chassis Intake Temp").reading, Some(25.0));
+    assert_eq!(find("BaseBoard System Fan").reading, Some(2100.0));
+    assert_eq!(find("BaseBoard System Fan").unit, Unit::Rpm);
+    assert_eq!(find("BaseBoard System Fan Backup").reading, Some(2050.0));
+
+    let (psus, metrics, volts) = legacy_power(&fixture("Chassis/1U/Power"));
+    assert_eq!(metrics.consumed_watts, Some(344.0));
+    assert_eq!(psus.len(), 1);
+    assert_eq!(psus[0].health, Health::Warning);
+    assert_eq!(psus[0].output_watts, Some(325.0));
+    assert_eq!(
+        volts.iter().map(|v| v.reading).collect::<Vec<_>>(),
+        vec![Some(12.0), Some(5.0)]
+    );
+}
+
+#[test]
+fn subsystem_resources() {
+    let fan = subsystem_fan(&fixture("Chassis/1U/ThermalSubsystem/Fans/Bay1"));
+    assert_eq!(
+        (fan.kind, fan.unit, fan.reading),
+        (SensorKind::Fan, Unit::Rpm, Some(2200.0))
+    );
+    let temps = thermal_metrics(&fixture("Chassis/1U/ThermalSubsystem/ThermalMetrics"));
+    assert_eq!(temps.len(), 2);
+    assert_eq!(temps[0].reading, Some(24.8));
+    let psu_doc = fixture("Chassis/1U/PowerSubsystem/PowerSupplies/Bay1");
+    let metrics = fixture("Chassis/1U/PowerSubsystem/PowerSupplies/Bay1/Metrics");
+    let psu = subsystem_psu(&psu_doc, Some(&metrics));
+    assert_eq!(psu.health, Health::Warning);
+    assert!(psu.input_watts.is_some());
+    assert_eq!(
+        environment_power(&fixture("Chassis/1U/EnvironmentMetrics")),
+        Some(374.0)
+    );
+}
+
+#[test]
+fn sensor_resources_infer_kind() {
+    let cpu = sensor(&fixture("Chassis/1U/Sensors/CPU1Temp"));
+    assert_eq!(
+        (cpu.kind, cpu.reading, cpu.health),
+        (SensorKind::Temperature, Some(44.0), Health::Warning)
+    );
+    let fan = sensor(&fixture("Chassis/1U/Sensors/FanBay1"));
+    assert_eq!((fan.kind, fan.unit), (SensorKind::Fan, Unit::Percent));
+    let v = sensor(&fixture("Chassis/1U/Sensors/PS1Out12V"));
+    assert_eq!((v.kind, v.reading), (SensorKind::Voltage, Some(12.08)));
+    let energy = sensor(&fixture("Chassis/1U/Sensors/PS1Energy"));
+    assert_eq!(energy.kind, SensorKind::Other);
+    assert_eq!(
+        total_power_sensor(&fixture("Chassis/1U/Sensors/TotalPower")),
+        Some(374.0)
+    );
+    assert_eq!(
+        total_power_sensor(&fixture("Chassis/1U/Sensors/CPU1Power")),
+        None
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    for v in [
+        Value::Null,
+        serde_json::json!([1, 2]),
+        serde_json::json!({"Temperatures": 5, "Fans": [null, 3]}),
+    ] {
+        let _ = legacy_thermal(&v);
+        let _ = legacy_power(&v);
+        let _ = sensor(&v);
+        let _ = system(&v);
+        let _ = members(&v);
+        let _ = subsystem_fan(&v);
+    }
+}

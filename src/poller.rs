@@ -1,0 +1,313 @@
+//! The scheduler: one task per BMC. Each BMC is polled once as soon as it is discovered, then once per
+//! `interval` at its own phase offset within the period (a hash of its MAC), so a fleet's polls spread
+//! over the period instead of arriving at the BMC network all at once. A semaphore bounds the polls in
+//! flight; each poll has a deadline; a BMC's task polls it sequentially, so it is never polled twice
+//! at once. Targets that vanish are stopped and their sessions closed; on shutdown every worker
+//! finishes its in-flight poll, then every session is closed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::hal::{Bmc, Connector};
+use crate::model::{BmcSnapshot, ErrorKind, MacAddr, Reading, SCHEMA_VERSION, Target};
+use crate::publish::metrics::PollStats;
+use crate::store::{Store, now_ms};
+
+/// The scheduling knobs, from `[poll]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+/// The deterministic phase of a BMC within the period: FNV-1a of its MAC, modulo the interval.
+pub fn phase(mac: MacAddr, interval: Duration) -> Duration {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in mac.0 {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let ms = interval.as_millis().max(1) as u64;
+    Duration::from_millis(h % ms)
+}
+
+/// The first slot `epoch + phase + k * interval` strictly after `now`.
+pub fn next_slot(epoch: Instant, phase: Duration, interval: Duration, now: Instant) -> Instant {
+    let first = epoch + phase;
+    if now < first {
+        return first;
+    }
+    let elapsed = now.duration_since(first).as_nanos();
+    let k = elapsed / interval.as_nanos().max(1) + 1;
+    first + Duration::from_nanos((k * interval.as_nanos()) as u64)
+}
+
+/// Polls one BMC once under the deadline and wraps the result in a snapshot.
+pub async fn poll_one(
+    bmc: &dyn Bmc,
+    target: &Target,
+    partition: &str,
+    timeout: Duration,
+) -> BmcSnapshot {
+    let started_ms = now_ms();
+    let started = Instant::now();
+    let reading = match tokio::time::timeout(timeout, bmc.poll()).await {
+        Ok(r) => r,
+        Err(_) => Reading::all_failed(
+            ErrorKind::Timeout,
+            &format!(
+                "{}: poll did not finish within {timeout:?}",
+                bmc.describe().label()
+            ),
+        ),
+    };
+    let up = reading.any_ok();
+    BmcSnapshot {
+        schema_version: SCHEMA_VERSION,
+        partition: partition.to_string(),
+        mac: target.mac,
+        ip: target.ip,
+        hostname: target.hostname.clone(),
+        protocol: Some(bmc.describe().protocol),
+        polled_at_ms: started_ms,
+        duration_ms: started.elapsed().as_millis() as u64,
+        last_success_ms: up.then_some(started_ms),
+        up,
+        reading,
+    }
+}
+
+struct Worker {
+    target: Target,
+    bmc: Arc<dyn Bmc>,
+    token: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+/// Owns the workers. Shared state (`store`, `stats`) is read by the publishers.
+pub struct Poller {
+    schedule: Schedule,
+    connector: Arc<Connector>,
+    store: Arc<Store>,
+    stats: Arc<PollStats>,
+    permits: Arc<Semaphore>,
+    epoch: Instant,
+    workers: HashMap<MacAddr, Worker>,
+    bmcs: Arc<std::sync::RwLock<HashMap<MacAddr, Arc<dyn Bmc>>>>,
+}
+
+/// A read-only view of the live backends, for power commands (they share the poller's sessions).
+#[derive(Clone)]
+pub struct Fleet(Arc<std::sync::RwLock<HashMap<MacAddr, Arc<dyn Bmc>>>>);
+
+impl Fleet {
+    pub fn get(&self, mac: MacAddr) -> Option<Arc<dyn Bmc>> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&mac)
+            .cloned()
+    }
+}
+
+impl Poller {
+    pub fn new(
+        schedule: Schedule,
+        connector: Arc<Connector>,
+        store: Arc<Store>,
+        stats: Arc<PollStats>,
+    ) -> Poller {
+        Poller {
+            permits: Arc::new(Semaphore::new(schedule.concurrency)),
+            schedule,
+            connector,
+            store,
+            stats,
+            epoch: Instant::now(),
+            workers: HashMap::new(),
+            bmcs: Arc::default(),
+        }
+    }
+
+    pub fn fleet(&self) -> Fleet {
+        Fleet(self.bmcs.clone())
+    }
+
+    /// Runs until `cancel`: follows the target list, then drains and logs out.
+    pub async fn run(
+        mut self,
+        mut targets: watch::Receiver<Vec<Target>>,
+        cancel: CancellationToken,
+    ) {
+        let initial = targets.borrow_and_update().clone();
+        self.reconcile(initial).await;
+        loop {
+            tokio::select! {
+                changed = targets.changed() => {
+                    if changed.is_err() { break; }
+                    let list = targets.borrow_and_update().clone();
+                    self.reconcile(list).await;
+                }
+                _ = cancel.cancelled() => break,
+            }
+        }
+        self.shutdown().await;
+    }
+
+    async fn reconcile(&mut self, list: Vec<Target>) {
+        let wanted: HashMap<MacAddr, Target> = list.into_iter().map(|t| (t.mac, t)).collect();
+        let stale: Vec<MacAddr> = self
+            .workers
+            .iter()
+            .filter(|(mac, w)| {
+                wanted
+                    .get(mac)
+                    .is_none_or(|t| t.ip != w.target.ip || t.port != w.target.port)
+            })
+            .map(|(mac, _)| *mac)
+            .collect();
+        for mac in stale {
+            if let Some(w) = self.workers.remove(&mac) {
+                self.stop(w).await;
+            }
+            if !wanted.contains_key(&mac) {
+                self.store.remove(mac);
+            }
+        }
+        for (mac, target) in wanted {
+            self.store.upsert_target(target.clone());
+            if !self.workers.contains_key(&mac) {
+                self.start(target);
+            }
+        }
+        self.stats.set_targets(self.workers.len());
+    }
+
+    fn start(&mut self, target: Target) {
+        let bmc = self.connector.connect(&target);
+        let token = CancellationToken::new();
+        let span = tracing::info_span!("bmc", bmc.mac = %target.mac, bmc.ip = %target.ip, backend = %bmc.describe().protocol);
+        let handle = tokio::spawn(
+            worker(
+                bmc.clone(),
+                target.clone(),
+                self.store.clone(),
+                self.stats.clone(),
+                self.permits.clone(),
+                self.schedule,
+                self.epoch,
+                token.clone(),
+            )
+            .instrument(span),
+        );
+        self.bmcs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(target.mac, bmc.clone());
+        self.workers.insert(
+            target.mac,
+            Worker {
+                target,
+                bmc,
+                token,
+                handle,
+            },
+        );
+    }
+
+    async fn stop(&mut self, w: Worker) {
+        w.token.cancel();
+        // The worker ends after its in-flight poll (bounded by the deadline).
+        let _ = w.handle.await;
+        self.bmcs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&w.target.mac);
+        w.bmc.close().await;
+        tracing::info!(bmc.mac = %w.target.mac, bmc.ip = %w.target.ip, "stopped polling, session closed");
+    }
+
+    async fn shutdown(&mut self) {
+        let workers: Vec<Worker> = self.workers.drain().map(|(_, w)| w).collect();
+        for w in &workers {
+            w.token.cancel();
+        }
+        let closes = workers.into_iter().map(|w| async move {
+            let _ = w.handle.await;
+            w.bmc.close().await;
+        });
+        futures::future::join_all(closes).await;
+        self.bmcs.write().unwrap_or_else(|p| p.into_inner()).clear();
+        tracing::info!("poller stopped, every session closed");
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn worker(
+    bmc: Arc<dyn Bmc>,
+    target: Target,
+    store: Arc<Store>,
+    stats: Arc<PollStats>,
+    permits: Arc<Semaphore>,
+    schedule: Schedule,
+    epoch: Instant,
+    token: CancellationToken,
+) {
+    let phase = phase(target.mac, schedule.interval);
+    loop {
+        let permit = tokio::select! {
+            p = permits.acquire() => p,
+            _ = token.cancelled() => return,
+        };
+        let snap = poll_one(bmc.as_ref(), &target, store.partition(), schedule.timeout).await;
+        drop(permit);
+        stats.observe(&snap);
+        match snap.reading.first_error() {
+            None => tracing::debug!(ms = snap.duration_ms, "poll ok"),
+            Some(e) => {
+                tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
+            }
+        }
+        store.record(snap);
+        let next = next_slot(epoch, phase, schedule.interval, Instant::now());
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = token.cancelled() => return,
+        }
+    }
+}
+
+/// One round over `targets` (the `poll-once` command): every BMC once, bounded concurrency.
+pub async fn poll_round(
+    connector: &Connector,
+    targets: &[Target],
+    partition: &str,
+    schedule: Schedule,
+) -> Vec<BmcSnapshot> {
+    use futures::stream::{self, StreamExt};
+    let mut snaps: Vec<BmcSnapshot> = stream::iter(targets.iter().cloned())
+        .map(|t| async move {
+            let bmc = connector.connect(&t);
+            let span = tracing::info_span!("bmc", bmc.mac = %t.mac, bmc.ip = %t.ip, backend = %bmc.describe().protocol);
+            let snap = poll_one(bmc.as_ref(), &t, partition, schedule.timeout).instrument(span).await;
+            bmc.close().await;
+            snap
+        })
+        .buffer_unordered(schedule.concurrency)
+        .collect()
+        .await;
+    snaps.sort_by_key(|s| s.mac);
+    snaps
+}
+
+#[cfg(test)]
+#[path = "poller_tests.rs"]
+mod tests;

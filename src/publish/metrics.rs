@@ -1,0 +1,422 @@
+//! Prometheus metrics. Per-BMC series are rendered at scrape time from the store by a `Collector`
+//! (a BMC that vanishes from the store vanishes from `/metrics`, no cleanup); the poller's own
+//! counters and histogram ([`PollStats`]) are ordinary registered metrics. Every metric is listed in
+//! `docs/metrics.md`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::model::{BmcSnapshot, Field, Led, PowerState, SensorKind, Unit as SensorUnit};
+use crate::store::Store;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The poller's self-metrics.
+#[derive(Debug)]
+pub struct PollStats {
+    polls: Family<Labels, Counter>,
+    errors: Family<Labels, Counter>,
+    duration: Histogram,
+    targets: Gauge,
+    last_round_ms: AtomicI64,
+}
+
+impl Default for PollStats {
+    fn default() -> Self {
+        PollStats {
+            polls: Family::default(),
+            errors: Family::default(),
+            duration: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+            targets: Gauge::default(),
+            last_round_ms: AtomicI64::new(0),
+        }
+    }
+}
+
+impl PollStats {
+    pub fn observe(&self, s: &BmcSnapshot) {
+        let result = match (s.up, s.reading.first_error()) {
+            (true, None) => "ok",
+            (true, Some(_)) => "partial",
+            (false, _) => "failed",
+        };
+        self.polls
+            .get_or_create_owned(&vec![("result", result.to_string())])
+            .inc();
+        if let Some(e) = s.reading.first_error() {
+            self.errors
+                .get_or_create_owned(&vec![("kind", e.kind.to_string())])
+                .inc();
+        }
+        self.duration.observe(s.duration_ms as f64 / 1000.0);
+        self.last_round_ms.store(s.polled_at_ms, Ordering::Relaxed);
+    }
+
+    pub fn set_targets(&self, n: usize) {
+        self.targets.set(n as i64);
+    }
+
+    /// When the newest poll started, Unix ms (0 before the first).
+    pub fn last_poll_ms(&self) -> i64 {
+        self.last_round_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// Builds the registry: self-metrics plus the scrape-time collector over `store`.
+pub fn registry(store: Arc<Store>, stats: Arc<PollStats>) -> Registry {
+    let mut r = Registry::default();
+    r.register(
+        "bmc_catcher_polls",
+        "Polls finished, by result (ok, partial: some fields failed, failed: nothing read)",
+        stats.polls.clone(),
+    );
+    r.register(
+        "bmc_catcher_poll_errors",
+        "Polls with at least one failed read, by the first error's kind",
+        stats.errors.clone(),
+    );
+    r.register_with_unit(
+        "bmc_catcher_poll_duration",
+        "Duration of one poll of one BMC",
+        Unit::Seconds,
+        stats.duration.clone(),
+    );
+    r.register(
+        "bmc_catcher_targets",
+        "BMCs currently selected from the leases",
+        stats.targets.clone(),
+    );
+    r.register_collector(Box::new(StoreCollector { store, stats }));
+    r
+}
+
+#[derive(Debug)]
+struct StoreCollector {
+    store: Arc<Store>,
+    stats: Arc<PollStats>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({} BMCs)", self.len())
+    }
+}
+
+/// One metric family: its samples collected first, written only when there is at least one.
+struct FamilyBuf {
+    name: &'static str,
+    help: &'static str,
+    unit: Option<Unit>,
+    samples: Vec<(Labels, f64)>,
+}
+
+impl FamilyBuf {
+    fn new(name: &'static str, help: &'static str, unit: Option<Unit>) -> Self {
+        FamilyBuf {
+            name,
+            help,
+            unit,
+            samples: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, labels: Labels, v: f64) {
+        self.samples.push((labels, v));
+    }
+
+    fn encode(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        let mut m = encoder.encode_descriptor(
+            self.name,
+            self.help,
+            self.unit.as_ref(),
+            MetricType::Gauge,
+        )?;
+        for (labels, v) in &self.samples {
+            ConstGauge::new(*v).encode(m.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+impl prometheus_client::collector::Collector for StoreCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut up = FamilyBuf::new(
+            "bmc_up",
+            "1 if the last poll read anything from the BMC",
+            None,
+        );
+        let mut info = FamilyBuf::new(
+            "bmc_info",
+            "Identity and firmware of the BMC's server (always 1)",
+            None,
+        );
+        let mut power_on = FamilyBuf::new(
+            "bmc_power_on",
+            "1 if chassis power is on, 0 if off (absent when unknown)",
+            None,
+        );
+        let mut led = FamilyBuf::new(
+            "bmc_indicator_led_on",
+            "1 if the identify LED is lit or blinking",
+            None,
+        );
+        let mut temp = FamilyBuf::new(
+            "bmc_temperature_celsius",
+            "Temperature sensor reading",
+            Some(Unit::Celsius),
+        );
+        let mut fan_rpm = FamilyBuf::new(
+            "bmc_fan_speed_rpm",
+            "Fan speed",
+            Some(Unit::Other("rpm".into())),
+        );
+        let mut fan_pct = FamilyBuf::new(
+            "bmc_fan_speed_percent",
+            "Fan speed as percent of maximum",
+            None,
+        );
+        let mut volts = FamilyBuf::new(
+            "bmc_voltage_volts",
+            "Voltage sensor reading",
+            Some(Unit::Volts),
+        );
+        let mut watts = FamilyBuf::new(
+            "bmc_power_watts",
+            "Power sensor reading",
+            Some(Unit::Other("watts".into())),
+        );
+        let mut amps = FamilyBuf::new(
+            "bmc_current_amperes",
+            "Current sensor reading",
+            Some(Unit::Amperes),
+        );
+        let mut health = FamilyBuf::new(
+            "bmc_sensor_health",
+            "Sensor health: 0 ok, 1 warning, 2 critical, -1 unknown",
+            None,
+        );
+        let mut consumed = FamilyBuf::new(
+            "bmc_power_consumed_watts",
+            "Power drawn by the whole system",
+            Some(Unit::Other("watts".into())),
+        );
+        let mut psu_health = FamilyBuf::new(
+            "bmc_psu_health",
+            "PSU health: 0 ok, 1 warning, 2 critical, -1 unknown",
+            None,
+        );
+        let mut psu_in = FamilyBuf::new(
+            "bmc_psu_input_watts",
+            "PSU input power",
+            Some(Unit::Other("watts".into())),
+        );
+        let mut duration = FamilyBuf::new(
+            "bmc_poll_duration_seconds",
+            "Duration of the BMC's last poll",
+            Some(Unit::Seconds),
+        );
+        let mut polled = FamilyBuf::new(
+            "bmc_last_poll_timestamp_seconds",
+            "When the BMC's last poll started",
+            Some(Unit::Seconds),
+        );
+        let mut success = FamilyBuf::new(
+            "bmc_last_success_timestamp_seconds",
+            "When a poll last read anything from the BMC",
+            Some(Unit::Seconds),
+        );
+        let mut read_err = FamilyBuf::new(
+            "bmc_read_error",
+            "1 per part of the last poll that failed, by part and error kind",
+            None,
+        );
+        let mut last = FamilyBuf::new(
+            "bmc_catcher_last_poll_timestamp_seconds",
+            "When the newest poll of any BMC started",
+            Some(Unit::Seconds),
+        );
+
+        for entry in self.store.entries() {
+            let Some(s) = entry.snapshot else { continue };
+            let mac = s.mac.to_string();
+            let m = || vec![("mac", mac.clone())];
+            let proto = s.protocol.map(|p| p.to_string()).unwrap_or_default();
+            up.push(
+                vec![
+                    ("mac", mac.clone()),
+                    ("ip", s.ip.to_string()),
+                    ("protocol", proto),
+                ],
+                f64::from(u8::from(s.up)),
+            );
+            duration.push(m(), s.duration_ms as f64 / 1000.0);
+            polled.push(m(), s.polled_at_ms as f64 / 1000.0);
+            if let Some(t) = s.last_success_ms {
+                success.push(m(), t as f64 / 1000.0);
+            }
+            let r = &s.reading;
+            if let Field::Ok(inv) = &r.inventory {
+                info.push(
+                    vec![
+                        ("mac", mac.clone()),
+                        ("manufacturer", opt(&inv.manufacturer)),
+                        ("model", opt(&inv.model)),
+                        ("serial", opt(&inv.serial)),
+                        ("uuid", opt(&inv.uuid)),
+                        ("bios_version", opt(&inv.bios_version)),
+                        ("bmc_firmware", opt(&inv.bmc_firmware)),
+                    ],
+                    1.0,
+                );
+            }
+            match r.power.ok() {
+                Some(PowerState::On) => power_on.push(m(), 1.0),
+                Some(PowerState::Off) => power_on.push(m(), 0.0),
+                _ => {}
+            }
+            if let Some(l) = r.led.ok() {
+                led.push(
+                    m(),
+                    f64::from(u8::from(matches!(l, Led::On | Led::Blinking))),
+                );
+            }
+            for sensor in r.sensors.ok().into_iter().flatten() {
+                let labels = vec![("mac", mac.clone()), ("sensor", sensor.name.clone())];
+                if let Some(v) = sensor.reading {
+                    let fam = match (sensor.kind, sensor.unit) {
+                        (SensorKind::Temperature, _) => Some(&mut temp),
+                        (SensorKind::Fan, SensorUnit::Percent) => Some(&mut fan_pct),
+                        (SensorKind::Fan, _) => Some(&mut fan_rpm),
+                        (SensorKind::Voltage, _) => Some(&mut volts),
+                        (SensorKind::Power, _) => Some(&mut watts),
+                        (SensorKind::Current, _) => Some(&mut amps),
+                        (SensorKind::Other, _) => None,
+                    };
+                    if let Some(f) = fam {
+                        f.push(labels.clone(), v);
+                    }
+                }
+                if sensor.kind != SensorKind::Other {
+                    let mut l = labels;
+                    l.push(("kind", format!("{:?}", sensor.kind).to_lowercase()));
+                    health.push(l, sensor.health.as_gauge() as f64);
+                }
+            }
+            if let Some(w) = r.power_metrics.ok().and_then(|p| p.consumed_watts) {
+                consumed.push(m(), w);
+            }
+            for p in r.psus.ok().into_iter().flatten() {
+                let l = vec![("mac", mac.clone()), ("psu", p.name.clone())];
+                let mut hl = l.clone();
+                hl.push(("state", p.state.clone()));
+                psu_health.push(hl, p.health.as_gauge() as f64);
+                if let Some(w) = p.input_watts {
+                    psu_in.push(l, w);
+                }
+            }
+            let parts: [(&str, Option<&crate::model::FieldError>); 6] = [
+                ("power", r.power.err()),
+                ("inventory", r.inventory.err()),
+                ("led", r.led.err()),
+                ("psus", r.psus.err()),
+                ("power_metrics", r.power_metrics.err()),
+                ("sensors", r.sensors.err()),
+            ];
+            for (part, e) in parts {
+                if let Some(e) = e {
+                    read_err.push(
+                        vec![
+                            ("mac", mac.clone()),
+                            ("part", part.to_string()),
+                            ("kind", e.kind.to_string()),
+                        ],
+                        1.0,
+                    );
+                }
+            }
+        }
+        let t = self.stats.last_poll_ms();
+        if t > 0 {
+            last.push(Vec::new(), t as f64 / 1000.0);
+        }
+        for f in [
+            &up,
+            &info,
+            &power_on,
+            &led,
+            &temp,
+            &fan_rpm,
+            &fan_pct,
+            &volts,
+            &watts,
+            &amps,
+            &health,
+            &consumed,
+            &psu_health,
+            &psu_in,
+            &duration,
+            &polled,
+            &success,
+            &read_err,
+            &last,
+        ] {
+            f.encode(&mut encoder)?;
+        }
+        Ok(())
+    }
+}
+
+/// The exposition formats `/metrics` can answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `application/openmetrics-text; version=1.0.0`
+    OpenMetrics,
+    /// `text/plain; version=0.0.4`, what `promtool check metrics` and old scrapers read.
+    Text,
+}
+
+impl Format {
+    /// Chooses like client_golang: OpenMetrics only when the `Accept` header asks for it.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        match accept {
+            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::Text,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// Renders the registry in `format`.
+pub fn render(registry: &Registry, format: Format) -> Result<String, std::fmt::Error> {
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, registry)?;
+    Ok(match format {
+        Format::OpenMetrics => out,
+        Format::Text => super::text_format::from_openmetrics(&out),
+    })
+}
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;

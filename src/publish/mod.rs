@@ -1,0 +1,6 @@
+//! Everything that serves the store to the outside: the Prometheus exposition ([`metrics`]) and the
+//! HTTP listener with `/metrics`, the JSON API and health checks ([`http`]).
+
+pub mod http;
+pub mod metrics;
+mod text_format;
