@@ -128,8 +128,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let _ = std::io::stdout().flush();
     }
     daemon.stop().await;
+    let open: usize = fleet.bmcs.iter().map(|r| r.bmc.sessions_open()).sum();
     fleet.stop();
-    println!("demo stopped; every Redfish session was logged out");
+    if open == 0 {
+        println!("demo stopped; every Redfish session was logged out");
+    } else {
+        println!("demo stopped; {open} Redfish sessions were left open");
+    }
     Ok(())
 }
 

@@ -1,1 +1,144 @@
-//! Tests (filled below).
+//! Scheduling arithmetic, and the worker loop under paused time against a scripted backend.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::hal::{BmcInfo, HalError};
+use crate::model::{Field, PowerAction, PowerState, Protocol};
+
+fn mac(i: u8) -> MacAddr {
+    MacAddr([2, 0, 0, 0, 0, i])
+}
+
+#[test]
+fn phases_are_stable_spread_and_inside_the_period() {
+    let interval = Duration::from_secs(300);
+    let phases: Vec<Duration> = (0..=255u8).map(|i| phase(mac(i), interval)).collect();
+    assert!(phases.iter().all(|p| *p < interval));
+    assert_eq!(phase(mac(7), interval), phase(mac(7), interval));
+    // 256 BMCs over 10 buckets of 30 s: every bucket gets some.
+    let mut buckets = [0u32; 10];
+    for p in &phases {
+        buckets[(p.as_secs() / 30) as usize] += 1;
+    }
+    assert!(buckets.iter().all(|&n| n > 5), "{buckets:?}");
+}
+
+#[test]
+fn next_slot_is_strictly_after_now_on_the_grid() {
+    let epoch = Instant::now();
+    let interval = Duration::from_secs(10);
+    let ph = Duration::from_secs(3);
+    assert_eq!(next_slot(epoch, ph, interval, epoch), epoch + ph);
+    assert_eq!(
+        next_slot(epoch, ph, interval, epoch + ph),
+        epoch + ph + interval
+    );
+    assert_eq!(
+        next_slot(epoch, ph, interval, epoch + Duration::from_secs(27)),
+        epoch + Duration::from_secs(33)
+    );
+}
+
+struct Scripted {
+    info: BmcInfo,
+    polls: AtomicUsize,
+    running: AtomicUsize,
+    hang: bool,
+}
+
+#[async_trait]
+impl Bmc for Scripted {
+    fn describe(&self) -> &BmcInfo {
+        &self.info
+    }
+    async fn poll(&self) -> Reading {
+        let now = self.running.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(now, 0, "a BMC must never be polled twice at once");
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        let mut r = Reading::all_failed(ErrorKind::Unsupported, "scripted");
+        r.power = Field::Ok(PowerState::On);
+        r
+    }
+    async fn power_action(&self, _: PowerAction) -> Result<PowerState, HalError> {
+        Ok(PowerState::On)
+    }
+    async fn close(&self) {}
+}
+
+fn scripted(i: u8, hang: bool) -> Arc<Scripted> {
+    Arc::new(Scripted {
+        info: BmcInfo {
+            mac: mac(i),
+            ip: "127.0.0.1".parse().expect("ip"),
+            port: 443,
+            protocol: Protocol::Redfish,
+        },
+        polls: AtomicUsize::new(0),
+        running: AtomicUsize::new(0),
+        hang,
+    })
+}
+
+fn target(i: u8) -> Target {
+    Target {
+        mac: mac(i),
+        ip: "127.0.0.1".parse().expect("ip"),
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn worker_polls_at_start_then_once_per_interval() {
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(target(1));
+    let bmc = scripted(1, false);
+    let schedule = Schedule {
+        interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(5),
+        concurrency: 1,
+    };
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(worker(
+        bmc.clone(),
+        target(1),
+        store.clone(),
+        Arc::new(PollStats::default()),
+        Arc::new(Semaphore::new(1)),
+        schedule,
+        Instant::now(),
+        token.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "first poll at start");
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let n = bmc.polls.load(Ordering::SeqCst);
+    assert!(
+        (10..=12).contains(&n),
+        "about one poll per minute over ten minutes, got {n}"
+    );
+    token.cancel();
+    handle.await.expect("worker ends on cancel");
+    assert_eq!(store.snapshots().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_poll_ends_at_the_deadline_with_a_timeout() {
+    let bmc = scripted(2, true);
+    let snap = poll_one(bmc.as_ref(), &target(2), "t", Duration::from_secs(7)).await;
+    assert!(!snap.up);
+    assert_eq!(
+        snap.reading.power.err().map(|e| e.kind),
+        Some(ErrorKind::Timeout)
+    );
+    assert_eq!(snap.duration_ms, 7000);
+}

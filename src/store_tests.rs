@@ -1,1 +1,125 @@
-//! Tests (filled below).
+//! Change detection: which differences between snapshots become events, and only once.
+
+use super::*;
+use crate::model::{Field, Psu, Reading, SCHEMA_VERSION};
+
+fn mac() -> MacAddr {
+    "02:00:00:00:00:01".parse().expect("mac")
+}
+
+fn target(ip: &str) -> Target {
+    Target {
+        mac: mac(),
+        ip: ip.parse().expect("ip"),
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    }
+}
+
+fn snap(power: Option<PowerState>, psu: Health) -> BmcSnapshot {
+    let mut reading = Reading::all_failed(ErrorKind::Timeout, "deadline");
+    if let Some(p) = power {
+        reading.power = Field::Ok(p);
+        reading.psus = Field::Ok(vec![Psu {
+            name: "PSU1".into(),
+            health: psu,
+            state: "Enabled".into(),
+            input_watts: None,
+            output_watts: None,
+            capacity_watts: None,
+        }]);
+    }
+    BmcSnapshot {
+        schema_version: SCHEMA_VERSION,
+        partition: "t".into(),
+        mac: mac(),
+        ip: "127.0.0.1".parse().expect("ip"),
+        hostname: None,
+        protocol: None,
+        polled_at_ms: 1,
+        duration_ms: 1,
+        last_success_ms: power.map(|_| 1),
+        up: power.is_some(),
+        reading,
+    }
+}
+
+fn drain(rx: &mut broadcast::Receiver<Event>) -> Vec<EventKind> {
+    let mut out = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        out.push(e.kind);
+    }
+    out
+}
+
+#[test]
+fn lifecycle_events_fire_on_change_only() {
+    let store = Store::new("t");
+    let mut rx = store.subscribe();
+    store.upsert_target(target("127.0.0.1"));
+    store.upsert_target(target("127.0.0.1"));
+    assert_eq!(
+        drain(&mut rx),
+        vec![EventKind::Discovered {
+            ip: "127.0.0.1".parse().expect("ip")
+        }]
+    );
+
+    store.record(snap(Some(PowerState::On), Health::Ok));
+    assert_eq!(drain(&mut rx), vec![]);
+    store.record(snap(Some(PowerState::On), Health::Ok));
+    store.record(snap(Some(PowerState::Off), Health::Critical));
+    assert_eq!(
+        drain(&mut rx),
+        vec![
+            EventKind::PowerChanged {
+                old: PowerState::On,
+                new: PowerState::Off
+            },
+            EventKind::HealthChanged {
+                component: "psu:PSU1".into(),
+                old: Health::Ok,
+                new: Health::Critical
+            },
+        ]
+    );
+    store.record(snap(None, Health::Ok));
+    store.record(snap(None, Health::Ok));
+    let ev = drain(&mut rx);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert!(matches!(
+        ev[0],
+        EventKind::Unreachable {
+            error: ErrorKind::Timeout,
+            ..
+        }
+    ));
+    assert_eq!(
+        store
+            .get(mac())
+            .and_then(|e| e.snapshot)
+            .and_then(|s| s.last_success_ms),
+        Some(1),
+        "a failed poll keeps the last success time"
+    );
+    store.record(snap(Some(PowerState::Off), Health::Critical));
+    assert_eq!(drain(&mut rx), vec![EventKind::Recovered]);
+
+    store.upsert_target(target("127.0.0.2"));
+    store.remove(mac());
+    assert_eq!(
+        drain(&mut rx),
+        vec![
+            EventKind::IpChanged {
+                old: "127.0.0.1".parse().expect("ip"),
+                new: "127.0.0.2".parse().expect("ip")
+            },
+            EventKind::Gone {
+                ip: "127.0.0.2".parse().expect("ip")
+            },
+        ]
+    );
+    store.record(snap(Some(PowerState::On), Health::Ok));
+    assert!(store.is_empty(), "a result for a removed BMC is dropped");
+}

@@ -111,6 +111,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// One metric family: its samples collected first, written only when there is at least one.
+/// `name` is without the unit: the encoder appends `_<unit>`.
 struct FamilyBuf {
     name: &'static str,
     help: &'static str,
@@ -176,12 +177,12 @@ impl prometheus_client::collector::Collector for StoreCollector {
             None,
         );
         let mut temp = FamilyBuf::new(
-            "bmc_temperature_celsius",
+            "bmc_temperature",
             "Temperature sensor reading",
             Some(Unit::Celsius),
         );
         let mut fan_rpm = FamilyBuf::new(
-            "bmc_fan_speed_rpm",
+            "bmc_fan_speed",
             "Fan speed",
             Some(Unit::Other("rpm".into())),
         );
@@ -190,28 +191,20 @@ impl prometheus_client::collector::Collector for StoreCollector {
             "Fan speed as percent of maximum",
             None,
         );
-        let mut volts = FamilyBuf::new(
-            "bmc_voltage_volts",
-            "Voltage sensor reading",
-            Some(Unit::Volts),
-        );
+        let mut volts = FamilyBuf::new("bmc_voltage", "Voltage sensor reading", Some(Unit::Volts));
         let mut watts = FamilyBuf::new(
-            "bmc_power_watts",
+            "bmc_power",
             "Power sensor reading",
             Some(Unit::Other("watts".into())),
         );
-        let mut amps = FamilyBuf::new(
-            "bmc_current_amperes",
-            "Current sensor reading",
-            Some(Unit::Amperes),
-        );
+        let mut amps = FamilyBuf::new("bmc_current", "Current sensor reading", Some(Unit::Amperes));
         let mut health = FamilyBuf::new(
             "bmc_sensor_health",
             "Sensor health: 0 ok, 1 warning, 2 critical, -1 unknown",
             None,
         );
         let mut consumed = FamilyBuf::new(
-            "bmc_power_consumed_watts",
+            "bmc_power_consumed",
             "Power drawn by the whole system",
             Some(Unit::Other("watts".into())),
         );
@@ -221,22 +214,22 @@ impl prometheus_client::collector::Collector for StoreCollector {
             None,
         );
         let mut psu_in = FamilyBuf::new(
-            "bmc_psu_input_watts",
+            "bmc_psu_input",
             "PSU input power",
             Some(Unit::Other("watts".into())),
         );
         let mut duration = FamilyBuf::new(
-            "bmc_poll_duration_seconds",
+            "bmc_poll_duration",
             "Duration of the BMC's last poll",
             Some(Unit::Seconds),
         );
         let mut polled = FamilyBuf::new(
-            "bmc_last_poll_timestamp_seconds",
+            "bmc_last_poll_timestamp",
             "When the BMC's last poll started",
             Some(Unit::Seconds),
         );
         let mut success = FamilyBuf::new(
-            "bmc_last_success_timestamp_seconds",
+            "bmc_last_success_timestamp",
             "When a poll last read anything from the BMC",
             Some(Unit::Seconds),
         );
@@ -246,7 +239,7 @@ impl prometheus_client::collector::Collector for StoreCollector {
             None,
         );
         let mut last = FamilyBuf::new(
-            "bmc_catcher_last_poll_timestamp_seconds",
+            "bmc_catcher_last_poll_timestamp",
             "When the newest poll of any BMC started",
             Some(Unit::Seconds),
         );

@@ -1,1 +1,119 @@
-//! Tests (filled below).
+//! The exposition: families, units and labels as docs/metrics.md lists them; vanished BMCs vanish.
+
+use super::*;
+use crate::model::{
+    BmcSnapshot, Health, Inventory, PowerMetrics, PowerState, Protocol, Psu, Reading,
+    SCHEMA_VERSION, Sensor, Target,
+};
+
+fn snapshot() -> BmcSnapshot {
+    let sensor = |name: &str, kind, unit, v| Sensor {
+        name: name.into(),
+        kind,
+        unit,
+        reading: Some(v),
+        health: Health::Ok,
+        upper_critical: None,
+        lower_critical: None,
+    };
+    BmcSnapshot {
+        schema_version: SCHEMA_VERSION,
+        partition: "t".into(),
+        mac: "02:00:00:00:00:01".parse().expect("mac"),
+        ip: "127.0.0.1".parse().expect("ip"),
+        hostname: None,
+        protocol: Some(Protocol::Redfish),
+        polled_at_ms: 1_700_000_000_000,
+        duration_ms: 120,
+        last_success_ms: Some(1_700_000_000_000),
+        up: true,
+        reading: Reading {
+            power: Field::Ok(PowerState::On),
+            inventory: Field::Ok(Inventory {
+                model: Some("M \"1\"".into()),
+                ..Inventory::default()
+            }),
+            led: Field::failed(crate::model::ErrorKind::Unsupported, "no LED"),
+            psus: Field::Ok(vec![Psu {
+                name: "PSU1".into(),
+                health: Health::Warning,
+                state: "Enabled".into(),
+                input_watts: Some(200.0),
+                output_watts: None,
+                capacity_watts: None,
+            }]),
+            power_metrics: Field::Ok(PowerMetrics {
+                consumed_watts: Some(344.0),
+                capacity_watts: None,
+            }),
+            sensors: Field::Ok(vec![
+                sensor(
+                    "CPU1 Temp",
+                    SensorKind::Temperature,
+                    SensorUnit::Celsius,
+                    41.0,
+                ),
+                sensor("Fan1", SensorKind::Fan, SensorUnit::Rpm, 2100.0),
+                sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
+            ]),
+        },
+    }
+}
+
+#[test]
+fn renders_families_with_units_and_drops_vanished_bmcs() {
+    let store = Arc::new(Store::new("t"));
+    let s = snapshot();
+    store.upsert_target(Target {
+        mac: s.mac,
+        ip: s.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(s.clone());
+    let stats = Arc::new(PollStats::default());
+    stats.observe(&s);
+    let reg = registry(store.clone(), stats);
+    let text = render(&reg, Format::Text).expect("render");
+    for line in [
+        "bmc_up{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"redfish\"} 1",
+        "bmc_power_on{mac=\"02:00:00:00:00:01\"} 1",
+        "bmc_temperature_celsius{mac=\"02:00:00:00:00:01\",sensor=\"CPU1 Temp\"} 41",
+        "bmc_fan_speed_rpm{mac=\"02:00:00:00:00:01\",sensor=\"Fan1\"} 2100",
+        "bmc_fan_speed_percent{mac=\"02:00:00:00:00:01\",sensor=\"Fan%\"} 45",
+        "bmc_psu_health{mac=\"02:00:00:00:00:01\",psu=\"PSU1\",state=\"Enabled\"} 1",
+        "bmc_power_consumed_watts{mac=\"02:00:00:00:00:01\"} 344",
+        "bmc_read_error{mac=\"02:00:00:00:00:01\",part=\"led\",kind=\"unsupported\"} 1",
+        "model=\"M \\\"1\\\"\"",
+        "# TYPE bmc_catcher_polls_total counter",
+        "bmc_catcher_polls_total{result=\"partial\"} 1",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(!text.contains("# EOF") && !text.contains("# UNIT"));
+    let om = render(&reg, Format::OpenMetrics).expect("render");
+    assert!(om.contains("# UNIT bmc_temperature_celsius celsius") && om.ends_with("# EOF\n"));
+
+    store.remove(s.mac);
+    let text = render(&reg, Format::Text).expect("render");
+    assert!(
+        !text.contains("02:00:00:00:00:01"),
+        "vanished BMC still exported:\n{text}"
+    );
+}
+
+#[test]
+fn negotiation_follows_accept() {
+    assert_eq!(Format::negotiate(None), Format::Text);
+    assert_eq!(
+        Format::negotiate(Some("text/plain;version=0.0.4")),
+        Format::Text
+    );
+    assert_eq!(
+        Format::negotiate(Some(
+            "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
+        )),
+        Format::OpenMetrics
+    );
+}

@@ -263,10 +263,31 @@ impl Session {
 
     /// GET a resource as JSON.
     pub async fn get(&self, path: &str) -> Result<Value, HalError> {
-        let resp = self.send(Method::GET, path, None).await?;
-        resp.json::<Value>().await.map_err(|e| HalError::Protocol {
+        let mut resp = self.send(Method::GET, path, None).await?;
+        // Read chunk by chunk: HTTP/1.0 BMCs end the body by closing the connection, often without a
+        // TLS close_notify, which rustls reports as an error after the last byte arrived. A body that
+        // parses completely is taken; a truncated one fails as JSON below.
+        let mut body = Vec::new();
+        let mut cut: Option<reqwest::Error> = None;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => body.extend_from_slice(&c),
+                Ok(None) => break,
+                Err(e) => {
+                    cut = Some(e);
+                    break;
+                }
+            }
+        }
+        serde_json::from_slice::<Value>(&body).map_err(|e| HalError::Protocol {
             bmc: self.bmc.clone(),
-            detail: format!("GET {path}: body is not JSON: {e}"),
+            detail: match cut {
+                Some(c) => format!(
+                    "GET {path}: body cut short ({c}) after {} bytes",
+                    body.len()
+                ),
+                None => format!("GET {path}: body is not JSON: {e}"),
+            },
         })
     }
 

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the real third-party peers the tests run against (Debian, as root or via sudo):
+#   Debian: prometheus (promtool), curl, openssl, python3-venv
+#   PyPI (venv at $BMC_PEERS_VENV, default /tmp/bmc-catcher-peers): sushy-tools (sushy-static, the
+#   DMTF mockup server)
+set -eu
+venv=${BMC_PEERS_VENV:-/tmp/bmc-catcher-peers}
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+need_apt=""
+for cmd in promtool curl openssl; do command -v "$cmd" >/dev/null 2>&1 || need_apt=1; done
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt=1
+if [ -n "$need_apt" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends prometheus curl openssl python3-venv >/dev/null
+fi
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import sushy_tools' 2>/dev/null ||
+  "$venv/bin/pip" install -q sushy-tools==2.2.0
+echo "peers: $(promtool --version 2>&1 | head -1); sushy-tools $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("sushy-tools"))') in $venv"

@@ -1,0 +1,156 @@
+//! The command line as an operator meets it: `check-config` exit codes and messages, `poll-once` over
+//! a leases file with a broken block in the middle, and `demo` with a time limit.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn bad_config_exits_78_naming_key_and_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("bad.toml");
+    for (text, key) in [
+        ("[poll]\nintervall = \"5m\"\n", "intervall"),
+        (
+            "[poll]\ninterval = \"10s\"\ntimeout = \"1m\"\n",
+            "poll.timeout",
+        ),
+        ("[discovery]\nleases-format = \"xml\"\n", "leases-format"),
+        ("[http]\nlisten = \"nowhere\"\n", "listen"),
+    ] {
+        std::fs::write(&cfg, text).expect("write");
+        let out = Command::new(bin())
+            .args(["check-config", "--config"])
+            .arg(&cfg)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{text}: {err}");
+        assert!(err.contains(key), "{text}: message must name {key}: {err}");
+        assert!(
+            err.contains("bad.toml"),
+            "{text}: message must name the file: {err}"
+        );
+    }
+    let out = Command::new(bin())
+        .args(["check-config", "--config", "/nonexistent/config.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(78));
+}
+
+#[test]
+fn check_config_prints_effective_config_without_secrets() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(dir.path(), "", 8443, "");
+    std::fs::write(
+        dir.path().join("credentials.toml"),
+        "username = \"admin\"\npassword = \"s3cr3t-pw\"\n",
+    )
+    .expect("creds");
+    let out = Command::new(bin())
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("interval = \"1m\""), "{text}");
+    assert!(!text.contains("s3cr3t-pw"), "{text}");
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config/bmc-catcher.toml");
+    let out = Command::new(bin())
+        .args(["check-config", "--config", shipped])
+        .output()
+        .expect("run");
+    // The shipped file names /etc paths that do not exist here: the credentials file is missing.
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("credentials.toml"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poll_once_skips_a_broken_lease_block_and_keeps_the_rest() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let spec = bmc_catcher::sim::FleetSpec {
+        count: 2,
+        first_ip: unique_ip(),
+        ..Default::default()
+    };
+    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+        .await
+        .expect("sim");
+    let good = fleet.leases_text(bmc_catcher::store::now_ms() / 1000);
+    // Put a garbage block between the two good leases.
+    let split = good.rfind("lease ").expect("two leases");
+    let garbage = "lease 127.0.0.999 {\n  starts epoch banana;\n  this is not dhcpd syntax\n}\n";
+    let text = format!("{}{garbage}{}", &good[..split], &good[split..]);
+    let garbage_line = text[..text.find("lease 127.0.0.999").expect("garbage")]
+        .lines()
+        .count()
+        + 1;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(dir.path(), &text, fleet.port(), "");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["poll-once", "--config"])
+            .arg(&cfg)
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(snaps.len(), 2, "both good BMCs: {snaps:?}");
+    assert!(snaps.iter().all(|s| s["up"] == true), "{snaps:?}");
+    assert!(
+        err.contains("dhcpd.leases"),
+        "warning names the file: {err}"
+    );
+    assert!(
+        err.contains(&format!("\"line\":{garbage_line}")),
+        "warning names line {garbage_line}: {err}"
+    );
+    fleet.stop();
+}
+
+#[test]
+fn demo_runs_and_shows_the_fleet() {
+    let out = Command::new(bin())
+        .args([
+            "demo",
+            "--count",
+            "3",
+            "--duration",
+            "4s",
+            "--interval",
+            "2s",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--first-ip", &unique_ip().to_string()])
+        .output()
+        .expect("run demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("/metrics"), "{text}");
+    assert!(text.contains("/api/v1/bmcs"), "{text}");
+    assert!(text.contains("02:00:00:00:00:03"), "{text}");
+    assert!(text.contains("redfish  On"), "a polled row: {text}");
+    assert!(
+        text.contains("every Redfish session was logged out"),
+        "{text}"
+    );
+}

@@ -1,0 +1,150 @@
+//! Shared helpers of the integration tests: real peers (sushy-static, curl, promtool) started on
+//! loopback with free ports and stopped by PID, temp configs, and the built binaries.
+#![allow(dead_code)]
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const RACKMOUNT1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/redfish-mockups/public-rackmount1"
+);
+
+/// The venv hack/install-peers.sh fills.
+pub fn venv() -> PathBuf {
+    PathBuf::from(
+        std::env::var("BMC_PEERS_VENV").unwrap_or_else(|_| "/tmp/bmc-catcher-peers".into()),
+    )
+}
+
+/// A peer program, or a clear failure telling how to install it.
+pub fn peer(path: &Path) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{} is missing: run hack/install-peers.sh (or hack/test.sh) first",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
+pub fn which(cmd: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(cmd))
+                .find(|f| f.exists())
+        })
+        .unwrap_or_else(|| {
+            panic!("{cmd} not found on PATH: run hack/install-peers.sh (or hack/test.sh) first")
+        })
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A loopback address of its own for each caller in this process (127.<pid-based>.<n>.1), so tests
+/// running in parallel, or in parallel processes, never share an address.
+pub fn unique_ip() -> Ipv4Addr {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    Ipv4Addr::new(127, 100 + (pid % 100) as u8, (n % 250) as u8 + 1, 1)
+}
+
+/// A free TCP port on `ip`.
+pub fn free_port(ip: Ipv4Addr) -> u16 {
+    TcpListener::bind(SocketAddr::from((ip, 0)))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A child process killed (by PID) when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `addr` accepts TCP.
+pub fn wait_tcp(addr: SocketAddr, within: Duration) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            start.elapsed() < within,
+            "{addr} did not come up within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes a self-signed cert/key pair for `ip` into `dir`.
+pub fn write_cert(dir: &Path, ip: Ipv4Addr) -> (PathBuf, PathBuf) {
+    let ck = rcgen::generate_simple_self_signed(vec![ip.to_string()]).expect("cert");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).expect("write cert");
+    std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
+    (cert, key)
+}
+
+/// sushy-static serving a DMTF mockup over HTTPS on `ip`; returns the process and its port.
+pub fn sushy_static(dir: &Path, ip: Ipv4Addr, mockup: &str) -> (Proc, u16) {
+    let bin = peer(&venv().join("bin/sushy-static"));
+    let (cert, key) = write_cert(dir, ip);
+    let port = free_port(ip);
+    let child = Command::new(bin)
+        .args(["-i", &ip.to_string(), "-p", &port.to_string(), "-m", mockup])
+        .arg("-c")
+        .arg(&cert)
+        .arg("-k")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("sushy.log")).expect("log"))
+        .spawn()
+        .expect("start sushy-static");
+    let p = Proc(child);
+    wait_tcp(SocketAddr::from((ip, port)), Duration::from_secs(20));
+    (p, port)
+}
+
+/// A dhcpd leases file with one active lease per (mac, ip).
+pub fn leases(entries: &[(&str, Ipv4Addr)]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let mut out = String::new();
+    for (mac, ip) in entries {
+        out.push_str(&format!(
+            "lease {ip} {{\n  starts epoch {};\n  ends epoch {};\n  binding state active;\n  hardware ethernet {mac};\n}}\n",
+            now - 60,
+            now + 3600
+        ));
+    }
+    out
+}
+
+/// Writes config.toml + credentials.toml into `dir` and returns the config path.
+pub fn write_config(dir: &Path, leases_text: &str, port: u16, extra: &str) -> PathBuf {
+    std::fs::write(dir.join("dhcpd.leases"), leases_text).expect("leases");
+    std::fs::write(
+        dir.join("credentials.toml"),
+        "username = \"admin\"\npassword = \"password\"\n",
+    )
+    .expect("creds");
+    let cfg = format!(
+        "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\n[discovery]\nleases-file = \"{d}/dhcpd.leases\"\nrefresh = \"200ms\"\n\n[poll]\ninterval = \"1m\"\ntimeout = \"10s\"\n\n[redfish]\nport = {port}\ntls = \"insecure\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n{extra}",
+        d = dir.display()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, cfg).expect("config");
+    path
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_bmc-catcher")
+}

@@ -1,0 +1,419 @@
+//! The daemon against simulated BMCs: the same readings from all three thermal/power shapes, one
+//! session across many rounds and none after shutdown, a hanging BMC that costs only its own
+//! deadline, a refused login, and a real scrape accepted by promtool.
+
+mod common;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bmc_catcher::app::Daemon;
+use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::hal::Connector;
+use bmc_catcher::model::{BmcSnapshot, ErrorKind, Health, MacAddr, SensorKind};
+use bmc_catcher::poller::{Schedule, poll_round};
+use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use bmc_catcher::store::Store;
+use common::*;
+use tokio_util::sync::CancellationToken;
+
+fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn config(dir: &std::path::Path, port: u16, interval: Duration, timeout: Duration) -> Config {
+    let mut c = Config {
+        partition: "test".into(),
+        credentials_file: None,
+        ..Config::default()
+    };
+    c.discovery.leases_file = dir.join("dhcpd.leases");
+    c.discovery.leases_format = LeasesFormat::IscDhcpd;
+    c.discovery.refresh = Duration::from_millis(200);
+    c.poll.interval = interval;
+    c.poll.timeout = timeout;
+    c.redfish.port = port;
+    c.redfish.tls = TlsPolicy::Insecure;
+    c.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    c
+}
+
+fn creds() -> Credentials {
+    Credentials::single("admin", "password")
+}
+
+async fn fleet(count: u32, shapes: Vec<SimShape>) -> (SimFleet, CancellationToken) {
+    let cancel = CancellationToken::new();
+    let spec = FleetSpec {
+        count,
+        first_ip: unique_ip(),
+        shapes,
+        ..Default::default()
+    };
+    (
+        SimFleet::start(&spec, cancel.clone())
+            .await
+            .expect("sim fleet"),
+        cancel,
+    )
+}
+
+/// Waits until `pred` holds for the store, or fails after `within`.
+async fn wait_for(store: &Store, within: Duration, what: &str, pred: impl Fn(&Store) -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !pred(store) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn snapshot(store: &Store, mac: MacAddr) -> Option<BmcSnapshot> {
+    store.get(mac).and_then(|e| e.snapshot)
+}
+
+/// Readings by name, in hundredths.
+type Named = Vec<(String, i64)>;
+
+/// What must be equal whichever shape served it: power, temperatures, fans, PSU health, watts.
+fn essentials(s: &BmcSnapshot) -> (String, Named, Named, Vec<Health>, Option<f64>) {
+    let r = &s.reading;
+    let sensors = r.sensors.ok().expect("sensors read");
+    let pick = |k: SensorKind| {
+        let mut v: Vec<(String, i64)> = sensors
+            .iter()
+            .filter(|x| x.kind == k)
+            .map(|x| (x.name.clone(), (x.reading.expect("reading") * 100.0) as i64))
+            .collect();
+        v.sort();
+        v
+    };
+    (
+        format!("{:?}", r.power.ok().expect("power")),
+        pick(SensorKind::Temperature),
+        pick(SensorKind::Fan),
+        r.psus
+            .ok()
+            .expect("psus")
+            .iter()
+            .map(|p| p.health)
+            .collect(),
+        r.power_metrics.ok().expect("watts").consumed_watts,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_shapes_give_the_same_readings() {
+    init();
+    let mut seen = Vec::new();
+    for shape in [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors] {
+        let (f, cancel) = fleet(1, vec![shape]).await;
+        f.bmcs[0].bmc.state().psus[1].health = Health::Warning;
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = config(
+            dir.path(),
+            f.port(),
+            Duration::from_secs(60),
+            Duration::from_secs(10),
+        );
+        let connector = Connector::new(&cfg, creds()).expect("connector");
+        let schedule = Schedule {
+            interval: cfg.poll.interval,
+            timeout: cfg.poll.timeout,
+            concurrency: 4,
+        };
+        let snaps = poll_round(&connector, &f.targets(), "test", schedule).await;
+        assert_eq!(snaps.len(), 1);
+        assert!(
+            snaps[0].up && snaps[0].reading.first_error().is_none(),
+            "{shape:?}: {:?}",
+            snaps[0]
+        );
+        let e = essentials(&snaps[0]);
+        assert_eq!(e.0, "On");
+        assert_eq!(e.1.len(), 2, "{shape:?}: two temperatures");
+        assert_eq!(e.2.len(), 2, "{shape:?}: two fans");
+        assert_eq!(e.3, vec![Health::Ok, Health::Warning], "{shape:?}");
+        assert_eq!(e.4, Some(340.0 + 10.0), "{shape:?}");
+        seen.push((shape, e));
+        cancel.cancel();
+    }
+    assert_eq!(seen[0].1, seen[1].1, "legacy vs subsystem");
+    assert_eq!(seen[0].1, seen[2].1, "legacy vs sensors");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_session_across_ten_rounds_and_none_after_shutdown() {
+    init();
+    let (f, cancel) = fleet(1, vec![SimShape::Legacy]).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    f.write_leases(
+        &dir.path().join("dhcpd.leases"),
+        bmc_catcher::store::now_ms() / 1000,
+    )
+    .expect("leases");
+    let cfg = config(
+        dir.path(),
+        f.port(),
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let mac = f.bmcs[0].bmc.mac;
+    let mut rounds = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while rounds.len() < 10 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} rounds in 30 s",
+            rounds.len()
+        );
+        if let Some(s) = snapshot(&daemon.store, mac) {
+            assert!(s.up, "{s:?}");
+            rounds.insert(s.polled_at_ms);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let bmc = f.bmcs[0].bmc.clone();
+    assert_eq!(bmc.counters.sessions_created.load(Ordering::Relaxed), 1);
+    assert_eq!(bmc.sessions_open(), 1);
+    daemon.stop().await;
+    assert_eq!(bmc.sessions_open(), 0, "shutdown must log out");
+    assert_eq!(bmc.counters.sessions_deleted.load(Ordering::Relaxed), 1);
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_bmc_costs_only_its_own_deadline() {
+    init();
+    let (f, cancel) = fleet(2, vec![SimShape::Legacy]).await;
+    // A third "BMC" that accepts TCP on the same port and never says a word.
+    let hang_ip = unique_ip();
+    let hang = tokio::net::TcpListener::bind((hang_ip, f.port()))
+        .await
+        .expect("bind hang");
+    let held = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let held2 = held.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = hang.accept().await {
+            held2.lock().await.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let hang_mac: MacAddr = "02:ff:00:00:00:01".parse().expect("mac");
+    let mut text = f.leases_text(bmc_catcher::store::now_ms() / 1000);
+    text.push_str(&leases(&[("02:ff:00:00:00:01", hang_ip)]));
+    std::fs::write(dir.path().join("dhcpd.leases"), text).expect("leases");
+    let timeout = Duration::from_secs(3);
+    let cfg = config(dir.path(), f.port(), Duration::from_secs(60), timeout);
+    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let healthy: Vec<MacAddr> = f.bmcs.iter().map(|r| r.bmc.mac).collect();
+    wait_for(
+        &daemon.store,
+        Duration::from_secs(20),
+        "healthy polls",
+        |s| healthy.iter().all(|m| snapshot(s, *m).is_some()),
+    )
+    .await;
+    // The healthy BMCs were polled while the hanging one was still inside its deadline.
+    assert!(
+        snapshot(&daemon.store, hang_mac).is_none(),
+        "the hanging BMC cannot have finished yet"
+    );
+    for m in &healthy {
+        assert!(snapshot(&daemon.store, *m).expect("snap").up);
+    }
+    wait_for(
+        &daemon.store,
+        Duration::from_secs(20),
+        "hang deadline",
+        |s| snapshot(s, hang_mac).is_some(),
+    )
+    .await;
+    let s = snapshot(&daemon.store, hang_mac).expect("snap");
+    assert!(!s.up);
+    assert_eq!(
+        s.reading.power.err().expect("power failed").kind,
+        ErrorKind::Timeout,
+        "{s:?}"
+    );
+    assert!(
+        s.duration_ms >= timeout.as_millis() as u64,
+        "ended at the deadline, not before: {}",
+        s.duration_ms
+    );
+    daemon.stop().await;
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_login_and_closed_port_have_their_kinds() {
+    init();
+    let (f, cancel) = fleet(1, vec![SimShape::Legacy]).await;
+    f.bmcs[0].bmc.state().faults.refuse_logins = true;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config(
+        dir.path(),
+        f.port(),
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    );
+    let connector = Connector::new(&cfg, creds()).expect("connector");
+    let mut targets = f.targets();
+    let closed_ip = unique_ip();
+    targets.push(bmc_catcher::model::Target {
+        mac: "02:ff:00:00:00:02".parse().expect("mac"),
+        ip: IpAddr::V4(closed_ip),
+        port: Some(free_port(closed_ip)),
+        hostname: None,
+        lease_ends: None,
+    });
+    let schedule = Schedule {
+        interval: cfg.poll.interval,
+        timeout: cfg.poll.timeout,
+        concurrency: 4,
+    };
+    let snaps = poll_round(&connector, &targets, "test", schedule).await;
+    let kind = |i: usize| snaps[i].reading.power.err().map(|e| e.kind);
+    let auth = snaps
+        .iter()
+        .position(|s| s.mac == f.bmcs[0].bmc.mac)
+        .expect("sim");
+    assert_eq!(kind(auth), Some(ErrorKind::Auth), "{:?}", snaps[auth]);
+    assert_eq!(
+        kind(1 - auth),
+        Some(ErrorKind::Unreachable),
+        "{:?}",
+        snaps[1 - auth]
+    );
+    let msg = &snaps[auth].reading.power.err().expect("err").message;
+    assert!(!msg.contains("password"), "no secret in errors: {msg}");
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promtool_accepts_a_real_scrape() {
+    init();
+    let (f, cancel) = fleet(
+        3,
+        vec![SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors],
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    f.write_leases(
+        &dir.path().join("dhcpd.leases"),
+        bmc_catcher::store::now_ms() / 1000,
+    )
+    .expect("leases");
+    let cfg = config(
+        dir.path(),
+        f.port(),
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    );
+    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    wait_for(&daemon.store, Duration::from_secs(20), "three polls", |s| {
+        s.snapshots().len() == 3
+    })
+    .await;
+    let url = format!("http://{}/metrics", daemon.addr);
+    let http = reqwest::Client::new();
+    let text_resp = http.get(&url).send().await.expect("scrape");
+    let ctype = text_resp.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .expect("ct")
+        .to_string();
+    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
+    let text = text_resp.text().await.expect("body");
+    for needle in [
+        "bmc_up{",
+        "bmc_power_on{",
+        "bmc_temperature_celsius{",
+        "bmc_fan_speed_rpm{",
+        "bmc_psu_health{",
+        "bmc_power_consumed_watts{",
+        "bmc_last_success_timestamp_seconds{",
+        "bmc_catcher_polls_total{",
+        "bmc_catcher_poll_duration_seconds_bucket{",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+    // Every family the daemon serves is documented, and every documented family is served.
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+        .expect("docs");
+    let served: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    for name in &served {
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "{name} is not in docs/metrics.md"
+        );
+    }
+    for line in docs.lines().filter(|l| l.starts_with("| `")) {
+        let name = line
+            .trim_start_matches("| `")
+            .split('`')
+            .next()
+            .expect("name");
+        let optional = [
+            "bmc_power_watts",
+            "bmc_current_amperes",
+            "bmc_fan_speed_percent",
+            "bmc_read_error",
+            "bmc_catcher_poll_errors_total",
+        ];
+        assert!(
+            served.contains(name) || optional.contains(&name),
+            "docs/metrics.md lists {name}, the scrape has none"
+        );
+    }
+    std::fs::write(dir.path().join("scrape.txt"), &text).expect("write scrape");
+    let out = std::process::Command::new(which("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(dir.path().join("scrape.txt")).expect("open"))
+        .output()
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let om = http
+        .get(&url)
+        .header("Accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .expect("scrape");
+    assert!(
+        om.headers()[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .expect("ct")
+            .starts_with("application/openmetrics-text")
+    );
+    assert!(om.text().await.expect("body").ends_with("# EOF\n"));
+    let api: serde_json::Value = http
+        .get(format!("http://{}/api/v1/bmcs", daemon.addr))
+        .send()
+        .await
+        .expect("api")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(api.as_array().expect("array").len(), 3);
+    let ready = http
+        .get(format!("http://{}/readyz", daemon.addr))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    daemon.stop().await;
+    cancel.cancel();
+}
