@@ -267,7 +267,9 @@ async fn worker(
             p = permits.acquire() => p,
             _ = token.cancelled() => return,
         };
-        let snap = poll_one(bmc.as_ref(), &target, store.partition(), schedule.timeout).await;
+        let snap = poll_one(bmc.as_ref(), &target, store.partition(), schedule.timeout)
+            .instrument(tracing::debug_span!("poll"))
+            .await;
         drop(permit);
         stats.observe(&snap);
         match snap.reading.first_error() {

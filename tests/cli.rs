@@ -154,3 +154,69 @@ fn demo_runs_and_shows_the_fleet() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_notifies_systemd_and_logs_out_on_sigterm() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let spec = bmc_catcher::sim::FleetSpec {
+        count: 2,
+        first_ip: unique_ip(),
+        ..Default::default()
+    };
+    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+        .await
+        .expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(
+        dir.path(),
+        &fleet.leases_text(bmc_catcher::store::now_ms() / 1000),
+        fleet.port(),
+        "",
+    );
+    let sock_path = dir.path().join("notify.sock");
+    let sock = tokio::net::UnixDatagram::bind(&sock_path).expect("notify socket");
+    let mut child = tokio::process::Command::new(bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let mut buf = [0u8; 256];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), sock.recv(&mut buf))
+        .await
+        .expect("READY within 20 s")
+        .expect("recv");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fleet.bmcs.iter().any(|r| r.bmc.sessions_open() != 1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "both BMCs polled with a session"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert!(exit.success(), "{exit:?}");
+    let n = sock.recv(&mut buf).await.expect("STOPPING");
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    for r in &fleet.bmcs {
+        assert_eq!(
+            r.bmc.sessions_open(),
+            0,
+            "SIGTERM must log out of {}",
+            r.bmc.mac
+        );
+    }
+    fleet.stop();
+}

@@ -417,3 +417,94 @@ async fn promtool_accepts_a_real_scrape() {
     daemon.stop().await;
     cancel.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
+    init();
+    let (f, cancel) = fleet(2, vec![SimShape::Legacy]).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("dhcpd.leases");
+    let now = bmc_catcher::store::now_ms() / 1000;
+    let full = f.leases_text(now);
+    let second = full.rfind("lease ").expect("two leases");
+    let (first_only, second_only) = (full[..second].to_string(), full[second..].to_string());
+    // dhcpd replaces its file by rename; do the same.
+    let replace = |text: &str| {
+        let tmp = dir.path().join("dhcpd.leases.new");
+        std::fs::write(&tmp, text).expect("write");
+        std::fs::rename(&tmp, &path).expect("rename");
+    };
+    replace(&first_only);
+    let cfg = config(
+        dir.path(),
+        f.port(),
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    );
+    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let (a, b) = (f.bmcs[0].bmc.clone(), f.bmcs[1].bmc.clone());
+    wait_for(
+        &daemon.store,
+        Duration::from_secs(10),
+        "first BMC polled",
+        |s| snapshot(s, a.mac).is_some(),
+    )
+    .await;
+    assert!(daemon.store.get(b.mac).is_none());
+
+    replace(&full);
+    wait_for(
+        &daemon.store,
+        Duration::from_secs(10),
+        "new BMC polled",
+        |s| snapshot(s, b.mac).is_some(),
+    )
+    .await;
+    assert_eq!(a.sessions_open(), 1);
+
+    replace(&second_only);
+    wait_for(
+        &daemon.store,
+        Duration::from_secs(10),
+        "vanished BMC dropped",
+        |s| s.get(a.mac).is_none(),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while a.sessions_open() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session of the vanished BMC still open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(b.sessions_open(), 1);
+    daemon.stop().await;
+    assert_eq!(b.sessions_open(), 0);
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_session_is_replaced_once() {
+    init();
+    let (f, cancel) = fleet(1, vec![SimShape::Sensors]).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = config(
+        dir.path(),
+        f.port(),
+        Duration::from_secs(60),
+        Duration::from_secs(5),
+    );
+    let connector = Connector::new(&cfg, creds()).expect("connector");
+    let bmc = connector.connect(&f.targets()[0]);
+    let sim = f.bmcs[0].bmc.clone();
+    assert!(bmc.poll().await.first_error().is_none());
+    // The BMC forgets every session (reboot, timeout): the next poll logs in again, once.
+    sim.sessions.lock().expect("lock").clear();
+    let r = bmc.poll().await;
+    assert!(r.first_error().is_none(), "{r:?}");
+    assert_eq!(sim.counters.sessions_created.load(Ordering::Relaxed), 2);
+    bmc.close().await;
+    assert_eq!(sim.sessions_open(), 0);
+    cancel.cancel();
+}
