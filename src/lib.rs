@@ -33,12 +33,14 @@
 //! the listener shuts down gracefully, then `Daemon::stop` returns.
 
 pub mod app;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod hal;
 pub mod model;
 pub mod poller;
+pub mod power_cli;
 pub mod publish;
 pub mod sim;
 pub mod store;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bmc_catcher::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
-use bmc_catcher::{app, demo, discovery, hal, poller};
+use bmc_catcher::{app, demo, discovery, hal, poller, power_cli};
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +55,8 @@ enum Command {
     },
     /// Start simulated BMCs and the real daemon against them; show a live table until Ctrl-C.
     Demo(demo::DemoArgs),
+    /// Send a power, identify or boot command to a BMC through NATS; print the reply.
+    Power(power_cli::PowerArgs),
 }
 
 fn init_logging(default: &str) {
@@ -184,6 +186,10 @@ fn main() -> ExitCode {
             rt.block_on(poll_once(&config))
         }
         Command::CheckConfig { config } => check_config(&config),
+        Command::Power(args) => {
+            init_logging("warn");
+            ExitCode::from(rt.block_on(power_cli::run(args)))
+        }
         Command::Demo(args) => {
             init_logging("warn");
             match rt.block_on(demo::run(args)) {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::*;
 use crate::hal::{BmcInfo, HalError};
-use crate::model::{Field, PowerAction, PowerState, Protocol};
+use crate::model::{Action, Field, PowerState, Protocol};
 
 fn mac(i: u8) -> MacAddr {
     MacAddr([2, 0, 0, 0, 0, i])
@@ -67,8 +67,11 @@ impl Bmc for Scripted {
         r.power = Field::Ok(PowerState::On);
         r
     }
-    async fn power_action(&self, _: PowerAction) -> Result<PowerState, HalError> {
+    async fn power_state(&self) -> Result<PowerState, HalError> {
         Ok(PowerState::On)
+    }
+    async fn perform(&self, _: Action) -> Result<(), HalError> {
+        Ok(())
     }
     async fn close(&self) {}
 }

@@ -44,11 +44,39 @@ pub enum EventKind {
         message: String,
     },
     Recovered,
+    CommandResult {
+        action: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        power: Option<PowerState>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        duration_ms: u64,
+    },
+}
+
+impl EventKind {
+    /// The kind's name as it appears in payloads and NATS subjects (`power-changed`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Discovered { .. } => "discovered",
+            EventKind::Gone { .. } => "gone",
+            EventKind::IpChanged { .. } => "ip-changed",
+            EventKind::PowerChanged { .. } => "power-changed",
+            EventKind::HealthChanged { .. } => "health-changed",
+            EventKind::Unreachable { .. } => "unreachable",
+            EventKind::Recovered => "recovered",
+            EventKind::CommandResult { .. } => "command-result",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub schema_version: u32,
+    /// Unique per event (`<partition>-<process nonce>-<sequence>`): the JetStream message id, so a
+    /// retried publish is stored once.
+    pub id: String,
     pub partition: String,
     pub mac: MacAddr,
     pub at_ms: i64,
@@ -63,10 +91,30 @@ pub struct Entry {
     pub snapshot: Option<BmcSnapshot>,
 }
 
+/// Receives every event synchronously as it is emitted (must not block: the NATS outbox).
+pub trait EventSink: Send + Sync {
+    fn push(&self, event: &Event);
+}
+
 pub struct Store {
+    sinks: RwLock<Vec<std::sync::Arc<dyn EventSink>>>,
     partition: String,
     entries: RwLock<BTreeMap<MacAddr, Entry>>,
     events: broadcast::Sender<Event>,
+    /// MACs whose snapshot changed or which were removed since the KV mirror last looked.
+    dirty: std::sync::Mutex<std::collections::BTreeSet<MacAddr>>,
+    dirty_notify: tokio::sync::Notify,
+    nonce: u64,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+/// A value that differs between processes (start time and PID), for event ids.
+fn process_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_i64(now_ms());
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// Milliseconds since the Unix epoch, from the wall clock.
@@ -80,9 +128,14 @@ pub fn now_ms() -> i64 {
 impl Store {
     pub fn new(partition: &str) -> Store {
         Store {
+            sinks: RwLock::new(Vec::new()),
             partition: partition.to_string(),
             entries: RwLock::new(BTreeMap::new()),
             events: broadcast::channel(EVENT_CAPACITY).0,
+            dirty: std::sync::Mutex::new(std::collections::BTreeSet::new()),
+            dirty_notify: tokio::sync::Notify::new(),
+            nonce: process_nonce(),
+            seq: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -90,20 +143,73 @@ impl Store {
         &self.partition
     }
 
+    /// Adds a sink that sees every later event, in order, with no chance of lagging.
+    pub fn add_sink(&self, sink: std::sync::Arc<dyn EventSink>) {
+        self.sinks
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sink);
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
 
-    fn emit(&self, mac: MacAddr, kind: EventKind) {
+    fn mark_dirty(&self, mac: MacAddr) {
+        self.dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(mac);
+        self.dirty_notify.notify_one();
+    }
+
+    /// Marks every known BMC for the KV mirror (after a reconnect).
+    pub fn mark_all_dirty(&self) {
+        let macs: Vec<MacAddr> = self.read().keys().copied().collect();
+        self.dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(macs);
+        self.dirty_notify.notify_one();
+    }
+
+    /// Takes the MACs changed since the last call (one consumer: the KV mirror).
+    pub fn take_dirty(&self) -> Vec<MacAddr> {
+        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .collect()
+    }
+
+    /// Puts MACs back that could not be mirrored.
+    pub fn requeue_dirty(&self, macs: impl IntoIterator<Item = MacAddr>) {
+        self.dirty
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(macs);
+    }
+
+    /// Resolves when something was marked dirty since the last wake-up.
+    pub async fn dirty_changed(&self) {
+        self.dirty_notify.notified().await;
+    }
+
+    /// Emits an event about `mac` (the command layer reports results this way).
+    pub fn emit(&self, mac: MacAddr, kind: EventKind) {
         tracing::info!(bmc.mac = %mac, event = ?kind, "bmc event");
-        // No subscriber is not an error: publishers are optional.
-        let _ = self.events.send(Event {
+        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event = Event {
             schema_version: crate::model::SCHEMA_VERSION,
+            id: format!("{}-{:016x}-{seq}", self.partition, self.nonce),
             partition: self.partition.clone(),
             mac,
             at_ms: now_ms(),
             kind,
-        });
+        };
+        for sink in self.sinks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            sink.push(&event);
+        }
+        // No subscriber is not an error: publishers are optional.
+        let _ = self.events.send(event);
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<MacAddr, Entry>> {
@@ -150,6 +256,7 @@ impl Store {
     pub fn remove(&self, mac: MacAddr) {
         let removed = self.write().remove(&mac);
         if let Some(e) = removed {
+            self.mark_dirty(mac);
             self.emit(mac, EventKind::Gone { ip: e.target.ip });
         }
     }
@@ -169,6 +276,7 @@ impl Store {
             entry.snapshot = Some(snap.clone());
             prev
         };
+        self.mark_dirty(mac);
         for kind in changes(previous.as_ref(), &snap) {
             self.emit(mac, kind);
         }

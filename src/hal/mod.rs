@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::config::{Config, Credentials, ProtocolChoice};
-use crate::model::{ErrorKind, MacAddr, PowerAction, PowerState, Protocol, Reading, Target};
+use crate::model::{Action, ErrorKind, MacAddr, PowerState, Protocol, Reading, Target};
 
 /// What a backend says about itself; no I/O, never holds credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +31,10 @@ pub trait Bmc: Send + Sync {
     fn describe(&self) -> &BmcInfo;
     /// Reads power, inventory, LED, PSUs, power draw and sensors; a failed part fails alone.
     async fn poll(&self) -> Reading;
-    /// Asks the BMC to change power, returns the state read back afterwards.
-    async fn power_action(&self, action: PowerAction) -> Result<PowerState, HalError>;
+    /// Reads chassis power only (cheap; commands check it before acting).
+    async fn power_state(&self) -> Result<PowerState, HalError>;
+    /// Carries out a power, identify or boot-device action. Returns once the BMC accepted it.
+    async fn perform(&self, action: Action) -> Result<(), HalError>;
     /// Ends the session (log out). Idempotent; the next call opens a new session.
     async fn close(&self);
 }

@@ -187,6 +187,11 @@ async fn handle(
             _ => error(StatusCode::NOT_FOUND, "no such session"),
         },
         Method::POST if path.ends_with("/Actions/ComputerSystem.Reset") => reset(bmc, &body),
+        Method::PATCH
+            if path == "/redfish/v1/Systems/1" || path.starts_with("/redfish/v1/Systems/") =>
+        {
+            patch_system(bmc, &body)
+        }
         _ => error(StatusCode::METHOD_NOT_ALLOWED, "not supported by bmc-sim"),
     }
 }
@@ -231,6 +236,41 @@ fn reset(bmc: &SimBmc, body: &[u8]) -> Response {
     st.power = new;
     bmc.counters.resets.fetch_add(1, Ordering::Relaxed);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `PATCH` of the system: the identify LED and the one-time boot override.
+fn patch_system(bmc: &SimBmc, body: &[u8]) -> Response {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
+        return error(StatusCode::BAD_REQUEST, "body is not JSON");
+    };
+    let mut st = bmc.state();
+    let mut changed = false;
+    if let Some(led) = req.get("IndicatorLED").and_then(Value::as_str) {
+        st.led_on = matches!(led, "Lit" | "Blinking");
+        changed = true;
+    }
+    if let Some(on) = req.get("LocationIndicatorActive").and_then(Value::as_bool) {
+        st.led_on = on;
+        changed = true;
+    }
+    if let Some(boot) = req.get("Boot") {
+        match boot.get("BootSourceOverrideTarget").and_then(Value::as_str) {
+            Some("None") => st.boot_once = None,
+            Some(t @ ("Pxe" | "Hdd" | "BiosSetup")) => st.boot_once = Some(t.to_string()),
+            other => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("unsupported boot target {other:?}"),
+                );
+            }
+        }
+        changed = true;
+    }
+    if changed {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::BAD_REQUEST, "nothing this simulator can patch")
+    }
 }
 
 fn serve_get(served: &Served, path: &str) -> Response {

@@ -68,6 +68,8 @@ pub struct Faults {
 pub struct SimState {
     pub power: PowerState,
     pub led_on: bool,
+    /// One-time boot override set by `PATCH Boot` (`Pxe`, `Hdd`, `BiosSetup`).
+    pub boot_once: Option<String>,
     pub sensors: Vec<SimSensor>,
     pub psus: Vec<SimPsu>,
     pub consumed_watts: f64,
@@ -124,6 +126,7 @@ impl SimBmc {
             state: Mutex::new(SimState {
                 power: PowerState::On,
                 led_on: false,
+                boot_once: None,
                 sensors: vec![
                     sensor(
                         "CPU1Temp",
@@ -256,6 +259,11 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
             "@odata.id": path, "Id": "1", "Name": "Simulated server", "SystemType": "Physical",
             "Manufacturer": "bmc-catcher", "Model": "Sim 1U", "SerialNumber": bmc.serial, "UUID": bmc.uuid,
             "BiosVersion": "SIM-BIOS 1.0", "PowerState": power_str(st.power),
+            "Boot": {
+                "BootSourceOverrideEnabled": if st.boot_once.is_some() { "Once" } else { "Disabled" },
+                "BootSourceOverrideTarget": st.boot_once.clone().unwrap_or_else(|| "None".into()),
+                "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "BiosSetup"]
+            },
             "IndicatorLED": if st.led_on { "Lit" } else { "Off" },
             "Status": {"State": "Enabled", "Health": "OK"},
             "Links": {"Chassis": [link(CH)], "ManagedBy": [link("/redfish/v1/Managers/1")]},

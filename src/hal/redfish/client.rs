@@ -296,6 +296,11 @@ impl Session {
         self.send(Method::POST, path, Some(body)).await.map(drop)
     }
 
+    /// PATCH a resource; the body of the answer is not needed.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<(), HalError> {
+        self.send(Method::PATCH, path, Some(body)).await.map(drop)
+    }
+
     /// Deletes the session, if any. Best effort: a BMC that is gone cannot be logged out of.
     pub async fn logout(&self) {
         let mut auth = self.auth.lock().await;

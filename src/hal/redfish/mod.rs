@@ -6,14 +6,15 @@
 //! One [`client::Session`] per BMC, reused across polls; an operation lock keeps a poll and a power
 //! command from running against one BMC at once.
 
+mod actions;
 mod client;
+mod environment;
 pub mod shapes;
 mod tls;
 
 use std::net::IpAddr;
 
 use async_trait::async_trait;
-use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -22,11 +23,8 @@ pub use client::RedfishShared;
 use crate::config::Credential;
 use crate::hal::{Bmc, BmcInfo, HalError};
 use crate::model::{
-    Field, Inventory, PowerAction, PowerMetrics, PowerState, Protocol, Psu, Reading, Sensor, Target,
+    Action, Field, Inventory, PowerMetrics, PowerState, Protocol, Psu, Reading, Sensor, Target,
 };
-
-/// How many member GETs of one collection run at once against one BMC.
-const MEMBER_FETCH_CONCURRENCY: usize = 4;
 
 /// Where a BMC keeps its thermal and power data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +83,10 @@ impl Shape {
 struct Layout {
     system: String,
     reset_target: Option<String>,
+    /// `ResetType@Redfish.AllowableValues`, empty when the BMC does not say.
+    reset_types: Vec<String>,
+    /// The system has `LocationIndicatorActive` (newer) rather than `IndicatorLED`.
+    location_indicator: bool,
     manager: Option<String>,
     shape: Shape,
 }
@@ -174,6 +176,8 @@ impl RedfishBmc {
         tracing::debug!(bmc = %self.bmc(), %system, ?shape, "redfish layout found");
         let layout = Layout {
             reset_target: shapes::reset_target(&sys_doc),
+            reset_types: shapes::reset_types(&sys_doc),
+            location_indicator: sys_doc.get("LocationIndicatorActive").is_some(),
             system,
             manager,
             shape,
@@ -195,168 +199,6 @@ impl RedfishBmc {
 
     async fn forget_layout(&self) {
         *self.layout.lock().await = None;
-    }
-
-    /// GETs every member of a collection (expanded members are used as they are).
-    async fn collection(&self, path: &str) -> Result<Vec<Value>, HalError> {
-        let c = self.session.get(path).await?;
-        let raw: Vec<Value> = c
-            .get("Members")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let fetched = stream::iter(raw)
-            .map(|m| async move {
-                if shapes::is_expanded(&m) {
-                    return Ok(m);
-                }
-                match m.get("@odata.id").and_then(Value::as_str) {
-                    Some(p) => self.session.get(p).await,
-                    None => Ok(m),
-                }
-            })
-            .buffered(MEMBER_FETCH_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-        fetched.into_iter().collect()
-    }
-
-    async fn environment(&self, shape: &Shape) -> Environment {
-        match shape {
-            Shape::Legacy { thermal, power } => {
-                let (t, p) = tokio::join!(
-                    self.get_opt(thermal.as_deref()),
-                    self.get_opt(power.as_deref())
-                );
-                let mut sensors =
-                    to_field(t.map(|t| t.map(|v| shapes::legacy_thermal(&v)).unwrap_or_default()));
-                let (psus, metrics) = match p {
-                    Ok(Some(p)) => {
-                        let (psus, metrics, volts) = shapes::legacy_power(&p);
-                        if let Field::Ok(s) = &mut sensors {
-                            s.extend(volts);
-                        }
-                        (Field::Ok(psus), Field::Ok(metrics))
-                    }
-                    Ok(None) => (Field::Ok(Vec::new()), Field::Ok(PowerMetrics::default())),
-                    Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
-                };
-                Environment {
-                    sensors,
-                    psus,
-                    power: metrics,
-                }
-            }
-            Shape::Subsystem {
-                thermal,
-                power,
-                environment,
-            } => {
-                let (sensors, psus, watts) = tokio::join!(
-                    self.subsystem_thermal(thermal.as_deref()),
-                    self.subsystem_psus(power.as_deref()),
-                    self.get_opt(environment.as_deref())
-                );
-                Environment {
-                    sensors: to_field(sensors),
-                    psus: to_field(psus),
-                    power: to_field(watts.map(|env| PowerMetrics {
-                        consumed_watts: env.as_ref().and_then(shapes::environment_power),
-                        capacity_watts: None,
-                    })),
-                }
-            }
-            Shape::Sensors {
-                collection,
-                power,
-                environment,
-            } => {
-                let (members, psus, env) = tokio::join!(
-                    self.collection(collection),
-                    self.subsystem_psus(power.as_deref()),
-                    self.get_opt(environment.as_deref())
-                );
-                let env_watts = env
-                    .ok()
-                    .flatten()
-                    .as_ref()
-                    .and_then(shapes::environment_power);
-                let (sensors, power) = match members {
-                    Ok(m) => {
-                        let watts =
-                            env_watts.or_else(|| m.iter().find_map(shapes::total_power_sensor));
-                        (
-                            Field::Ok(m.iter().map(shapes::sensor).collect()),
-                            Field::Ok(PowerMetrics {
-                                consumed_watts: watts,
-                                capacity_watts: None,
-                            }),
-                        )
-                    }
-                    Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
-                };
-                Environment {
-                    sensors,
-                    psus: to_field(psus),
-                    power,
-                }
-            }
-            Shape::None => {
-                let e = HalError::Unsupported {
-                    bmc: self.bmc(),
-                    detail: "no chassis with thermal or power resources".into(),
-                };
-                Environment {
-                    sensors: to_field(Err(e.clone())),
-                    psus: to_field(Err(e.clone())),
-                    power: to_field(Err(e)),
-                }
-            }
-        }
-    }
-
-    async fn get_opt(&self, path: Option<&str>) -> Result<Option<Value>, HalError> {
-        match path {
-            Some(p) => self.session.get(p).await.map(Some),
-            None => Ok(None),
-        }
-    }
-
-    async fn subsystem_thermal(&self, path: Option<&str>) -> Result<Vec<Sensor>, HalError> {
-        let Some(doc) = self.get_opt(path).await? else {
-            return Ok(Vec::new());
-        };
-        let mut out = match shapes::link(&doc, "ThermalMetrics") {
-            Some(p) => shapes::thermal_metrics(&self.session.get(&p).await?),
-            None => Vec::new(),
-        };
-        if let Some(fans) = shapes::link(&doc, "Fans") {
-            out.extend(
-                self.collection(&fans)
-                    .await?
-                    .iter()
-                    .map(shapes::subsystem_fan),
-            );
-        }
-        Ok(out)
-    }
-
-    async fn subsystem_psus(&self, path: Option<&str>) -> Result<Vec<Psu>, HalError> {
-        let Some(doc) = self.get_opt(path).await? else {
-            return Ok(Vec::new());
-        };
-        let Some(coll) = shapes::link(&doc, "PowerSupplies") else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for psu in self.collection(&coll).await? {
-            let metrics = match shapes::link(&psu, "Metrics") {
-                Some(m) => self.session.get(&m).await.ok(),
-                None => None,
-            };
-            out.push(shapes::subsystem_psu(&psu, metrics.as_ref()));
-        }
-        Ok(out)
     }
 
     async fn poll_inner(&self) -> Reading {
@@ -411,7 +253,7 @@ impl RedfishBmc {
         }
     }
 
-    async fn power_state(&self, layout: &Layout) -> Result<PowerState, HalError> {
+    async fn power_state_of(&self, layout: &Layout) -> Result<PowerState, HalError> {
         let doc = self.session.get(&layout.system).await?;
         Ok(shapes::system(&doc).0.unwrap_or(PowerState::Unknown))
     }
@@ -421,17 +263,6 @@ fn to_field<T>(r: Result<T, HalError>) -> Field<T> {
     match r {
         Ok(v) => Field::Ok(v),
         Err(e) => Field::failed(e.kind(), e.to_string()),
-    }
-}
-
-/// The Redfish `ResetType` for an action.
-pub fn reset_type(action: PowerAction) -> &'static str {
-    match action {
-        PowerAction::PowerOn => "On",
-        PowerAction::PowerOff => "ForceOff",
-        PowerAction::PowerCycle => "PowerCycle",
-        PowerAction::PowerReset => "ForceRestart",
-        PowerAction::PowerSoft => "GracefulShutdown",
     }
 }
 
@@ -446,19 +277,16 @@ impl Bmc for RedfishBmc {
         self.poll_inner().await
     }
 
-    async fn power_action(&self, action: PowerAction) -> Result<PowerState, HalError> {
+    async fn power_state(&self) -> Result<PowerState, HalError> {
         let _op = self.op.lock().await;
         let (layout, _) = self.layout().await?;
-        let target = layout
-            .reset_target
-            .clone()
-            .ok_or_else(|| HalError::Unsupported {
-                bmc: self.bmc(),
-                detail: "system has no ComputerSystem.Reset action".into(),
-            })?;
-        let body = serde_json::json!({ "ResetType": reset_type(action) });
-        self.session.post(&target, &body).await?;
-        self.power_state(&layout).await
+        self.power_state_of(&layout).await
+    }
+
+    async fn perform(&self, action: Action) -> Result<(), HalError> {
+        let _op = self.op.lock().await;
+        let (layout, _) = self.layout().await?;
+        self.act(&layout, action).await
     }
 
     async fn close(&self) {

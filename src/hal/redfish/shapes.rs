@@ -126,6 +126,22 @@ pub fn reset_target(system: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The reset types a `ComputerSystem` allows (empty when it does not say).
+pub fn reset_types(system: &Value) -> Vec<String> {
+    system
+        .get("Actions")
+        .and_then(|a| a.get("#ComputerSystem.Reset"))
+        .and_then(|r| r.get("ResetType@Redfish.AllowableValues"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `FirmwareVersion` of a `Manager`.
 pub fn manager_firmware(v: &Value) -> Option<String> {
     text(v, "FirmwareVersion")

@@ -1,0 +1,176 @@
+//! The thermal/power half of a Redfish poll: reads sensors, PSUs and power draw from whichever
+//! [`Shape`] the BMC's chassis has, fetching collection members with a small per-BMC concurrency.
+
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::{Environment, RedfishBmc, Shape, shapes, to_field};
+use crate::hal::HalError;
+use crate::model::{Field, PowerMetrics, Psu, Sensor};
+
+/// How many member GETs of one collection run at once against one BMC.
+const MEMBER_FETCH_CONCURRENCY: usize = 4;
+
+impl RedfishBmc {
+    /// GETs every member of a collection (expanded members are used as they are).
+    async fn collection(&self, path: &str) -> Result<Vec<Value>, HalError> {
+        let c = self.session.get(path).await?;
+        let raw: Vec<Value> = c
+            .get("Members")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let fetched = stream::iter(raw)
+            .map(|m| async move {
+                if shapes::is_expanded(&m) {
+                    return Ok(m);
+                }
+                match m.get("@odata.id").and_then(Value::as_str) {
+                    Some(p) => self.session.get(p).await,
+                    None => Ok(m),
+                }
+            })
+            .buffered(MEMBER_FETCH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        fetched.into_iter().collect()
+    }
+
+    pub(super) async fn environment(&self, shape: &Shape) -> Environment {
+        match shape {
+            Shape::Legacy { thermal, power } => {
+                let (t, p) = tokio::join!(
+                    self.get_opt(thermal.as_deref()),
+                    self.get_opt(power.as_deref())
+                );
+                let mut sensors =
+                    to_field(t.map(|t| t.map(|v| shapes::legacy_thermal(&v)).unwrap_or_default()));
+                let (psus, metrics) = match p {
+                    Ok(Some(p)) => {
+                        let (psus, metrics, volts) = shapes::legacy_power(&p);
+                        if let Field::Ok(s) = &mut sensors {
+                            s.extend(volts);
+                        }
+                        (Field::Ok(psus), Field::Ok(metrics))
+                    }
+                    Ok(None) => (Field::Ok(Vec::new()), Field::Ok(PowerMetrics::default())),
+                    Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
+                };
+                Environment {
+                    sensors,
+                    psus,
+                    power: metrics,
+                }
+            }
+            Shape::Subsystem {
+                thermal,
+                power,
+                environment,
+            } => {
+                let (sensors, psus, watts) = tokio::join!(
+                    self.subsystem_thermal(thermal.as_deref()),
+                    self.subsystem_psus(power.as_deref()),
+                    self.get_opt(environment.as_deref())
+                );
+                Environment {
+                    sensors: to_field(sensors),
+                    psus: to_field(psus),
+                    power: to_field(watts.map(|env| PowerMetrics {
+                        consumed_watts: env.as_ref().and_then(shapes::environment_power),
+                        capacity_watts: None,
+                    })),
+                }
+            }
+            Shape::Sensors {
+                collection,
+                power,
+                environment,
+            } => {
+                let (members, psus, env) = tokio::join!(
+                    self.collection(collection),
+                    self.subsystem_psus(power.as_deref()),
+                    self.get_opt(environment.as_deref())
+                );
+                let env_watts = env
+                    .ok()
+                    .flatten()
+                    .as_ref()
+                    .and_then(shapes::environment_power);
+                let (sensors, power) = match members {
+                    Ok(m) => {
+                        let watts =
+                            env_watts.or_else(|| m.iter().find_map(shapes::total_power_sensor));
+                        (
+                            Field::Ok(m.iter().map(shapes::sensor).collect()),
+                            Field::Ok(PowerMetrics {
+                                consumed_watts: watts,
+                                capacity_watts: None,
+                            }),
+                        )
+                    }
+                    Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
+                };
+                Environment {
+                    sensors,
+                    psus: to_field(psus),
+                    power,
+                }
+            }
+            Shape::None => {
+                let e = HalError::Unsupported {
+                    bmc: self.bmc(),
+                    detail: "no chassis with thermal or power resources".into(),
+                };
+                Environment {
+                    sensors: to_field(Err(e.clone())),
+                    psus: to_field(Err(e.clone())),
+                    power: to_field(Err(e)),
+                }
+            }
+        }
+    }
+
+    pub(super) async fn get_opt(&self, path: Option<&str>) -> Result<Option<Value>, HalError> {
+        match path {
+            Some(p) => self.session.get(p).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn subsystem_thermal(&self, path: Option<&str>) -> Result<Vec<Sensor>, HalError> {
+        let Some(doc) = self.get_opt(path).await? else {
+            return Ok(Vec::new());
+        };
+        let mut out = match shapes::link(&doc, "ThermalMetrics") {
+            Some(p) => shapes::thermal_metrics(&self.session.get(&p).await?),
+            None => Vec::new(),
+        };
+        if let Some(fans) = shapes::link(&doc, "Fans") {
+            out.extend(
+                self.collection(&fans)
+                    .await?
+                    .iter()
+                    .map(shapes::subsystem_fan),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn subsystem_psus(&self, path: Option<&str>) -> Result<Vec<Psu>, HalError> {
+        let Some(doc) = self.get_opt(path).await? else {
+            return Ok(Vec::new());
+        };
+        let Some(coll) = shapes::link(&doc, "PowerSupplies") else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for psu in self.collection(&coll).await? {
+            let metrics = match shapes::link(&psu, "Metrics") {
+                Some(m) => self.session.get(&m).await.ok(),
+                None => None,
+            };
+            out.push(shapes::subsystem_psu(&psu, metrics.as_ref()));
+        }
+        Ok(out)
+    }
+}

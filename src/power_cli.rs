@@ -1,0 +1,128 @@
+//! `bmc-catcher power MAC ACTION`: sends one command to the catcher that serves the BMC, over NATS
+//! request/reply, prints the reply as JSON and exits 0 only when the reply says `ok`. NATS settings
+//! come from `--config` (the daemon's file) and are overridden by the flags.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::commands::Reply;
+use crate::config::{Config, Credentials};
+use crate::model::MacAddr;
+use crate::publish::nats::{command_subject, connect_options};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PowerArgs {
+    /// The BMC's MAC address.
+    pub mac: String,
+    /// power-on, power-off, power-cycle, power-reset, power-soft, identify-on, identify-off,
+    /// boot-pxe, boot-disk or boot-bios.
+    pub action: String,
+    /// NATS server URL (default: `[nats] url` of the config).
+    #[arg(long)]
+    pub nats: Option<String>,
+    /// The daemon's config file, for NATS settings, partition and credentials.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The partition that serves the BMC (default: the config's).
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Subject prefix (default: the config's, else `bmc`).
+    #[arg(long)]
+    pub subject_prefix: Option<String>,
+    /// How long to wait for the reply.
+    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Runs the command; returns the process exit code (0 ok, 1 failed reply or no answer, 64 usage,
+/// 78 config).
+pub async fn run(args: PowerArgs) -> u8 {
+    let (config, creds) = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => {
+                let creds = match c.credentials_path() {
+                    Some(p) if p.exists() => match Credentials::load(&p) {
+                        Ok(cr) => cr,
+                        Err(e) => {
+                            eprintln!("bmc-catcher power: {e}");
+                            return 78;
+                        }
+                    },
+                    _ => Credentials::default(),
+                };
+                (c, creds)
+            }
+            Err(e) => {
+                eprintln!("bmc-catcher power: configuration error: {e}");
+                return 78;
+            }
+        },
+        None => (Config::default(), Credentials::default()),
+    };
+    let Some(url) = args.nats.clone().or(config.nats.url.clone()) else {
+        eprintln!("bmc-catcher power: no NATS server: pass --nats URL or --config with [nats] url");
+        return 64;
+    };
+    let mac: MacAddr = match args.mac.parse() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("bmc-catcher power: {e}");
+            return 64;
+        }
+    };
+    let partition = args.partition.clone().unwrap_or(config.partition.clone());
+    let prefix = args
+        .subject_prefix
+        .clone()
+        .unwrap_or(config.nats.subject_prefix.clone());
+    let subject = command_subject(&prefix, &partition, mac);
+    let opts = match connect_options(&config.nats, creds.nats.as_ref(), "bmc-catcher power").await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bmc-catcher power: {e}");
+            return 78;
+        }
+    };
+    let client = match opts.connect(url.as_str()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bmc-catcher power: cannot connect to {url}: {e}");
+            return 1;
+        }
+    };
+    let body = serde_json::json!({ "action": args.action }).to_string();
+    let answer =
+        tokio::time::timeout(args.timeout, client.request(subject.clone(), body.into())).await;
+    let msg = match answer {
+        Err(_) => {
+            eprintln!(
+                "bmc-catcher power: no reply on {subject} within {:?}",
+                args.timeout
+            );
+            return 1;
+        }
+        Ok(Err(e)) => {
+            eprintln!(
+                "bmc-catcher power: {subject}: {e} (is a catcher for partition {partition:?} running?)"
+            );
+            return 1;
+        }
+        Ok(Ok(m)) => m,
+    };
+    match serde_json::from_slice::<Reply>(&msg.payload) {
+        Ok(reply) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&reply).unwrap_or_default()
+            );
+            if reply.ok { 0 } else { 1 }
+        }
+        Err(e) => {
+            eprintln!(
+                "bmc-catcher power: unreadable reply ({e}): {}",
+                String::from_utf8_lossy(&msg.payload)
+            );
+            1
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! NATS, optional (on when `[nats] url` is set): the latest snapshot of every BMC in a JetStream
+//! key-value bucket (key `<partition>.<mac>`), change events in a JetStream stream (subject
+//! `<prefix>.<partition>.<mac>.event.<kind>`, message id = event id), and power/identify/boot commands
+//! by request/reply on `<prefix>.<partition>.<mac>.cmd` (queue group per partition). MACs appear with
+//! dashes (`52-54-00-a1-00-11`) in keys and subjects.
+//!
+//! Nothing here can stall polling: events go into a bounded [`outbox::Outbox`]; one sender task
+//! publishes them in order, each publish and ack under `publish-timeout`, only while connected; on
+//! (re)connect it also rewrites every BMC's KV entry from the store. See docs/nats.md.
+
+mod commands;
+pub mod outbox;
+mod sender;
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Credential, Nats as NatsConfig};
+use crate::model::MacAddr;
+use crate::poller::Fleet;
+use crate::store::Store;
+use outbox::Outbox;
+
+pub use sender::NatsStats;
+
+/// Why NATS could not be set up (the connection itself is retried forever and is no error).
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    #[error("nats: cannot read {file}: {source}")]
+    File {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("nats: {url}: {detail}")]
+    Connect { url: String, detail: String },
+    #[error("nats: subscribe to {subject}: {detail}")]
+    Subscribe { subject: String, detail: String },
+}
+
+/// The MAC as a subject token / key part.
+pub fn mac_token(mac: MacAddr) -> String {
+    mac.to_string().replace(':', "-")
+}
+
+/// KV key of a BMC.
+pub fn kv_key(partition: &str, mac: MacAddr) -> String {
+    format!("{partition}.{}", mac_token(mac))
+}
+
+/// Subject of an event.
+pub fn event_subject(prefix: &str, partition: &str, mac: MacAddr, kind: &str) -> String {
+    format!("{prefix}.{partition}.{}.event.{kind}", mac_token(mac))
+}
+
+/// Subject of a BMC's commands.
+pub fn command_subject(prefix: &str, partition: &str, mac: MacAddr) -> String {
+    format!("{prefix}.{partition}.{}.cmd", mac_token(mac))
+}
+
+/// Connect options from the config (credentials, TLS); `name` names the connection on the server.
+pub async fn connect_options(
+    cfg: &NatsConfig,
+    user: Option<&Credential>,
+    name: &str,
+) -> Result<async_nats::ConnectOptions, NatsError> {
+    use secrecy::ExposeSecret;
+    let mut opts = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(std::time::Duration::from_secs(5));
+    if let Some(f) = &cfg.creds_file {
+        opts = opts
+            .credentials_file(f)
+            .await
+            .map_err(|source| NatsError::File {
+                file: f.display().to_string(),
+                source,
+            })?;
+    }
+    if let Some(f) = &cfg.nkey_file {
+        let seed = std::fs::read_to_string(f).map_err(|source| NatsError::File {
+            file: f.display().to_string(),
+            source,
+        })?;
+        opts = opts.nkey(seed.trim().to_string());
+    }
+    if let Some(c) = user {
+        opts = opts.user_and_password(c.username.clone(), c.password.expose_secret().to_string());
+    }
+    if let Some(ca) = &cfg.ca_file {
+        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let (Some(cert), Some(key)) = (&cfg.client_cert, &cfg.client_key) {
+        opts = opts.add_client_certificate(cert.clone(), key.clone());
+    }
+    Ok(opts)
+}
+
+/// Connects (in the background: the daemon does not wait for NATS) and spawns the intake, sender
+/// and command tasks on `tracker`.
+#[allow(clippy::too_many_arguments)]
+pub async fn start(
+    cfg: &NatsConfig,
+    user: Option<&Credential>,
+    store: Arc<Store>,
+    fleet: Fleet,
+    stats: Arc<NatsStats>,
+    tracker: &TaskTracker,
+    cancel: CancellationToken,
+) -> Result<(), NatsError> {
+    let Some(url) = cfg.url.clone() else {
+        return Ok(());
+    };
+    let (state_tx, state_rx) = watch::channel(false);
+    let state_tx = Arc::new(state_tx);
+    let cb_tx = state_tx.clone();
+    let opts = connect_options(cfg, user, &format!("bmc-catcher/{}", store.partition()))
+        .await?
+        .retry_on_initial_connect()
+        .event_callback(move |event| {
+            let tx = cb_tx.clone();
+            async move {
+                match event {
+                    async_nats::Event::Connected => {
+                        tracing::info!("nats connected");
+                        tx.send_replace(true);
+                    }
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("nats disconnected; events are buffered");
+                        tx.send_replace(false);
+                    }
+                    other => tracing::info!(event = %other, "nats"),
+                }
+            }
+        });
+    let client = opts
+        .connect(url.as_str())
+        .await
+        .map_err(|e| NatsError::Connect {
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
+    if client.connection_state() == async_nats::connection::State::Connected {
+        state_tx.send_replace(true);
+    }
+
+    let outbox = Arc::new(Outbox::new(cfg.buffer_events, Some(stats.clone())));
+    // Every event enters the outbox synchronously as it is emitted: nothing waits on NATS.
+    store.add_sink(outbox.clone());
+
+    let sub = commands::subscribe(&client, cfg, store.partition()).await?;
+    tracker.spawn(commands::serve(
+        sub,
+        client.clone(),
+        store.clone(),
+        fleet,
+        cfg.command_timeout,
+        stats.clone(),
+        cancel.clone(),
+    ));
+    tracker.spawn(sender::run(
+        client,
+        cfg.clone(),
+        store,
+        outbox,
+        state_rx,
+        stats,
+        cancel,
+    ));
+    Ok(())
+}
