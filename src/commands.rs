@@ -158,6 +158,9 @@ pub async fn execute(
         Err(e) => reply.error = Some(e),
     }
     if let (Ok(mac), false) = (reply.mac.parse::<MacAddr>(), reply.action.is_empty()) {
+        if let Some(p) = reply.power.filter(|p| *p != PowerState::Unknown) {
+            store.record_power(mac, p);
+        }
         tracing::info!(bmc.mac = %mac, action = %reply.action, ok = reply.ok, ms = reply.duration_ms, "command");
         store.emit(
             mac,

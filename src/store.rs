@@ -282,6 +282,26 @@ impl Store {
         }
     }
 
+    /// Records a power state read outside a poll (after a command), emitting `power-changed`.
+    pub fn record_power(&self, mac: MacAddr, power: PowerState) {
+        let old = {
+            let mut map = self.write();
+            let Some(snap) = map.get_mut(&mac).and_then(|e| e.snapshot.as_mut()) else {
+                return;
+            };
+            let old = snap.reading.power.ok().copied();
+            if old == Some(power) {
+                return;
+            }
+            snap.reading.power = crate::model::Field::Ok(power);
+            old
+        };
+        self.mark_dirty(mac);
+        if let Some(old) = old {
+            self.emit(mac, EventKind::PowerChanged { old, new: power });
+        }
+    }
+
     pub fn entries(&self) -> Vec<Entry> {
         self.read().values().cloned().collect()
     }

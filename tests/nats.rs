@@ -465,3 +465,109 @@ async fn nats_down_never_blocks_polling_or_metrics() {
     daemon.stop().await;
     s.sim_cancel.cancel();
 }
+
+fn validate(schema: &str, docs: &[serde_json::Value], dir: &std::path::Path) -> (bool, String) {
+    let file = dir.join(format!("{schema}.jsonl"));
+    let text: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
+    std::fs::write(&file, text.join("\n")).expect("write docs");
+    let out = std::process::Command::new(peer(&venv().join("bin/python")))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/hack/validate-json.py"
+        ))
+        .arg(format!(
+            "{}/docs/schema/{schema}.schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg(&file)
+        .output()
+        .expect("python");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn real_payloads_match_the_documented_schemas() {
+    let s = setup(2, Duration::from_secs(1)).await;
+    let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let url = s.config.nats.url.clone().expect("url");
+    let client = async_nats::connect(url.as_str()).await.expect("connect");
+    let mut sub = client
+        .subscribe("bmc.test.*.event.>")
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    s.fleet.bmcs[1].bmc.state().faults.refuse_logins = true;
+    let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
+    let sim = s.fleet.bmcs[0].bmc.clone();
+    wait_until(Duration::from_secs(20), "first poll", || {
+        polled_at(&daemon.store, sim.mac) > 0
+    })
+    .await;
+    let subject = format!("bmc.test.{}.cmd", sim.mac.to_string().replace(':', "-"));
+    let mut replies = Vec::new();
+    for body in [
+        r#"{"action":"power-off"}"#,
+        r#"{"action":"power-off"}"#,
+        "nonsense",
+        r#"{"action":"power-cycle"}"#,
+    ] {
+        let r = client
+            .request(subject.clone(), body.into())
+            .await
+            .expect("reply");
+        replies.push(serde_json::from_slice::<serde_json::Value>(&r.payload).expect("json"));
+    }
+    let r = client
+        .request("bmc.test.02-99-99-99-99-99.cmd", "power-on".into())
+        .await
+        .expect("reply");
+    replies.push(serde_json::from_slice(&r.payload).expect("json"));
+    sim.state().power = PowerState::On;
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+    while let Ok(Some(m)) = tokio::time::timeout_at(deadline, sub.next()).await {
+        events.push(serde_json::from_slice::<serde_json::Value>(&m.payload).expect("json"));
+    }
+    let kinds: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(str::to_string))
+        .collect();
+    for k in [
+        "discovered",
+        "unreachable",
+        "power-changed",
+        "command-result",
+    ] {
+        assert!(kinds.contains(k), "no {k} event among {kinds:?}");
+    }
+    let js = jetstream::new(client);
+    let kv = js.get_key_value("bmc_state").await.expect("kv");
+    let mut snaps = Vec::new();
+    for r in &s.fleet.bmcs {
+        let key = format!("test.{}", r.bmc.mac.to_string().replace(':', "-"));
+        let v = kv.get(&key).await.expect("get").expect("entry");
+        snaps.push(serde_json::from_slice::<serde_json::Value>(&v).expect("json"));
+    }
+    let dir = s.dir.path();
+    for (schema, docs) in [
+        ("snapshot", &snaps),
+        ("event", &events),
+        ("command", &replies),
+    ] {
+        let (ok, out) = validate(schema, docs, dir);
+        assert!(ok, "{schema}: {out}");
+    }
+    // The validator is not a rubber stamp.
+    let mut broken = snaps[0].clone();
+    broken["power"] = serde_json::json!({"ok": "Sideways"});
+    assert!(!validate("snapshot", &[broken], dir).0);
+    daemon.stop().await;
+    s.sim_cancel.cancel();
+}

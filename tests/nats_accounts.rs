@@ -1,0 +1,175 @@
+//! The least-privilege account example (deploy/nats/accounts.conf) on a real nats-server: the
+//! catcher can publish its state and answer commands, the reader can read state and events but not
+//! command, the operator can command.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use bmc_catcher::app::Daemon;
+use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use common::*;
+use futures::StreamExt;
+
+const ACCOUNTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nats/accounts.conf");
+
+async fn connect(url: &str, user: &str, pass: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::with_user_and_password(user.into(), pass.into())
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("{user} connects: {e}"))
+}
+
+fn power(
+    dir: &std::path::Path,
+    url: &str,
+    user: &str,
+    pass: &str,
+    mac: &str,
+) -> (Option<i32>, String) {
+    let creds = dir.join(format!("{user}.toml"));
+    std::fs::write(
+        &creds,
+        format!("[nats]\nusername = \"{user}\"\npassword = \"{pass}\"\n"),
+    )
+    .expect("creds");
+    let cfg = dir.join(format!("{user}-config.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "credentials-file = \"{}\"\n[nats]\nurl = \"{url}\"\n",
+            creds.display()
+        ),
+    )
+    .expect("cfg");
+    let out = std::process::Command::new(bin())
+        .args(["power", mac, "identify-on", "--timeout", "5s", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("power");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_user_can_do_exactly_its_job() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let spec = FleetSpec {
+        count: 1,
+        first_ip: unique_ip(),
+        shapes: vec![SimShape::Legacy],
+        ..Default::default()
+    };
+    let fleet = SimFleet::start(&spec, cancel.clone()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    fleet
+        .write_leases(
+            &dir.path().join("dhcpd.leases"),
+            bmc_catcher::store::now_ms() / 1000,
+        )
+        .expect("leases");
+    let ip = unique_ip();
+    let port = free_port(ip);
+    let _nats = nats_server(dir.path(), ip, port, &["-c", ACCOUNTS]);
+    let url = format!("nats://{ip}:{port}");
+
+    let mut config = Config {
+        credentials_file: None,
+        ..Config::default()
+    };
+    config.discovery.leases_file = dir.path().join("dhcpd.leases");
+    config.discovery.leases_format = LeasesFormat::IscDhcpd;
+    config.poll.interval = Duration::from_secs(60);
+    config.poll.timeout = Duration::from_secs(5);
+    config.redfish.port = fleet.port();
+    config.redfish.tls = TlsPolicy::Insecure;
+    config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.nats.url = Some(url.clone());
+    let creds = Credentials::parse(
+        "username = \"admin\"\npassword = \"password\"\n[nats]\nusername = \"bmc-catcher-default\"\npassword = \"change-me-catcher\"\n",
+        std::path::Path::new("test-creds.toml"),
+    )
+    .expect("creds");
+
+    let reader = connect(&url, "bmc-reader", "change-me-reader").await;
+    let mut events = reader
+        .subscribe("bmc.*.*.event.>")
+        .await
+        .expect("reader subscribes to events");
+    reader.flush().await.expect("flush");
+    let daemon = Daemon::start(&config, creds).await.expect("daemon");
+    let mac = fleet.bmcs[0].bmc.mac;
+    let token = mac.to_string().replace(':', "-");
+
+    // The catcher published an event the reader sees, and a KV entry the reader can read.
+    let first = tokio::time::timeout(Duration::from_secs(20), events.next())
+        .await
+        .expect("an event")
+        .expect("msg");
+    assert!(
+        first
+            .subject
+            .as_str()
+            .starts_with(&format!("bmc.default.{token}.event.")),
+        "{}",
+        first.subject
+    );
+    let js = jetstream::new(reader.clone());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = match js.get_key_value("bmc_state").await {
+            Ok(kv) => kv.get(format!("default.{token}")).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if let Some(v) = got {
+            let snap: serde_json::Value = serde_json::from_slice(&v).expect("json");
+            assert_eq!(snap["power"]["ok"], "On");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reader never read the KV entry"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The reader may not command; the operator may.
+    let (d, u) = (dir.path().to_path_buf(), url.clone());
+    let m = mac.to_string();
+    let (code, out) =
+        tokio::task::spawn_blocking(move || power(&d, &u, "bmc-reader", "change-me-reader", &m))
+            .await
+            .expect("join");
+    assert_eq!(code, Some(1), "reader must not command: {out}");
+    assert!(!fleet.bmcs[0].bmc.state().led_on);
+    let (d, u) = (dir.path().to_path_buf(), url.clone());
+    let m = mac.to_string();
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        power(&d, &u, "bmc-operator", "change-me-operator", &m)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, Some(0), "operator commands: {out}");
+    assert!(fleet.bmcs[0].bmc.state().led_on);
+
+    // The reader cannot write state.
+    let kv = js.get_key_value("bmc_state").await.expect("kv");
+    assert!(
+        kv.put(format!("default.{token}"), "forged".into())
+            .await
+            .is_err(),
+        "reader must not write the KV"
+    );
+    daemon.stop().await;
+    cancel.cancel();
+}
