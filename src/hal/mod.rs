@@ -5,6 +5,7 @@
 //! its session with the BMC (one per BMC, reused across polls) and serialises its own operations, so a
 //! poll and a power command never run against one BMC at once.
 
+pub mod ipmi;
 pub mod redfish;
 
 use std::net::IpAddr;
