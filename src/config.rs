@@ -83,6 +83,7 @@ pub struct Config {
     pub discovery: Discovery,
     pub poll: Poll,
     pub redfish: Redfish,
+    pub ipmi: Ipmi,
     pub http: Http,
     pub nats: Nats,
 }
@@ -121,6 +122,49 @@ pub struct Redfish {
     pub tls: TlsPolicy,
     /// PEM bundle of the CA that issued the BMCs' certificates (with `tls = "verify"`).
     pub ca_file: Option<PathBuf>,
+}
+
+/// IPMI privilege levels a session may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpmiPrivilege {
+    User,
+    Operator,
+    Administrator,
+}
+
+/// `[ipmi]`: RMCP+ (IPMI 2.0 over UDP).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Ipmi {
+    pub port: u16,
+    /// Cipher suites to offer, in order of preference: 17 (SHA-256) and 3 (SHA-1).
+    pub cipher_suites: Vec<u8>,
+    /// The highest privilege the daemon's sessions take: `operator` suffices for power commands,
+    /// `user` allows only reading.
+    pub privilege: IpmiPrivilege,
+    /// Wait for one reply before retransmitting.
+    #[serde(with = "duration_str")]
+    pub request_timeout: Duration,
+    /// Retransmissions of a request after the first attempt.
+    pub retries: u32,
+    /// Between polls a session is kept alive with a cheap request this often (BMCs drop idle
+    /// sessions after 30-60 s); "0s" lets it expire and opens a new one at the next poll.
+    #[serde(with = "duration_str")]
+    pub keepalive: Duration,
+}
+
+impl Default for Ipmi {
+    fn default() -> Self {
+        Ipmi {
+            port: 623,
+            cipher_suites: vec![17, 3],
+            privilege: IpmiPrivilege::Operator,
+            request_timeout: Duration::from_secs(1),
+            retries: 2,
+            keepalive: Duration::from_secs(20),
+        }
+    }
 }
 
 /// `[nats]`: publishing is off while `url` is unset.
@@ -193,6 +237,7 @@ impl Default for Config {
             discovery: Discovery::default(),
             poll: Poll::default(),
             redfish: Redfish::default(),
+            ipmi: Ipmi::default(),
             http: Http::default(),
             nats: Nats::default(),
         }
@@ -290,10 +335,23 @@ impl Config {
         if self.poll.concurrency == 0 {
             return Err(invalid("poll.concurrency", "must be at least 1"));
         }
-        if self.poll.protocol == ProtocolChoice::Ipmi {
+        if self.ipmi.cipher_suites.is_empty()
+            || self.ipmi.cipher_suites.iter().any(|s| ![3, 17].contains(s))
+        {
             return Err(invalid(
-                "poll.protocol",
-                "\"ipmi\" is not available in this build yet (the IPMI backend is not implemented); use \"redfish\" or \"auto\"",
+                "ipmi.cipher-suites",
+                "list of 17 and/or 3 (the suites with AES-CBC-128 confidentiality)",
+            ));
+        }
+        if self.ipmi.port == 0 {
+            return Err(invalid("ipmi.port", "must not be 0"));
+        }
+        if self.ipmi.request_timeout.is_zero()
+            || self.ipmi.request_timeout * (self.ipmi.retries + 1) > self.poll.timeout
+        {
+            return Err(invalid(
+                "ipmi.request-timeout",
+                "must be greater than zero, and request-timeout × (retries + 1) must fit in poll.timeout",
             ));
         }
         if self.discovery.refresh < Duration::from_millis(100) {

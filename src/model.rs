@@ -430,19 +430,25 @@ impl Reading {
             || self.sensors.ok().is_some()
     }
 
-    /// The first error, for a one-word summary of a failed poll.
-    pub fn first_error(&self) -> Option<&FieldError> {
+    /// Every failed part with its name (`power`, `inventory`, `led`, `psus`, `power_metrics`,
+    /// `sensors`), in that order.
+    pub fn errors(&self) -> Vec<(&'static str, &FieldError)> {
         [
-            self.power.err(),
-            self.inventory.err(),
-            self.led.err(),
-            self.psus.err(),
-            self.power_metrics.err(),
-            self.sensors.err(),
+            ("power", self.power.err()),
+            ("inventory", self.inventory.err()),
+            ("led", self.led.err()),
+            ("psus", self.psus.err()),
+            ("power_metrics", self.power_metrics.err()),
+            ("sensors", self.sensors.err()),
         ]
         .into_iter()
-        .flatten()
-        .next()
+        .filter_map(|(part, e)| e.map(|e| (part, e)))
+        .collect()
+    }
+
+    /// The first error, for a one-word summary of a failed poll.
+    pub fn first_error(&self) -> Option<&FieldError> {
+        self.errors().first().map(|(_, e)| *e)
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn poll_one(
         mac: target.mac,
         ip: target.ip,
         hostname: target.hostname.clone(),
-        protocol: Some(bmc.describe().protocol),
+        protocol: bmc.describe().protocol,
         polled_at_ms: started_ms,
         duration_ms: started.elapsed().as_millis() as u64,
         last_success_ms: up.then_some(started_ms),
@@ -194,7 +194,7 @@ impl Poller {
     fn start(&mut self, target: Target) {
         let bmc = self.connector.connect(&target);
         let token = CancellationToken::new();
-        let span = tracing::info_span!("bmc", bmc.mac = %target.mac, bmc.ip = %target.ip, backend = %bmc.describe().protocol);
+        let span = tracing::info_span!("bmc", bmc.mac = %target.mac, bmc.ip = %target.ip, backend = bmc.describe().backend());
         let handle = tokio::spawn(
             worker(
                 bmc.clone(),
@@ -272,8 +272,13 @@ async fn worker(
             .await;
         drop(permit);
         stats.observe(&snap);
-        match snap.reading.first_error() {
-            None => tracing::debug!(ms = snap.duration_ms, "poll ok"),
+        let errors = snap.reading.errors();
+        let serious = errors
+            .iter()
+            .map(|(_, e)| *e)
+            .find(|e| e.kind != ErrorKind::Unsupported);
+        match serious {
+            None => tracing::debug!(ms = snap.duration_ms, up = snap.up, "poll done"),
             Some(e) => {
                 tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
             }
@@ -298,7 +303,7 @@ pub async fn poll_round(
     let mut snaps: Vec<BmcSnapshot> = stream::iter(targets.iter().cloned())
         .map(|t| async move {
             let bmc = connector.connect(&t);
-            let span = tracing::info_span!("bmc", bmc.mac = %t.mac, bmc.ip = %t.ip, backend = %bmc.describe().protocol);
+            let span = tracing::info_span!("bmc", bmc.mac = %t.mac, bmc.ip = %t.ip, backend = bmc.describe().backend());
             let snap = poll_one(bmc.as_ref(), &t, partition, schedule.timeout).instrument(span).await;
             bmc.close().await;
             snap

@@ -51,8 +51,8 @@ struct Scripted {
 
 #[async_trait]
 impl Bmc for Scripted {
-    fn describe(&self) -> &BmcInfo {
-        &self.info
+    fn describe(&self) -> BmcInfo {
+        self.info.clone()
     }
     async fn poll(&self) -> Reading {
         let now = self.running.fetch_add(1, Ordering::SeqCst);
@@ -82,7 +82,7 @@ fn scripted(i: u8, hang: bool) -> Arc<Scripted> {
             mac: mac(i),
             ip: "127.0.0.1".parse().expect("ip"),
             port: 443,
-            protocol: Protocol::Redfish,
+            protocol: Some(Protocol::Redfish),
         },
         polls: AtomicUsize::new(0),
         running: AtomicUsize::new(0),

@@ -5,16 +5,19 @@
 //! its session with the BMC (one per BMC, reused across polls) and serialises its own operations, so a
 //! poll and a power command never run against one BMC at once.
 
+mod auto;
 pub mod ipmi;
 pub mod redfish;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::config::{Config, Credentials, ProtocolChoice};
+use crate::config::{
+    Config, Credential, Credentials, Ipmi as IpmiConfig, IpmiPrivilege, ProtocolChoice,
+};
 use crate::model::{Action, ErrorKind, MacAddr, PowerState, Protocol, Reading, Target};
 
 /// What a backend says about itself; no I/O, never holds credentials.
@@ -23,13 +26,14 @@ pub struct BmcInfo {
     pub mac: MacAddr,
     pub ip: IpAddr,
     pub port: u16,
-    pub protocol: Protocol,
+    /// `None` while `protocol = "auto"` has not found out yet.
+    pub protocol: Option<Protocol>,
 }
 
 /// One BMC behind one protocol.
 #[async_trait]
 pub trait Bmc: Send + Sync {
-    fn describe(&self) -> &BmcInfo;
+    fn describe(&self) -> BmcInfo;
     /// Reads power, inventory, LED, PSUs, power draw and sensors; a failed part fails alone.
     async fn poll(&self) -> Reading;
     /// Reads chassis power only (cheap; commands check it before acting).
@@ -76,12 +80,22 @@ impl BmcInfo {
     pub fn label(&self) -> String {
         format!("{}@{}:{}", self.mac, self.ip, self.port)
     }
+
+    /// The backend's name for logs: `redfish`, `ipmi` or `auto`.
+    pub fn backend(&self) -> &'static str {
+        match self.protocol {
+            Some(Protocol::Redfish) => "redfish",
+            Some(Protocol::Ipmi) => "ipmi",
+            None => "auto",
+        }
+    }
 }
 
 /// Builds backends for targets: holds the shared HTTP client, the credentials and the policy.
 pub struct Connector {
     protocol: ProtocolChoice,
     redfish: redfish::RedfishShared,
+    ipmi: IpmiConfig,
     credentials: Arc<Credentials>,
 }
 
@@ -90,18 +104,52 @@ impl Connector {
         Ok(Connector {
             protocol: config.poll.protocol,
             redfish: redfish::RedfishShared::new(&config.redfish, config.poll.timeout)?,
+            ipmi: config.ipmi.clone(),
             credentials: Arc::new(credentials),
         })
+    }
+
+    fn ipmi_bmc(&self, target: &Target, cred: Option<&Credential>) -> ipmi::bmc::IpmiBmc {
+        let port = target.port.unwrap_or(self.ipmi.port);
+        let info = BmcInfo {
+            mac: target.mac,
+            ip: target.ip,
+            port,
+            protocol: Some(Protocol::Ipmi),
+        };
+        let cfg = cred.map(|c| ipmi::session::SessionConfig {
+            addr: SocketAddr::new(target.ip, port),
+            username: c.username.clone(),
+            password: c.password.clone(),
+            suites: self
+                .ipmi
+                .cipher_suites
+                .iter()
+                .filter_map(|id| ipmi::wire::crypto::CipherSuite::from_id(*id).ok())
+                .collect(),
+            privilege: match self.ipmi.privilege {
+                IpmiPrivilege::User => ipmi::wire::rakp::Privilege::User,
+                IpmiPrivilege::Operator => ipmi::wire::rakp::Privilege::Operator,
+                IpmiPrivilege::Administrator => ipmi::wire::rakp::Privilege::Administrator,
+            },
+            request_timeout: self.ipmi.request_timeout,
+            retries: self.ipmi.retries,
+        });
+        ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive)
     }
 
     /// A backend for `target`. Opens no connection: the first poll does.
     pub fn connect(&self, target: &Target) -> Arc<dyn Bmc> {
         let cred = self.credentials.for_target(target.mac, target.ip).cloned();
         match self.protocol {
-            // IPMI is not implemented yet: config validation refuses `ipmi`, and `auto` means Redfish.
-            ProtocolChoice::Auto | ProtocolChoice::Redfish | ProtocolChoice::Ipmi => {
+            ProtocolChoice::Redfish => {
                 Arc::new(redfish::RedfishBmc::new(&self.redfish, target, cred))
             }
+            ProtocolChoice::Ipmi => Arc::new(self.ipmi_bmc(target, cred.as_ref())),
+            ProtocolChoice::Auto => Arc::new(auto::AutoBmc::new(
+                redfish::RedfishBmc::new(&self.redfish, target, cred.clone()),
+                self.ipmi_bmc(target, cred.as_ref()),
+            )),
         }
     }
 }

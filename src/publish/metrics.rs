@@ -322,25 +322,15 @@ impl prometheus_client::collector::Collector for StoreCollector {
                     psu_in.push(l, w);
                 }
             }
-            let parts: [(&str, Option<&crate::model::FieldError>); 6] = [
-                ("power", r.power.err()),
-                ("inventory", r.inventory.err()),
-                ("led", r.led.err()),
-                ("psus", r.psus.err()),
-                ("power_metrics", r.power_metrics.err()),
-                ("sensors", r.sensors.err()),
-            ];
-            for (part, e) in parts {
-                if let Some(e) = e {
-                    read_err.push(
-                        vec![
-                            ("mac", mac.clone()),
-                            ("part", part.to_string()),
-                            ("kind", e.kind.to_string()),
-                        ],
-                        1.0,
-                    );
-                }
+            for (part, e) in r.errors() {
+                read_err.push(
+                    vec![
+                        ("mac", mac.clone()),
+                        ("part", part.to_string()),
+                        ("kind", e.kind.to_string()),
+                    ],
+                    1.0,
+                );
             }
         }
         let t = self.stats.last_poll_ms();

@@ -174,3 +174,95 @@ pub fn nats_server(dir: &Path, ip: Ipv4Addr, port: u16, extra: &[&str]) -> Proc 
     wait_tcp(SocketAddr::from((ip, port)), Duration::from_secs(20));
     p
 }
+
+/// One ipmi_sim (OpenIPMI) BMC started by tests/peers/ipmi_sim/start-ipmi-sim.sh on `ip:623`, with
+/// its emulator console on `console`; killed by PID on drop.
+pub struct IpmiSim {
+    pub run: PathBuf,
+    pub ip: Ipv4Addr,
+    pub console: u16,
+}
+
+impl IpmiSim {
+    pub fn start(dir: &Path, name: &str, ip: Ipv4Addr) -> IpmiSim {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/ipmi_sim/start-ipmi-sim.sh"
+        );
+        which("ipmi_sim");
+        let run = dir.join(name);
+        let console = free_port(ip);
+        let out = Command::new("sh")
+            .arg(script)
+            .args([name, &ip.to_string(), "623"])
+            .arg(&run)
+            .env("CONSOLE_PORT", console.to_string())
+            .output()
+            .expect("start-ipmi-sim.sh");
+        assert!(
+            out.status.success(),
+            "ipmi_sim did not start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        IpmiSim { run, ip, console }
+    }
+
+    /// Sends emulator commands (ipmi_sim_cmd(5)) through the console.
+    pub fn console(&self, lines: &[&str]) {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect((self.ip, self.console)).expect("console");
+        std::thread::sleep(Duration::from_millis(200));
+        for l in lines {
+            s.write_all(format!("{l}\n").as_bytes())
+                .expect("console write");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    /// Runs ipmitool against this BMC (lanplus, cipher 3, admin) and returns stdout.
+    pub fn ipmitool(&self, args: &[&str]) -> String {
+        let out = Command::new(which("ipmitool"))
+            .args([
+                "-I",
+                "lanplus",
+                "-H",
+                &self.ip.to_string(),
+                "-U",
+                "admin",
+                "-P",
+                "password",
+                "-C",
+                "3",
+            ])
+            .args(args)
+            .output()
+            .expect("ipmitool");
+        assert!(
+            out.status.success(),
+            "ipmitool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// ipmi_sim's count of active sessions (ipmitool's own included).
+    pub fn active_sessions(&self) -> usize {
+        self.ipmitool(&["session", "info", "all"])
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("active sessions")
+                    .map(|v| v.trim_start_matches([' ', ':']).trim().to_string())
+            })
+            .and_then(|v| v.parse().ok())
+            .expect("active sessions line")
+    }
+}
+
+impl Drop for IpmiSim {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.run.join("ipmi_sim.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}

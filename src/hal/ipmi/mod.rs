@@ -2,5 +2,8 @@
 //! sans-IO protocol core ([`wire`]: crypto, datagrams, message framing, RAKP), and pure decoders of
 //! what a BMC answers ([`decode`]: SDRs and sensor conversion, readings, FRU, chassis, device id).
 
+pub mod bmc;
 pub mod decode;
+pub mod repository;
+pub mod session;
 pub mod wire;

@@ -263,10 +263,14 @@ impl Session {
 
     /// GET a resource as JSON.
     pub async fn get(&self, path: &str) -> Result<Value, HalError> {
-        let mut resp = self.send(Method::GET, path, None).await?;
-        // Read chunk by chunk: HTTP/1.0 BMCs end the body by closing the connection, often without a
-        // TLS close_notify, which rustls reports as an error after the last byte arrived. A body that
-        // parses completely is taken; a truncated one fails as JSON below.
+        let resp = self.send(Method::GET, path, None).await?;
+        self.read_json(resp, path).await
+    }
+
+    /// Reads a JSON body chunk by chunk: HTTP/1.0 BMCs end the body by closing the connection,
+    /// often without a TLS close_notify, which rustls reports as an error after the last byte
+    /// arrived. A body that parses completely is taken; a truncated one fails as JSON.
+    async fn read_json(&self, mut resp: reqwest::Response, path: &str) -> Result<Value, HalError> {
         let mut body = Vec::new();
         let mut cut: Option<reqwest::Error> = None;
         loop {
@@ -289,6 +293,20 @@ impl Session {
                 None => format!("GET {path}: body is not JSON: {e}"),
             },
         })
+    }
+
+    /// GET without credentials (the service root is public): is there a Redfish service?
+    pub async fn get_anonymous(&self, path: &str) -> Result<Value, HalError> {
+        let resp = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .map_err(|e| self.transport_error(path, &e))?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(&Method::GET, path, resp.status()));
+        }
+        self.read_json(resp, path).await
     }
 
     /// POST an action; the body of the answer is not needed.

@@ -112,7 +112,7 @@ impl RedfishBmc {
             mac: target.mac,
             ip: target.ip,
             port,
-            protocol: Protocol::Redfish,
+            protocol: Some(Protocol::Redfish),
         };
         let host = match target.ip {
             IpAddr::V4(ip) => ip.to_string(),
@@ -129,6 +129,19 @@ impl RedfishBmc {
 
     fn bmc(&self) -> String {
         self.info.label()
+    }
+
+    /// Is there a Redfish service (an unauthenticated service root with `RedfishVersion`)?
+    pub async fn probe(&self) -> Result<(), HalError> {
+        let root = self.session.get_anonymous("/redfish/v1").await?;
+        if root.get("RedfishVersion").is_some() || root.get("Systems").is_some() {
+            Ok(())
+        } else {
+            Err(HalError::Protocol {
+                bmc: self.bmc(),
+                detail: "/redfish/v1 is JSON but not a Redfish service root".into(),
+            })
+        }
     }
 
     async fn first_member(&self, collection: &str) -> Result<String, HalError> {
@@ -268,8 +281,8 @@ fn to_field<T>(r: Result<T, HalError>) -> Field<T> {
 
 #[async_trait]
 impl Bmc for RedfishBmc {
-    fn describe(&self) -> &BmcInfo {
-        &self.info
+    fn describe(&self) -> BmcInfo {
+        self.info.clone()
     }
 
     async fn poll(&self) -> Reading {
