@@ -90,6 +90,31 @@ impl Daemon {
         });
         tracker.spawn(poller.run(rx, cancel.clone()));
 
+        // Issues: re-evaluated over the whole fleet every discovery refresh.
+        let (issue_store, issue_cancel) = (store.clone(), cancel.clone());
+        let settings = (config.poll.interval, config.issues.outdated_after_intervals);
+        let every = config.discovery.refresh;
+        tracker.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = issue_cancel.cancelled() => return,
+                }
+                let entries = issue_store.entries();
+                let found = crate::issues::evaluate(
+                    &entries,
+                    &crate::issues::Settings {
+                        now_ms: crate::store::now_ms(),
+                        interval: settings.0,
+                        outdated_after_intervals: settings.1,
+                    },
+                );
+                issue_store.apply_issues(found);
+            }
+        });
+
         let app = router(state);
         let http_cancel = cancel.clone();
         tracker.spawn(async move {

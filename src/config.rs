@@ -84,6 +84,7 @@ pub struct Config {
     pub poll: Poll,
     pub redfish: Redfish,
     pub ipmi: Ipmi,
+    pub issues: Issues,
     pub http: Http,
     pub nats: Nats,
 }
@@ -99,6 +100,26 @@ pub struct Discovery {
     /// How often the leases file is stat()ed for changes and lease expiry re-evaluated.
     #[serde(with = "duration_str")]
     pub refresh: Duration,
+    /// How long a BMC whose lease ended is still polled (and flagged if it answers); "0s" drops it
+    /// at once.
+    #[serde(with = "duration_str")]
+    pub expired_grace: Duration,
+}
+
+/// `[issues]`: when the daemon calls something an issue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Issues {
+    /// `info-outdated` after this many poll intervals without a successful poll.
+    pub outdated_after_intervals: u32,
+}
+
+impl Default for Issues {
+    fn default() -> Self {
+        Issues {
+            outdated_after_intervals: 4,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +259,7 @@ impl Default for Config {
             poll: Poll::default(),
             redfish: Redfish::default(),
             ipmi: Ipmi::default(),
+            issues: Issues::default(),
             http: Http::default(),
             nats: Nats::default(),
         }
@@ -252,6 +274,7 @@ impl Default for Discovery {
             allow_cidrs: Vec::new(),
             ignore_macs: Vec::new(),
             refresh: Duration::from_secs(5),
+            expired_grace: Duration::from_secs(3600),
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod config;
 pub mod demo;
 pub mod discovery;
 pub mod hal;
+pub mod issues;
 pub mod model;
 pub mod poller;
 pub mod power_cli;

@@ -472,6 +472,9 @@ pub struct BmcSnapshot {
     pub up: bool,
     #[serde(flatten)]
     pub reading: Reading,
+    /// What is wrong with this BMC now (see docs/issues.md); kept current between polls.
+    #[serde(default)]
+    pub issues: Vec<crate::issues::Issue>,
 }
 
 #[cfg(test)]

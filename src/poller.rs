@@ -82,6 +82,7 @@ pub async fn poll_one(
         last_success_ms: up.then_some(started_ms),
         up,
         reading,
+        issues: Vec::new(),
     }
 }
 

@@ -44,6 +44,14 @@ pub enum EventKind {
         message: String,
     },
     Recovered,
+    IssueRaised {
+        issue: crate::issues::IssueType,
+        severity: crate::issues::Severity,
+        detail: String,
+    },
+    IssueCleared {
+        issue: crate::issues::IssueType,
+    },
     CommandResult {
         action: String,
         ok: bool,
@@ -66,6 +74,8 @@ impl EventKind {
             EventKind::HealthChanged { .. } => "health-changed",
             EventKind::Unreachable { .. } => "unreachable",
             EventKind::Recovered => "recovered",
+            EventKind::IssueRaised { .. } => "issue-raised",
+            EventKind::IssueCleared { .. } => "issue-cleared",
             EventKind::CommandResult { .. } => "command-result",
         }
     }
@@ -270,6 +280,9 @@ impl Store {
                 return;
             };
             let prev = entry.snapshot.take();
+            if let Some(p) = &prev {
+                snap.issues = p.issues.clone();
+            }
             if !snap.up {
                 snap.last_success_ms = prev.as_ref().and_then(|p| p.last_success_ms);
             }
@@ -278,6 +291,50 @@ impl Store {
         };
         self.mark_dirty(mac);
         for kind in changes(previous.as_ref(), &snap) {
+            self.emit(mac, kind);
+        }
+    }
+
+    /// Stores each BMC's issues (from [`crate::issues::evaluate`]) in its snapshot, emitting
+    /// `issue-raised` / `issue-cleared` for what changed.
+    pub fn apply_issues(&self, mut issues: BTreeMap<MacAddr, Vec<crate::issues::Issue>>) {
+        let mut events = Vec::new();
+        {
+            let mut map = self.write();
+            for (mac, entry) in map.iter_mut() {
+                let Some(snap) = entry.snapshot.as_mut() else {
+                    continue;
+                };
+                let new = issues.remove(mac).unwrap_or_default();
+                if snap.issues == new {
+                    continue;
+                }
+                for i in &new {
+                    if !snap.issues.iter().any(|o| o.kind == i.kind) {
+                        events.push((
+                            *mac,
+                            EventKind::IssueRaised {
+                                issue: i.kind,
+                                severity: i.severity,
+                                detail: i.detail.clone(),
+                            },
+                        ));
+                    }
+                }
+                for o in &snap.issues {
+                    if !new.iter().any(|i| i.kind == o.kind) {
+                        events.push((*mac, EventKind::IssueCleared { issue: o.kind }));
+                    }
+                }
+                snap.issues = new;
+                self.dirty
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(*mac);
+            }
+        }
+        self.dirty_notify.notify_one();
+        for (mac, kind) in events {
             self.emit(mac, kind);
         }
     }

@@ -42,6 +42,7 @@ fn snap(power: Option<PowerState>, psu: Health) -> BmcSnapshot {
         last_success_ms: power.map(|_| 1),
         up: power.is_some(),
         reading,
+        issues: Vec::new(),
     }
 }
 

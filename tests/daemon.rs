@@ -370,6 +370,7 @@ async fn promtool_accepts_a_real_scrape() {
             "bmc_current_amperes",
             "bmc_fan_speed_percent",
             "bmc_read_error",
+            "bmc_issue",
             // Label families with no sample yet are not written.
             "bmc_catcher_poll_errors_total",
             "bmc_catcher_nats_published_total",

@@ -85,6 +85,7 @@ pub fn filters(config: &Config) -> Filters {
     Filters {
         allow_cidrs: config.discovery.allow_cidrs.clone(),
         ignore_macs: config.discovery.ignore_macs.clone(),
+        expired_grace: config.discovery.expired_grace.as_secs() as i64,
     }
 }
 

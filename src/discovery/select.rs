@@ -15,6 +15,9 @@ pub struct Filters {
     pub allow_cidrs: Vec<ipnet::IpNet>,
     /// MACs never to treat as BMCs.
     pub ignore_macs: Vec<MacAddr>,
+    /// Seconds a lease that ended (expired or freed, MAC still known) is kept as a target, so a BMC
+    /// that still answers on its old address is noticed (`lease-expired-but-answers`); 0 = none.
+    pub expired_grace: i64,
 }
 
 /// One live lease chosen as a target.
@@ -38,7 +41,16 @@ pub fn select_targets(leases: &[Lease], now: i64, filters: &Filters) -> Vec<Sele
     }
     let mut best: BTreeMap<MacAddr, &Lease> = BTreeMap::new();
     for lease in last.into_values() {
-        let live = lease.state == LeaseState::Active && lease.ends.is_none_or(|e| e > now);
+        let active = lease.state == LeaseState::Active && lease.ends.is_none_or(|e| e > now);
+        let recently_ended = filters.expired_grace > 0
+            && matches!(
+                lease.state,
+                LeaseState::Active | LeaseState::Free | LeaseState::Expired
+            )
+            && lease
+                .ends
+                .is_some_and(|e| e <= now && e > now - filters.expired_grace);
+        let live = active || recently_ended;
         let Some(mac) = lease.mac.filter(|_| live) else {
             continue;
         };
@@ -257,17 +269,38 @@ mod tests {
         let f = Filters {
             allow_cidrs: vec!["10.0.0.0/16".parse().unwrap()],
             ignore_macs: vec![],
+            expired_grace: 0,
         };
         assert_eq!(ips(&select_targets(&leases, 0, &f)), ["10.0.0.1"]);
         let f = Filters {
             allow_cidrs: vec![],
             ignore_macs: vec![M1.parse().unwrap()],
+            expired_grace: 0,
         };
         assert_eq!(ips(&select_targets(&leases, 0, &f)), ["10.9.0.1"]);
         let f = Filters {
             allow_cidrs: vec!["fd00::/8".parse().unwrap()],
             ignore_macs: vec![],
+            expired_grace: 0,
         };
         assert!(select_targets(&leases, 0, &f).is_empty());
+    }
+
+    #[test]
+    fn recently_ended_leases_stay_within_the_grace() {
+        let mut ended = lease("10.0.0.1", M1, Some(0), Some(100), 1);
+        ended.state = LeaseState::Free;
+        let leases = [ended];
+        let none = Filters::default();
+        assert!(select_targets(&leases, 200, &none).is_empty());
+        let grace = Filters {
+            expired_grace: 300,
+            ..Filters::default()
+        };
+        assert_eq!(ips(&select_targets(&leases, 200, &grace)), ["10.0.0.1"]);
+        assert!(
+            select_targets(&leases, 500, &grace).is_empty(),
+            "past the grace"
+        );
     }
 }

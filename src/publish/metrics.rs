@@ -233,6 +233,11 @@ impl prometheus_client::collector::Collector for StoreCollector {
             "When a poll last read anything from the BMC",
             Some(Unit::Seconds),
         );
+        let mut issue = FamilyBuf::new(
+            "bmc_issue",
+            "1 for each issue the BMC has now, by type and severity (see docs/issues.md)",
+            None,
+        );
         let mut read_err = FamilyBuf::new(
             "bmc_read_error",
             "1 per part of the last poll that failed, by part and error kind",
@@ -322,6 +327,16 @@ impl prometheus_client::collector::Collector for StoreCollector {
                     psu_in.push(l, w);
                 }
             }
+            for i in &s.issues {
+                issue.push(
+                    vec![
+                        ("mac", mac.clone()),
+                        ("type", i.kind.to_string()),
+                        ("severity", i.severity.as_str().to_string()),
+                    ],
+                    1.0,
+                );
+            }
             for (part, e) in r.errors() {
                 read_err.push(
                     vec![
@@ -356,6 +371,7 @@ impl prometheus_client::collector::Collector for StoreCollector {
             &polled,
             &success,
             &read_err,
+            &issue,
             &last,
         ] {
             f.encode(&mut encoder)?;

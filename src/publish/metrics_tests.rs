@@ -57,6 +57,11 @@ fn snapshot() -> BmcSnapshot {
                 sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
             ]),
         },
+        issues: vec![crate::issues::Issue {
+            kind: crate::issues::IssueType::PowersupplyFailure,
+            severity: crate::issues::Severity::Major,
+            detail: "PSU1 is in warning".into(),
+        }],
     }
 }
 
@@ -85,6 +90,7 @@ fn renders_families_with_units_and_drops_vanished_bmcs() {
         "bmc_psu_health{mac=\"02:00:00:00:00:01\",psu=\"PSU1\",state=\"Enabled\"} 1",
         "bmc_power_consumed_watts{mac=\"02:00:00:00:00:01\"} 344",
         "bmc_read_error{mac=\"02:00:00:00:00:01\",part=\"led\",kind=\"unsupported\"} 1",
+        "bmc_issue{mac=\"02:00:00:00:00:01\",type=\"powersupply-failure\",severity=\"major\"} 1",
         "model=\"M \\\"1\\\"\"",
         "# TYPE bmc_catcher_polls_total counter",
         "bmc_catcher_polls_total{result=\"partial\"} 1",

@@ -1,0 +1,208 @@
+//! Each issue type from the state that should raise it, and nothing from a healthy fleet.
+
+use super::*;
+use crate::model::{
+    BmcSnapshot, Field, FieldError, Inventory, Psu, Reading, SCHEMA_VERSION, Sensor, SensorKind,
+    Target, Unit,
+};
+
+const NOW: i64 = 1_800_000_000_000;
+
+fn settings() -> Settings {
+    Settings {
+        now_ms: NOW,
+        interval: Duration::from_secs(300),
+        outdated_after_intervals: 4,
+    }
+}
+
+fn healthy(i: u8) -> Entry {
+    let mac = MacAddr([2, 0, 0, 0, 0, i]);
+    let ip: IpAddr = format!("127.0.9.{i}").parse().expect("ip");
+    let reading = Reading {
+        power: Field::Ok(PowerState::On),
+        inventory: Field::Ok(Inventory {
+            uuid: Some(format!("uuid-{i}")),
+            serial: Some(format!("serial-{i}")),
+            ..Inventory::default()
+        }),
+        led: Field::Ok(crate::model::Led::Off),
+        psus: Field::Ok(vec![Psu {
+            name: "PSU1".into(),
+            health: Health::Ok,
+            state: "Enabled".into(),
+            input_watts: None,
+            output_watts: None,
+            capacity_watts: None,
+        }]),
+        power_metrics: Field::Ok(Default::default()),
+        sensors: Field::Ok(vec![Sensor {
+            name: "CPU Temp".into(),
+            kind: SensorKind::Temperature,
+            unit: Unit::Celsius,
+            reading: Some(45.0),
+            health: Health::Ok,
+            upper_critical: Some(90.0),
+            lower_critical: None,
+        }]),
+    };
+    Entry {
+        target: Target {
+            mac,
+            ip,
+            port: None,
+            hostname: None,
+            lease_ends: Some(NOW / 1000 + 3600),
+        },
+        snapshot: Some(BmcSnapshot {
+            schema_version: SCHEMA_VERSION,
+            partition: "t".into(),
+            mac,
+            ip,
+            hostname: None,
+            protocol: None,
+            polled_at_ms: NOW - 1000,
+            duration_ms: 10,
+            last_success_ms: Some(NOW - 1000),
+            up: true,
+            reading,
+            issues: Vec::new(),
+        }),
+    }
+}
+
+fn snap(e: &mut Entry) -> &mut BmcSnapshot {
+    e.snapshot.as_mut().expect("snapshot")
+}
+
+fn types(found: &BTreeMap<MacAddr, Vec<Issue>>, e: &Entry) -> Vec<(IssueType, Severity)> {
+    found
+        .get(&e.target.mac)
+        .map(|v| v.iter().map(|i| (i.kind, i.severity)).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_healthy_fleet_has_no_issues() {
+    let entries: Vec<Entry> = (1..=5).map(healthy).collect();
+    assert!(evaluate(&entries, &settings()).is_empty());
+}
+
+#[test]
+fn each_condition_raises_its_issue() {
+    let mut e: Vec<Entry> = (1..=9).map(healthy).collect();
+    // 1: unreachable; 2: auth failed and outdated.
+    let down = Reading::all_failed(ErrorKind::Timeout, "deadline");
+    snap(&mut e[0]).reading = down;
+    snap(&mut e[0]).up = false;
+    snap(&mut e[1]).reading = Reading::all_failed(ErrorKind::Auth, "RAKP 2: unauthorized name");
+    snap(&mut e[1]).up = false;
+    snap(&mut e[1]).last_success_ms = Some(NOW - 21 * 60 * 1000);
+    // 3 and 4 share an IP.
+    e[3].target.ip = e[2].target.ip;
+    // 5: PSU critical and a critical sensor; 6: a warning sensor and power unknown.
+    if let Field::Ok(p) = &mut snap(&mut e[4]).reading.psus {
+        p[0].health = Health::Critical;
+    }
+    if let Field::Ok(s) = &mut snap(&mut e[4]).reading.sensors {
+        s[0].health = Health::Critical;
+    }
+    if let Field::Ok(s) = &mut snap(&mut e[5]).reading.sensors {
+        s[0].health = Health::Warning;
+    }
+    snap(&mut e[5]).reading.power = Field::Error(FieldError {
+        kind: ErrorKind::Protocol,
+        message: "bad chassis status".into(),
+    });
+    // 7: lease ended but it answered.
+    e[6].target.lease_ends = Some(NOW / 1000 - 60);
+    // 8 and 9 report the same UUID; 9 also has 8's serial: the same BMC under two MACs.
+    let inv = |e: &mut Entry| match &mut snap(e).reading.inventory {
+        Field::Ok(i) => i.clone(),
+        Field::Error(_) => unreachable!(),
+    };
+    let eight = inv(&mut e[7]);
+    if let Field::Ok(i) = &mut snap(&mut e[8]).reading.inventory {
+        i.uuid = eight.uuid.clone();
+    }
+    let found = evaluate(&e, &settings());
+    use IssueType as T;
+    use Severity as S;
+    assert_eq!(types(&found, &e[0]), vec![(T::Unreachable, S::Major)]);
+    assert_eq!(
+        types(&found, &e[1]),
+        vec![(T::AuthFailed, S::Major), (T::InfoOutdated, S::Minor)]
+    );
+    assert_eq!(types(&found, &e[2]), vec![(T::NoDistinctIp, S::Major)]);
+    assert_eq!(types(&found, &e[3]), vec![(T::NoDistinctIp, S::Major)]);
+    assert_eq!(
+        types(&found, &e[4]),
+        vec![
+            (T::PowersupplyFailure, S::Critical),
+            (T::SensorCritical, S::Critical)
+        ]
+    );
+    assert_eq!(
+        types(&found, &e[5]),
+        vec![
+            (T::SensorWarning, S::Minor),
+            (T::PowerStateUnknown, S::Minor)
+        ]
+    );
+    assert_eq!(
+        types(&found, &e[6]),
+        vec![(T::LeaseExpiredButAnswers, S::Minor)]
+    );
+    assert_eq!(types(&found, &e[7]), vec![(T::DuplicateUuid, S::Major)]);
+    let detail = &found[&e[2].target.mac][0].detail;
+    assert!(detail.contains(&e[3].target.mac.to_string()), "{detail}");
+
+    if let Field::Ok(i) = &mut snap(&mut e[8]).reading.inventory {
+        i.serial = eight.serial.clone();
+    }
+    let found = evaluate(&e, &settings());
+    assert_eq!(
+        types(&found, &e[8]),
+        vec![(T::NoDistinctIp, S::Major)],
+        "same UUID and serial: one BMC, two MACs"
+    );
+}
+
+#[test]
+fn the_store_raises_and_clears_once() {
+    let store = crate::store::Store::new("t");
+    let mut e = healthy(1);
+    store.upsert_target(e.target.clone());
+    let mut snapshot = e.snapshot.take().expect("snap");
+    if let Field::Ok(s) = &mut snapshot.reading.sensors {
+        s[0].health = Health::Critical;
+    }
+    store.record(snapshot.clone());
+    let mut rx = store.subscribe();
+    let run = || evaluate(&store.entries(), &settings());
+    store.apply_issues(run());
+    store.apply_issues(run());
+    if let Field::Ok(s) = &mut snapshot.reading.sensors {
+        s[0].health = Health::Ok;
+    }
+    store.record(snapshot);
+    store.apply_issues(run());
+    let mut kinds = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        kinds.push(ev.kind.name());
+    }
+    assert_eq!(
+        kinds,
+        vec!["issue-raised", "health-changed", "issue-cleared"]
+    );
+    assert!(store.snapshots()[0].issues.is_empty());
+}
+
+#[test]
+fn names_parse_back() {
+    for t in IssueType::ALL {
+        assert_eq!(t.as_str().parse::<IssueType>(), Ok(t));
+    }
+    assert!("bogus".parse::<IssueType>().is_err());
+    assert_eq!("critical".parse::<Severity>(), Ok(Severity::Critical));
+}
