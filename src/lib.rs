@@ -45,3 +45,5 @@ pub mod power_cli;
 pub mod publish;
 pub mod sim;
 pub mod store;
+pub mod views;
+pub mod views_cli;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bmc_catcher::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
-use bmc_catcher::{app, demo, discovery, hal, poller, power_cli};
+use bmc_catcher::{app, demo, discovery, hal, poller, power_cli, views_cli};
 
 #[derive(Parser)]
 #[command(
@@ -57,6 +57,10 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Send a power, identify or boot command to a BMC through NATS; print the reply.
     Power(power_cli::PowerArgs),
+    /// One row per BMC: power, watts, hottest temperature, LED, last poll, issues.
+    Status(views_cli::StatusArgs),
+    /// BMCs with issues, each issue on its own line (metalctl layout).
+    Issues(views_cli::IssuesArgs),
 }
 
 fn init_logging(default: &str) {
@@ -147,6 +151,16 @@ fn check_config(config: &Path) -> ExitCode {
     }
 }
 
+fn view_exit(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bmc-catcher: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     if rustls::crypto::ring::default_provider()
         .install_default()
@@ -186,6 +200,8 @@ fn main() -> ExitCode {
             rt.block_on(poll_once(&config))
         }
         Command::CheckConfig { config } => check_config(&config),
+        Command::Status(args) => view_exit(rt.block_on(views_cli::status(args))),
+        Command::Issues(args) => view_exit(rt.block_on(views_cli::issues(args))),
         Command::Power(args) => {
             init_logging("warn");
             ExitCode::from(rt.block_on(power_cli::run(args)))

@@ -33,7 +33,7 @@ impl ApiState {
 }
 
 /// One BMC in the API: its target and, once polled, its newest snapshot.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct BmcView {
     pub target: Target,
     pub snapshot: Option<BmcSnapshot>,

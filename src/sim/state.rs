@@ -70,6 +70,8 @@ pub struct SimState {
     pub led_on: bool,
     /// One-time boot override set by `PATCH Boot` (`Pxe`, `Hdd`, `BiosSetup`).
     pub boot_once: Option<String>,
+    /// Report this (UUID, serial) instead of the BMC's own: one board seen under two MACs.
+    pub identity: Option<(String, String)>,
     pub sensors: Vec<SimSensor>,
     pub psus: Vec<SimPsu>,
     pub consumed_watts: f64,
@@ -127,6 +129,7 @@ impl SimBmc {
                 power: PowerState::On,
                 led_on: false,
                 boot_once: None,
+                identity: None,
                 sensors: vec![
                     sensor(
                         "CPU1Temp",
@@ -257,7 +260,9 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
         ),
         "/redfish/v1/Systems/1" => json!({
             "@odata.id": path, "Id": "1", "Name": "Simulated server", "SystemType": "Physical",
-            "Manufacturer": "bmc-catcher", "Model": "Sim 1U", "SerialNumber": bmc.serial, "UUID": bmc.uuid,
+            "Manufacturer": "bmc-catcher", "Model": "Sim 1U",
+            "SerialNumber": st.identity.as_ref().map_or(bmc.serial.as_str(), |i| i.1.as_str()),
+            "UUID": st.identity.as_ref().map_or(bmc.uuid.as_str(), |i| i.0.as_str()),
             "BiosVersion": "SIM-BIOS 1.0", "PowerState": power_str(st.power),
             "Boot": {
                 "BootSourceOverrideEnabled": if st.boot_once.is_some() { "Once" } else { "Disabled" },
