@@ -42,6 +42,7 @@ pub mod issues;
 pub mod model;
 pub mod poller;
 pub mod power_cli;
+pub mod probe;
 pub mod publish;
 pub mod sim;
 pub mod store;

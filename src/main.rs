@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bmc_catcher::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
-use bmc_catcher::{app, demo, discovery, hal, poller, power_cli, views_cli};
+use bmc_catcher::{app, demo, discovery, hal, poller, power_cli, probe, views_cli};
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +61,10 @@ enum Command {
     Status(views_cli::StatusArgs),
     /// BMCs with issues, each issue on its own line (metalctl layout).
     Issues(views_cli::IssuesArgs),
+    /// Detect a BMC's protocol, poll it once, print what was learnt and how long each step took.
+    Probe(probe::ProbeArgs),
+    /// Record a Redfish BMC's resources (scrubbed) as a mockup tree the simulator can serve.
+    Capture(probe::CaptureArgs),
 }
 
 fn init_logging(default: &str) {
@@ -200,6 +204,19 @@ fn main() -> ExitCode {
             rt.block_on(poll_once(&config))
         }
         Command::CheckConfig { config } => check_config(&config),
+        Command::Probe(args) => {
+            let verbose = std::env::var_os("BMC_CATCHER_LOG").is_some();
+            init_logging(if verbose {
+                "warn"
+            } else {
+                "warn,bmc_catcher::wire=debug"
+            });
+            view_exit(rt.block_on(probe::probe(args)))
+        }
+        Command::Capture(args) => {
+            init_logging("warn");
+            view_exit(rt.block_on(probe::capture(args)))
+        }
         Command::Status(args) => view_exit(rt.block_on(views_cli::status(args))),
         Command::Issues(args) => view_exit(rt.block_on(views_cli::issues(args))),
         Command::Power(args) => {

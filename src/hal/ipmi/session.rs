@@ -383,6 +383,7 @@ impl Session {
         let req = Request::new(net_fn, cmd, self.rq_seq, data.to_vec());
         let payload = req.encode();
         let what = format!("netfn {net_fn:#04x} cmd {cmd:#04x}");
+        let started = Instant::now();
         let (keys, bmc_sid, console_sid, bmc) =
             (&self.keys, self.bmc_sid, self.console_sid, self.bmc.clone());
         let out_seq = &mut self.out_seq;
@@ -422,6 +423,16 @@ impl Session {
             },
         )
         .await?;
+        tracing::debug!(
+            target: "bmc_catcher::wire",
+            bmc = %self.bmc,
+            net_fn,
+            cmd,
+            cc = resp.completion_code,
+            bytes = resp.data.len(),
+            us = started.elapsed().as_micros() as u64,
+            "ipmi request"
+        );
         self.last_used = Instant::now();
         Ok(Reply {
             cc: resp.completion_code,

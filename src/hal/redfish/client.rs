@@ -76,9 +76,19 @@ pub struct Session {
     timeout: Duration,
     auth: Mutex<Auth>,
     sessions_path: Mutex<String>,
+    /// When set (`bmc-catcher capture`), every JSON body read is kept here by path.
+    recorder: Option<Recorder>,
 }
 
+/// Resources read, by path, for `capture`.
+pub type Recorder = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Value>>>;
+
 impl Session {
+    /// Records every JSON body this session reads.
+    pub fn record_into(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
     pub fn new(
         shared: &RedfishShared,
         host: &str,
@@ -94,6 +104,7 @@ impl Session {
             timeout: shared.timeout,
             auth: Mutex::new(Auth::None),
             sessions_path: Mutex::new("/redfish/v1/SessionService/Sessions".into()),
+            recorder: None,
         }
     }
 
@@ -238,10 +249,20 @@ impl Session {
             }
             let req = self.authorise(req, &auth);
             drop(auth);
+            let sent = std::time::Instant::now();
             let resp = req
                 .send()
                 .await
                 .map_err(|e| self.transport_error(path, &e))?;
+            tracing::debug!(
+                target: "bmc_catcher::wire",
+                bmc = %self.bmc,
+                %method,
+                path,
+                status = resp.status().as_u16(),
+                ms = sent.elapsed().as_millis() as u64,
+                "redfish request"
+            );
             if resp.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
                 let mut auth = self.auth.lock().await;
                 if matches!(*auth, Auth::Session { .. }) {
@@ -283,7 +304,14 @@ impl Session {
                 }
             }
         }
-        serde_json::from_slice::<Value>(&body).map_err(|e| HalError::Protocol {
+        let parsed = serde_json::from_slice::<Value>(&body);
+        if let (Ok(v), Some(r)) = (&parsed, &self.recorder) {
+            let key = path.split('?').next().unwrap_or(path).to_string();
+            r.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, v.clone());
+        }
+        parsed.map_err(|e| HalError::Protocol {
             bmc: self.bmc.clone(),
             detail: match cut {
                 Some(c) => format!(

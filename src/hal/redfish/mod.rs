@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-pub use client::RedfishShared;
+pub use client::{Recorder, RedfishShared};
 
 use crate::config::Credential;
 use crate::hal::{Bmc, BmcInfo, HalError};
@@ -129,6 +129,11 @@ impl RedfishBmc {
 
     fn bmc(&self) -> String {
         self.info.label()
+    }
+
+    /// Keeps every resource this backend reads (for `bmc-catcher capture`).
+    pub fn record_into(&mut self, recorder: client::Recorder) {
+        self.session.record_into(recorder);
     }
 
     /// Is there a Redfish service (an unauthenticated service root with `RedfishVersion`)?
