@@ -497,7 +497,24 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// Reads the credentials file; refuses one that group or others may read (chmod 600, or hand it
+    /// over with systemd's `LoadCredential=`).
     pub fn load(file: &Path) -> Result<Credentials, ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::Invalid {
+                file: file.to_path_buf(),
+                key: "credentials-file".into(),
+                message: format!(
+                    "mode {mode:04o} lets group or others read the BMC passwords; chmod 600 it"
+                ),
+            });
+        }
         let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
             file: file.to_path_buf(),
             source,

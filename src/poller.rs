@@ -50,6 +50,18 @@ pub fn next_slot(epoch: Instant, phase: Duration, interval: Duration, now: Insta
     first + Duration::from_nanos((k * interval.as_nanos()) as u64)
 }
 
+/// How many intervals to wait before the next poll of a BMC that failed `failures` times in a row:
+/// a BMC that keeps failing is backed off (up to 8 intervals) instead of hammered, and one that
+/// refuses the credentials at once (an account may lock after repeated failed logins).
+pub fn backoff(failures: u32, auth: bool) -> u32 {
+    let start = if auth { 1 } else { 3 };
+    if failures < start {
+        1
+    } else {
+        (1u32 << (failures - start + 1).min(3)).min(8)
+    }
+}
+
 /// Polls one BMC once under the deadline and wraps the result in a snapshot.
 pub async fn poll_one(
     bmc: &dyn Bmc,
@@ -263,6 +275,7 @@ async fn worker(
     token: CancellationToken,
 ) {
     let phase = phase(target.mac, schedule.interval);
+    let mut failures = 0u32;
     loop {
         let permit = tokio::select! {
             p = permits.acquire() => p,
@@ -284,8 +297,28 @@ async fn worker(
                 tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
             }
         }
+        let auth = !snap.up
+            && snap
+                .reading
+                .first_error()
+                .is_some_and(|e| e.kind == ErrorKind::Auth);
+        failures = if snap.up {
+            0
+        } else {
+            failures.saturating_add(1)
+        };
         store.record(snap);
-        let next = next_slot(epoch, phase, schedule.interval, Instant::now());
+        let wait = backoff(failures, auth);
+        if wait > 1 {
+            tracing::info!(
+                failures,
+                intervals = wait,
+                auth,
+                "backing off a failing BMC"
+            );
+        }
+        let mut next = next_slot(epoch, phase, schedule.interval, Instant::now());
+        next += schedule.interval * (wait - 1);
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
             _ = token.cancelled() => return,

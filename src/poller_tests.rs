@@ -145,3 +145,70 @@ async fn a_hanging_poll_ends_at_the_deadline_with_a_timeout() {
     );
     assert_eq!(snap.duration_ms, 7000);
 }
+
+#[test]
+fn failing_bmcs_are_backed_off_auth_failures_at_once() {
+    assert_eq!(
+        (0..7).map(|n| backoff(n, false)).collect::<Vec<_>>(),
+        vec![1, 1, 1, 2, 4, 8, 8]
+    );
+    assert_eq!(
+        (0..5).map(|n| backoff(n, true)).collect::<Vec<_>>(),
+        vec![1, 2, 4, 8, 8]
+    );
+}
+
+struct Refusing {
+    info: BmcInfo,
+    polls: AtomicUsize,
+}
+
+#[async_trait]
+impl Bmc for Refusing {
+    fn describe(&self) -> BmcInfo {
+        self.info.clone()
+    }
+    async fn poll(&self) -> Reading {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        Reading::all_failed(ErrorKind::Auth, "wrong password")
+    }
+    async fn power_state(&self) -> Result<PowerState, HalError> {
+        Ok(PowerState::Unknown)
+    }
+    async fn perform(&self, _: Action) -> Result<(), HalError> {
+        Ok(())
+    }
+    async fn close(&self) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn wrong_credentials_are_not_retried_in_a_loop() {
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(target(3));
+    let bmc = Arc::new(Refusing {
+        info: scripted(3, false).info.clone(),
+        polls: AtomicUsize::new(0),
+    });
+    let schedule = Schedule {
+        interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(5),
+        concurrency: 1,
+    };
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(worker(
+        bmc.clone(),
+        target(3),
+        store,
+        Arc::new(PollStats::default()),
+        Arc::new(Semaphore::new(1)),
+        schedule,
+        Instant::now(),
+        token.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let n = bmc.polls.load(Ordering::SeqCst);
+    // Without back-off: 60 logins in an hour; with it: 1 + 2 + 4 + 8 + 8 ... intervals apart.
+    assert!((8..=11).contains(&n), "{n} login attempts in an hour");
+    token.cancel();
+    handle.await.expect("worker ends");
+}

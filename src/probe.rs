@@ -2,7 +2,9 @@
 //! `probe` detects the protocol, polls twice (the first poll includes the login), prints what one
 //! poll learns as JSON and how long each step took (every request with its timing goes to stderr).
 //! `capture` records the Redfish resources a poll reads into a mockup tree (`<path>/index.json`, as
-//! `bmc-sim --mockup DIR` serves it) with credentials, serial numbers and asset tags scrubbed.
+//! `bmc-sim --mockup DIR` serves it), or an IPMI BMC's requests and replies into `DIR/ipmi.json`
+//! (which the simulator's IPMI responder replays), with credentials, serial numbers and asset tags
+//! scrubbed.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -46,6 +48,8 @@ pub enum ProbeProtocol {
 pub struct CaptureArgs {
     /// The BMC's address, with an optional port.
     pub addr: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub protocol: ProbeProtocol,
     /// Directory to write the mockup tree into (created).
     #[arg(long)]
     pub out: PathBuf,
@@ -218,11 +222,40 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     )?;
     let shared = RedfishShared::new(&config.redfish, args.timeout)?;
     let cred = creds.for_target(target.mac, target.ip).cloned();
-    let mut bmc = RedfishBmc::new(&shared, &target, cred);
+    let mut redfish = RedfishBmc::new(&shared, &target, cred.clone());
+    let use_ipmi = match args.protocol {
+        ProbeProtocol::Ipmi => true,
+        ProbeProtocol::Redfish => false,
+        ProbeProtocol::Auto => redfish.probe().await.is_err(),
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    if use_ipmi {
+        let connector = Connector::new(&config, creds)?;
+        let mut bmc = connector.ipmi_bmc(&target, cred.as_ref());
+        let recorder = crate::hal::ipmi::session::Recorder::default();
+        bmc.record_into(recorder.clone());
+        let snap = poll_one(&bmc, &target, "capture", args.timeout).await;
+        crate::hal::Bmc::close(&bmc).await;
+        if !snap.up {
+            anyhow::bail!("the BMC answered nothing: {}", summary(&snap));
+        }
+        let exchanges = recorder.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let capture = crate::hal::ipmi::capture::Capture::from_exchanges(exchanges);
+        let file = args.out.join("ipmi.json");
+        std::fs::write(&file, serde_json::to_string_pretty(&capture)?)?;
+        eprintln!(
+            "{} IPMI exchanges written to {} ({})",
+            capture.exchanges.len(),
+            file.display(),
+            summary(&snap)
+        );
+        return Ok(());
+    }
     let recorder: Recorder = Recorder::default();
-    bmc.record_into(recorder.clone());
-    let snap = poll_one(&bmc, &target, "capture", args.timeout).await;
-    crate::hal::Bmc::close(&bmc).await;
+    redfish.record_into(recorder.clone());
+    let snap = poll_one(&redfish, &target, "capture", args.timeout).await;
+    crate::hal::Bmc::close(&redfish).await;
     if !snap.up {
         anyhow::bail!("the BMC answered nothing: {}", summary(&snap));
     }

@@ -46,11 +46,10 @@ fn bad_config_exits_78_naming_key_and_file() {
 fn check_config_prints_effective_config_without_secrets() {
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = write_config(dir.path(), "", 8443, "");
-    std::fs::write(
-        dir.path().join("credentials.toml"),
+    write_secret(
+        &dir.path().join("credentials.toml"),
         "username = \"admin\"\npassword = \"s3cr3t-pw\"\n",
-    )
-    .expect("creds");
+    );
     let out = Command::new(bin())
         .args(["check-config", "--config"])
         .arg(&cfg)
@@ -219,4 +218,25 @@ async fn run_notifies_systemd_and_logs_out_on_sigterm() {
         );
     }
     fleet.stop();
+}
+
+#[test]
+fn a_credentials_file_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(dir.path(), "", 8443, "");
+    let creds = dir.path().join("credentials.toml");
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = Command::new(bin())
+        .args(["check-config", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("credentials-file") && err.contains("0644") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(!err.contains("password\""), "{err}");
 }

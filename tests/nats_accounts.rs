@@ -31,11 +31,10 @@ fn power(
     mac: &str,
 ) -> (Option<i32>, String) {
     let creds = dir.join(format!("{user}.toml"));
-    std::fs::write(
+    write_secret(
         &creds,
-        format!("[nats]\nusername = \"{user}\"\npassword = \"{pass}\"\n"),
-    )
-    .expect("creds");
+        &format!("[nats]\nusername = \"{user}\"\npassword = \"{pass}\"\n"),
+    );
     let cfg = dir.join(format!("{user}-config.toml"));
     std::fs::write(
         &cfg,

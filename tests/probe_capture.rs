@@ -41,7 +41,7 @@ fn run(args: Vec<String>) -> (bool, String, String) {
 
 fn creds_file(dir: &std::path::Path) -> String {
     let f = dir.join("creds.toml");
-    std::fs::write(&f, "username = \"admin\"\npassword = \"password\"\n").expect("creds");
+    write_secret(&f, "username = \"admin\"\npassword = \"password\"\n");
     f.display().to_string()
 }
 

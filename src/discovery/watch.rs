@@ -44,6 +44,8 @@ pub struct Watcher {
     refresh: Duration,
     stamp: Option<Stamp>,
     leases: Vec<Lease>,
+    /// The last problem reported, so a lasting one is logged once, not every refresh.
+    problem: Option<String>,
 }
 
 impl Watcher {
@@ -54,15 +56,32 @@ impl Watcher {
             refresh,
             stamp: None,
             leases: Vec::new(),
+            problem: None,
         }
     }
 
-    /// Re-reads the file if it changed; returns the targets as of now.
+    /// Re-reads the file if it changed; returns the targets as of now. A file that cannot be read
+    /// keeps the previous targets; the problem is logged when it starts and when it ends.
     pub fn refresh_now(&mut self) -> Vec<Target> {
         let current = stamp(&self.source.path);
-        if current != self.stamp {
+        if current != self.stamp || current.is_none() || self.problem.is_some() {
             match self.source.read() {
+                Ok(parsed) if parsed.leases.is_empty() && !self.leases.is_empty() => {
+                    // A half-written (dnsmasq rewrites in place) or clobbered file: keep what we had.
+                    let msg = format!(
+                        "{} holds no lease ({} unreadable records); keeping the previous targets",
+                        self.source.name(),
+                        parsed.warnings.len()
+                    );
+                    if self.problem.as_deref() != Some(msg.as_str()) {
+                        tracing::warn!(problem = %msg, "leases file looks truncated");
+                        self.problem = Some(msg);
+                    }
+                }
                 Ok(parsed) => {
+                    if let Some(was) = self.problem.take() {
+                        tracing::info!(file = %self.source.name(), was = %was, "leases readable again");
+                    }
                     log_warnings(&self.source.name(), &parsed.warnings);
                     tracing::info!(
                         file = %self.source.name(),
@@ -74,11 +93,20 @@ impl Watcher {
                     self.stamp = current;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "leases unreadable, keeping the previous targets")
+                    let msg = e.to_string();
+                    if self.problem.as_deref() != Some(msg.as_str()) {
+                        tracing::warn!(error = %msg, targets = self.leases.len(), "leases unreadable, keeping the previous targets");
+                        self.problem = Some(msg);
+                    }
                 }
             }
         }
         to_targets(&self.leases, unix_now(), &self.filters)
+    }
+
+    /// What is wrong with the leases file now, if anything.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
     }
 
     /// Publishes the first list at once, then changes until `cancel`.
@@ -105,5 +133,63 @@ impl Watcher {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LeasesFormat;
+
+    const LEASE: &str = "lease 127.0.9.1 {\n  starts epoch 1;\n  ends never;\n  binding state active;\n  hardware ethernet 02:00:00:00:09:01;\n}\n";
+
+    #[test]
+    fn a_missing_or_unreadable_file_keeps_the_last_good_targets() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("dhcpd.leases");
+        let mut w = Watcher::new(
+            LeaseFile {
+                path: path.clone(),
+                format: LeasesFormat::IscDhcpd,
+            },
+            Filters::default(),
+            Duration::from_secs(1),
+        );
+        assert!(w.refresh_now().is_empty());
+        assert!(
+            w.problem().is_some_and(|p| p.contains("dhcpd.leases")),
+            "missing at start is reported"
+        );
+        std::fs::write(&path, LEASE).expect("write");
+        assert_eq!(w.refresh_now().len(), 1);
+        assert!(w.problem().is_none(), "recovered");
+        std::fs::remove_file(&path).expect("rm");
+        assert_eq!(w.refresh_now().len(), 1, "removed: the last good set stays");
+        let first = w.problem().map(str::to_string);
+        assert_eq!(w.refresh_now().len(), 1);
+        assert_eq!(
+            w.problem().map(str::to_string),
+            first,
+            "the same problem, reported once"
+        );
+        std::fs::write(&path, b"\x00\xff binary garbage \x01").expect("write");
+        assert_eq!(
+            w.refresh_now().len(),
+            1,
+            "binary garbage: the last good set stays"
+        );
+        std::fs::write(&path, "lease 127.0.9.1 {\n  starts ep").expect("write");
+        assert_eq!(
+            w.refresh_now().len(),
+            1,
+            "truncated mid-write: the last good set stays"
+        );
+        assert!(
+            w.problem().is_some_and(|p| p.contains("no lease")),
+            "{:?}",
+            w.problem()
+        );
+        std::fs::write(&path, LEASE).expect("write");
+        assert_eq!(w.refresh_now().len(), 1);
     }
 }

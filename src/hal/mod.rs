@@ -109,7 +109,7 @@ impl Connector {
         })
     }
 
-    fn ipmi_bmc(&self, target: &Target, cred: Option<&Credential>) -> ipmi::bmc::IpmiBmc {
+    pub fn ipmi_bmc(&self, target: &Target, cred: Option<&Credential>) -> ipmi::bmc::IpmiBmc {
         let port = target.port.unwrap_or(self.ipmi.port);
         let info = BmcInfo {
             mac: target.mac,
@@ -134,8 +134,14 @@ impl Connector {
             },
             request_timeout: self.ipmi.request_timeout,
             retries: self.ipmi.retries,
+            recorder: None,
         });
         ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive)
+    }
+
+    /// The credential configured for `target`.
+    pub fn credential(&self, target: &Target) -> Option<Credential> {
+        self.credentials.for_target(target.mac, target.ip).cloned()
     }
 
     /// A backend for `target`. Opens no connection: the first poll does.

@@ -128,14 +128,20 @@ pub fn leases(entries: &[(&str, Ipv4Addr)]) -> String {
     out
 }
 
+/// Writes a secret file with mode 0600, as the daemon demands for credentials.
+pub fn write_secret(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("write secret");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}
+
 /// Writes config.toml + credentials.toml into `dir` and returns the config path.
 pub fn write_config(dir: &Path, leases_text: &str, port: u16, extra: &str) -> PathBuf {
     std::fs::write(dir.join("dhcpd.leases"), leases_text).expect("leases");
-    std::fs::write(
-        dir.join("credentials.toml"),
+    write_secret(
+        &dir.join("credentials.toml"),
         "username = \"admin\"\npassword = \"password\"\n",
-    )
-    .expect("creds");
+    );
     let cfg = format!(
         "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\n[discovery]\nleases-file = \"{d}/dhcpd.leases\"\nrefresh = \"200ms\"\n\n[poll]\ninterval = \"1m\"\ntimeout = \"10s\"\n\n[redfish]\nport = {port}\ntls = \"insecure\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n{extra}",
         d = dir.display()

@@ -70,6 +70,13 @@ impl IpmiBmc {
         self.info.label()
     }
 
+    /// Records every request and reply of the sessions this backend opens (for `capture`).
+    pub fn record_into(&mut self, recorder: super::session::Recorder) {
+        if let Some(cfg) = self.cfg.as_mut() {
+            cfg.recorder = Some(recorder);
+        }
+    }
+
     /// Does anything answer IPMI (pre-session Get Channel Auth Caps) at this BMC's address?
     pub async fn probe(&self, timeout: Duration) -> Result<(), HalError> {
         let cfg = SessionConfig {
@@ -80,6 +87,7 @@ impl IpmiBmc {
             privilege: Privilege::User,
             request_timeout: timeout,
             retries: 1,
+            recorder: None,
         };
         let socket = super::session::socket_for(cfg.addr, &self.bmc()).await?;
         super::session::probe(&socket, &self.bmc(), &cfg)

@@ -3,6 +3,7 @@
 //! what a BMC answers ([`decode`]: SDRs and sensor conversion, readings, FRU, chassis, device id).
 
 pub mod bmc;
+pub mod capture;
 pub mod decode;
 pub mod repository;
 pub mod session;

@@ -38,7 +38,22 @@ pub struct SessionConfig {
     pub request_timeout: Duration,
     /// Retransmissions after the first attempt.
     pub retries: u32,
+    /// When set (`bmc-catcher capture`), every request and its reply is kept here.
+    pub recorder: Option<Recorder>,
 }
+
+/// One request and its reply, as `capture` records them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Exchange {
+    pub net_fn: u8,
+    pub cmd: u8,
+    pub request: Vec<u8>,
+    pub cc: u8,
+    pub response: Vec<u8>,
+}
+
+/// Where `capture` collects exchanges.
+pub type Recorder = std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>;
 
 /// A completed request: completion code and data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -434,6 +449,15 @@ impl Session {
             "ipmi request"
         );
         self.last_used = Instant::now();
+        if let Some(r) = &self.cfg.recorder {
+            r.lock().unwrap_or_else(|p| p.into_inner()).push(Exchange {
+                net_fn,
+                cmd,
+                request: data.to_vec(),
+                cc: resp.completion_code,
+                response: resp.data.clone(),
+            });
+        }
         Ok(Reply {
             cc: resp.completion_code,
             data: resp.data,
