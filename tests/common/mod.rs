@@ -191,6 +191,11 @@ pub struct IpmiSim {
 
 impl IpmiSim {
     pub fn start(dir: &Path, name: &str, ip: Ipv4Addr) -> IpmiSim {
+        IpmiSim::start_with(dir, name, ip, "password")
+    }
+
+    /// Like `start`, with `password` for the admin user.
+    pub fn start_with(dir: &Path, name: &str, ip: Ipv4Addr, password: &str) -> IpmiSim {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/peers/ipmi_sim/start-ipmi-sim.sh"
@@ -203,6 +208,7 @@ impl IpmiSim {
             .args([name, &ip.to_string(), "623"])
             .arg(&run)
             .env("CONSOLE_PORT", console.to_string())
+            .env("IPMI_PASS", password)
             .output()
             .expect("start-ipmi-sim.sh");
         assert!(
