@@ -26,6 +26,7 @@ use crate::store::Store;
 pub struct Daemon {
     pub addr: SocketAddr,
     pub store: Arc<Store>,
+    pub stats: Arc<PollStats>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -68,7 +69,7 @@ impl Daemon {
             timeout: config.poll.timeout,
             concurrency: config.poll.concurrency,
         };
-        let poller = Poller::new(schedule, connector, store.clone(), stats);
+        let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
         nats::start(
             &config.nats,
             nats_user.as_ref(),
@@ -130,6 +131,7 @@ impl Daemon {
         Ok(Daemon {
             addr,
             store,
+            stats,
             cancel,
             tracker,
         })
@@ -146,7 +148,7 @@ impl Daemon {
 pub async fn run(config: Config, credentials: Credentials) -> anyhow::Result<()> {
     let daemon = Daemon::start(&config, credentials).await?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
-    let watchdog = watchdog(daemon.cancel.clone());
+    let watchdog = watchdog(daemon.cancel.clone(), daemon.stats.clone());
     shutdown_signal().await;
     tracing::info!("shutting down: draining polls and logging out");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
@@ -156,18 +158,31 @@ pub async fn run(config: Config, credentials: Credentials) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Pings the systemd watchdog at half its period while the runtime is alive.
-fn watchdog(cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+/// Pings the systemd watchdog at half its period, but only while the poll loop makes progress (no
+/// BMC's poll is overdue): a stalled poller is restarted by systemd.
+fn watchdog(cancel: CancellationToken, stats: Arc<PollStats>) -> tokio::task::JoinHandle<()> {
     let period = sd_notify::watchdog_enabled();
     tokio::spawn(async move {
         let Some(period) = period.filter(|p| !p.is_zero()) else {
             return;
         };
         let mut tick = tokio::time::interval(period / 2);
+        let mut stalled = false;
         loop {
             tokio::select! {
-                _ = tick.tick() => { let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]); }
+                _ = tick.tick() => {}
                 _ = cancel.cancelled() => return,
+            }
+            let overdue = stats.overdue(crate::store::now_ms());
+            if overdue == 0 {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                stalled = false;
+            } else if !stalled {
+                tracing::error!(
+                    overdue,
+                    "polls are overdue: no longer feeding the systemd watchdog"
+                );
+                stalled = true;
             }
         }
     })

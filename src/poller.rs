@@ -244,6 +244,7 @@ impl Poller {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&w.target.mac);
+        self.stats.set_due(w.target.mac, None);
         w.bmc.close().await;
         tracing::info!(bmc.mac = %w.target.mac, bmc.ip = %w.target.ip, "stopped polling, session closed");
     }
@@ -252,6 +253,7 @@ impl Poller {
         let workers: Vec<Worker> = self.workers.drain().map(|(_, w)| w).collect();
         for w in &workers {
             w.token.cancel();
+            self.stats.set_due(w.target.mac, None);
         }
         let closes = workers.into_iter().map(|w| async move {
             let _ = w.handle.await;
@@ -276,6 +278,9 @@ async fn worker(
 ) {
     let phase = phase(target.mac, schedule.interval);
     let mut failures = 0u32;
+    // A poll is due to finish within its deadline plus one interval of slack (queueing for a permit).
+    let slack_ms = (schedule.timeout + schedule.interval).as_millis() as i64;
+    stats.set_due(target.mac, Some(now_ms() + slack_ms));
     loop {
         let permit = tokio::select! {
             p = permits.acquire() => p,
@@ -319,6 +324,8 @@ async fn worker(
         }
         let mut next = next_slot(epoch, phase, schedule.interval, Instant::now());
         next += schedule.interval * (wait - 1);
+        let until_next = next.saturating_duration_since(Instant::now()).as_millis() as i64;
+        stats.set_due(target.mac, Some(now_ms() + until_next + slack_ms));
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
             _ = token.cancelled() => return,

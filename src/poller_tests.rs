@@ -212,3 +212,14 @@ async fn wrong_credentials_are_not_retried_in_a_loop() {
     token.cancel();
     handle.await.expect("worker ends");
 }
+
+#[test]
+fn overdue_polls_are_counted_for_the_watchdog() {
+    let stats = PollStats::default();
+    stats.set_due(mac(1), Some(1_000));
+    stats.set_due(mac(2), Some(5_000));
+    assert_eq!(stats.overdue(500), 0);
+    assert_eq!(stats.overdue(2_000), 1);
+    stats.set_due(mac(1), None);
+    assert_eq!(stats.overdue(2_000), 0, "a BMC that is gone is not overdue");
+}

@@ -179,6 +179,7 @@ async fn run_notifies_systemd_and_logs_out_on_sigterm() {
         .args(["run", "--config"])
         .arg(&cfg)
         .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "400000")
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("run");
@@ -196,6 +197,19 @@ async fn run_notifies_systemd_and_logs_out_on_sigterm() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // The watchdog is fed while polls make progress.
+    let mut fed = false;
+    for _ in 0..20 {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(2), sock.recv(&mut buf))
+            .await
+            .expect("a notification")
+            .expect("recv");
+        if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
+            fed = true;
+            break;
+        }
+    }
+    assert!(fed, "WATCHDOG=1 while polling works");
     let pid = child.id().expect("pid").to_string();
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -207,8 +221,13 @@ async fn run_notifies_systemd_and_logs_out_on_sigterm() {
         .expect("exits after SIGTERM")
         .expect("wait");
     assert!(exit.success(), "{exit:?}");
-    let n = sock.recv(&mut buf).await.expect("STOPPING");
-    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+    let mut stopping = false;
+    while let Ok(Ok(n)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), sock.recv(&mut buf)).await
+    {
+        stopping |= String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1");
+    }
+    assert!(stopping, "STOPPING=1 on SIGTERM");
     for r in &fleet.bmcs {
         assert_eq!(
             r.bmc.sessions_open(),

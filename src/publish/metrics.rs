@@ -27,6 +27,9 @@ pub struct PollStats {
     duration: Histogram,
     targets: Gauge,
     last_round_ms: AtomicI64,
+    /// Per BMC, when its current or next poll must have finished (Unix ms): the watchdog's measure
+    /// of progress.
+    due: std::sync::Mutex<std::collections::BTreeMap<crate::model::MacAddr, i64>>,
 }
 
 impl Default for PollStats {
@@ -37,6 +40,7 @@ impl Default for PollStats {
             duration: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
             targets: Gauge::default(),
             last_round_ms: AtomicI64::new(0),
+            due: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 }
@@ -62,6 +66,29 @@ impl PollStats {
 
     pub fn set_targets(&self, n: usize) {
         self.targets.set(n as i64);
+    }
+
+    /// Records when the BMC's current or next poll must be done by (`None`: it is gone).
+    pub fn set_due(&self, mac: crate::model::MacAddr, by_ms: Option<i64>) {
+        let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        match by_ms {
+            Some(t) => {
+                due.insert(mac, t);
+            }
+            None => {
+                due.remove(&mac);
+            }
+        }
+    }
+
+    /// BMCs whose poll is overdue at `now_ms`: the poll loop is not making progress for them.
+    pub fn overdue(&self, now_ms: i64) -> usize {
+        self.due
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|t| **t < now_ms)
+            .count()
     }
 
     /// When the newest poll started, Unix ms (0 before the first).
