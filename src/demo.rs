@@ -1,5 +1,5 @@
-//! `bmc-catcher demo`: the newcomer's first command. Starts a fleet of simulated Redfish BMCs on
-//! loopback (one per thermal/power shape, more with `--count`), writes their dhcpd leases into a temp
+//! `bmc-catcher demo`: the newcomer's first command. Starts a fleet of simulated BMCs on loopback,
+//! Redfish (each thermal/power shape) and IPMI alternating (more with `--count`), writes their dhcpd leases into a temp
 //! dir, runs the real daemon against that file, prints the URLs, and shows a live table until Ctrl-C
 //! (or `--duration`). Every 20 s it flips the power of one simulated server, so changes show.
 
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{Daemon, shutdown_signal};
 use crate::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use crate::model::{PowerState, SensorKind};
-use crate::sim::{FleetSpec, SimFleet};
+use crate::sim::{FleetSpec, SimFleet, SimProtocol};
 use crate::store::{Store, now_ms};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -40,6 +40,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let spec = FleetSpec {
         count: args.count.max(1),
         first_ip: args.first_ip,
+        protocols: vec![SimProtocol::Redfish, SimProtocol::Ipmi],
         ..FleetSpec::default()
     };
     let fleet = SimFleet::start(&spec, cancel.clone())
@@ -63,6 +64,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     config.poll.timeout = args.interval.min(Duration::from_secs(5));
     config.redfish.port = fleet.port();
     config.redfish.tls = TlsPolicy::Insecure;
+    config.ipmi.port = fleet.ipmi_port();
+    config.ipmi.request_timeout = Duration::from_millis(500);
     config.http.listen = args.listen;
     let creds = Credentials::single(&spec.username, &spec.password);
     let daemon = match Daemon::start(&config, creds.clone()).await {
@@ -74,10 +77,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
 
     println!(
-        "bmc-catcher demo: {} simulated Redfish BMCs on {}..:{}",
+        "bmc-catcher demo: {} simulated BMCs from {} (Redfish on TCP {}, IPMI on UDP {}, alternating)",
         fleet.bmcs.len(),
         args.first_ip,
-        fleet.port()
+        fleet.port(),
+        fleet.ipmi_port()
     );
     println!("  leases file  {}", leases.display());
     println!("  metrics      http://{}/metrics", daemon.addr);
@@ -128,12 +132,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let _ = std::io::stdout().flush();
     }
     daemon.stop().await;
-    let open: usize = fleet.bmcs.iter().map(|r| r.bmc.sessions_open()).sum();
+    let open: usize = fleet
+        .bmcs
+        .iter()
+        .map(|r| r.bmc.sessions_open() + r.ipmi.as_ref().map_or(0, |(_, h)| h.sessions_open()))
+        .sum();
     fleet.stop();
     if open == 0 {
-        println!("demo stopped; every Redfish session was logged out");
+        println!("demo stopped; every Redfish and IPMI session was closed");
     } else {
-        println!("demo stopped; {open} Redfish sessions were left open");
+        println!("demo stopped; {open} sessions were left open");
     }
     Ok(())
 }

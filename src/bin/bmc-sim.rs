@@ -1,5 +1,6 @@
-//! `bmc-sim`: a fleet of simulated Redfish BMCs on loopback addresses, with a matching ISC dhcpd
-//! leases file, running until Ctrl-C. For trying bmc-catcher (or any Redfish client) without hardware.
+//! `bmc-sim`: a fleet of simulated BMCs (Redfish over HTTPS, IPMI over RMCP+, or both) on loopback
+//! addresses, with a matching ISC dhcpd leases file, running until Ctrl-C or SIGTERM. For trying
+//! bmc-catcher (or ipmitool, curl, any Redfish or IPMI client) without hardware.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use bmc_catcher::sim::{FleetSpec, SimFleet, SimProtocol, SimShape};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +26,12 @@ struct Args {
     /// Port shared by every BMC (0: a free one).
     #[arg(long, default_value_t = 8443)]
     port: u16,
+    /// Protocols, assigned round-robin (redfish, ipmi, both).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SimProtocol::Redfish])]
+    protocol: Vec<SimProtocol>,
+    /// UDP port shared by every IPMI responder (0: a free one; 623 needs root).
+    #[arg(long, default_value_t = 6230)]
+    ipmi_port: u16,
     /// Thermal/power shapes, assigned round-robin.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors])]
     shape: Vec<SimShape>,
@@ -50,6 +57,8 @@ async fn main() -> std::process::ExitCode {
         first_ip: args.first_ip,
         port: args.port,
         shapes: args.shape,
+        protocols: args.protocol,
+        ipmi_port: args.ipmi_port,
         mockup: args.mockup,
         username: args.username,
         password: args.password,
@@ -63,7 +72,11 @@ async fn main() -> std::process::ExitCode {
         }
     };
     for r in &fleet.bmcs {
-        println!("{} https://{} {:?}", r.bmc.mac, r.addr, r.bmc.shape);
+        let redfish = (r.protocol != SimProtocol::Ipmi)
+            .then(|| format!("https://{} {:?}", r.addr, r.bmc.shape));
+        let ipmi = r.ipmi.as_ref().map(|(a, _)| format!("ipmi://{a}"));
+        let services: Vec<String> = [redfish, ipmi].into_iter().flatten().collect();
+        println!("{} {}", r.bmc.mac, services.join(" "));
     }
     if let Some(path) = &args.leases {
         let now = bmc_catcher::store::now_ms() / 1000;
@@ -73,7 +86,7 @@ async fn main() -> std::process::ExitCode {
         }
         println!("leases written to {}", path.display());
     }
-    let _ = tokio::signal::ctrl_c().await;
+    bmc_catcher::app::shutdown_signal().await;
     fleet.stop();
     std::process::ExitCode::SUCCESS
 }

@@ -5,6 +5,7 @@ use crate::model::{
     BmcSnapshot, Health, Inventory, PowerMetrics, PowerState, Protocol, Psu, Reading,
     SCHEMA_VERSION, Sensor, Target,
 };
+use crate::model::{Field, SensorKind, Unit as SensorUnit};
 
 fn snapshot() -> BmcSnapshot {
     let sensor = |name: &str, kind, unit, v| Sensor {

@@ -1,7 +1,12 @@
-//! Simulated BMCs for the demo, the tests and the benchmarks: each a Redfish service over HTTPS on
-//! its own loopback address ([`redfish`], [`state`]), and a fleet of them with a matching ISC dhcpd
-//! leases file, so the real daemon can discover and poll them exactly as it would real hardware.
+//! Simulated BMCs for the demo, the tests and the benchmarks: each on its own loopback address, a
+//! Redfish service over HTTPS ([`redfish`]), an IPMI RMCP+ responder over UDP ([`ipmi`]), or both,
+//! serving one [`state::SimBmc`]; and a fleet of them with a matching ISC dhcpd leases file, so the
+//! real daemon can discover and poll them exactly as it would real hardware.
 
+pub mod ipmi;
+mod ipmi_cmd;
+mod ipmi_sdr;
+mod ipmi_session;
 pub mod redfish;
 pub mod state;
 
@@ -9,6 +14,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +32,11 @@ pub struct FleetSpec {
     pub port: u16,
     /// Shapes assigned round-robin.
     pub shapes: Vec<SimShape>,
+    /// Protocols assigned round-robin.
+    pub protocols: Vec<SimProtocol>,
+    /// UDP port of the IPMI responders (0: a free one, chosen for the first and shared by all).
+    pub ipmi_port: u16,
+    /// Serve this DMTF mockup / `capture` directory: its Redfish tree, and its `ipmi.json` to IPMI.
     pub mockup: Option<PathBuf>,
     pub username: String,
     pub password: String,
@@ -38,6 +49,8 @@ impl Default for FleetSpec {
             first_ip: Ipv4Addr::new(127, 0, 1, 1),
             port: 0,
             shapes: vec![SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors],
+            protocols: vec![SimProtocol::Redfish],
+            ipmi_port: 0,
             mockup: None,
             username: "admin".into(),
             password: "password".into(),
@@ -45,10 +58,22 @@ impl Default for FleetSpec {
     }
 }
 
+/// Which services a simulated BMC offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimProtocol {
+    Redfish,
+    Ipmi,
+    Both,
+}
+
 /// One running simulated BMC.
 pub struct Running {
     pub bmc: Arc<SimBmc>,
+    /// Where its Redfish service listens, or would (the address with the fleet's Redfish port).
     pub addr: SocketAddr,
+    pub protocol: SimProtocol,
+    /// The IPMI responder's address and counters, when it speaks IPMI.
+    pub ipmi: Option<(SocketAddr, ipmi::IpmiSimHandle)>,
 }
 
 /// A running fleet; dropping it does not stop it, `stop()` or cancelling the token does.
@@ -69,8 +94,25 @@ fn nth_ip(first: Ipv4Addr, i: u32) -> Ipv4Addr {
 
 impl SimFleet {
     pub async fn start(spec: &FleetSpec, cancel: CancellationToken) -> Result<SimFleet, String> {
+        // A mockup directory with an IPMI capture: the IPMI responders replay it.
+        let replay = match spec
+            .mockup
+            .as_ref()
+            .map(|d| d.join("ipmi.json"))
+            .filter(|f| f.exists())
+        {
+            Some(f) => {
+                let text =
+                    std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+                let c: crate::hal::ipmi::capture::Capture =
+                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+                Some(Arc::new(c))
+            }
+            None => None,
+        };
         let mut bmcs = Vec::new();
         let mut port = spec.port;
+        let mut ipmi_port = spec.ipmi_port;
         for i in 0..spec.count {
             let ip = nth_ip(spec.first_ip, i);
             if !ip.is_loopback() {
@@ -78,11 +120,13 @@ impl SimFleet {
                     "{ip} is not a loopback address: bmc-sim only listens on 127.0.0.0/8"
                 ));
             }
-            let shape = spec
-                .shapes
-                .get(i as usize % spec.shapes.len().max(1))
+            let pick = |v: &[SimShape]| v.get(i as usize % v.len().max(1)).copied();
+            let shape = pick(&spec.shapes).unwrap_or(SimShape::Legacy);
+            let protocol = spec
+                .protocols
+                .get(i as usize % spec.protocols.len().max(1))
                 .copied()
-                .unwrap_or(SimShape::Legacy);
+                .unwrap_or(SimProtocol::Redfish);
             let bmc = Arc::new(SimBmc::new(
                 sim_mac(i + 1),
                 i + 1,
@@ -90,20 +134,54 @@ impl SimFleet {
                 &spec.username,
                 &spec.password,
             ));
-            let listener = TcpListener::bind(SocketAddr::new(IpAddr::V4(ip), port))
-                .await
-                .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            port = addr.port();
-            redfish::spawn(
-                listener,
-                redfish::Served {
-                    bmc: bmc.clone(),
-                    mockup: spec.mockup.clone(),
-                },
-                cancel.child_token(),
-            )?;
-            bmcs.push(Running { bmc, addr });
+            if let Some(capture) = &replay {
+                bmc.state().ipmi_replay = Some(capture.clone());
+            }
+            let mut addr = SocketAddr::new(IpAddr::V4(ip), port);
+            if protocol != SimProtocol::Ipmi {
+                let listener = TcpListener::bind(SocketAddr::new(IpAddr::V4(ip), port))
+                    .await
+                    .map_err(|e| format!("cannot listen on {ip}:{port}: {e}"))?;
+                addr = listener.local_addr().map_err(|e| e.to_string())?;
+                port = addr.port();
+                redfish::spawn(
+                    listener,
+                    redfish::Served {
+                        bmc: bmc.clone(),
+                        mockup: spec.mockup.clone(),
+                    },
+                    cancel.child_token(),
+                )?;
+            }
+            let ipmi = if protocol != SimProtocol::Redfish {
+                let socket =
+                    tokio::net::UdpSocket::bind(SocketAddr::new(IpAddr::V4(ip), ipmi_port))
+                        .await
+                        .map_err(|e| format!("cannot bind UDP {ip}:{ipmi_port}: {e}"))?;
+                let local = socket.local_addr().map_err(|e| e.to_string())?;
+                ipmi_port = local.port();
+                let users = vec![
+                    ipmi::SimUser::admin_of(&bmc),
+                    ipmi::SimUser::new("operator", &spec.password, 3),
+                    ipmi::SimUser::new("reader", &spec.password, 2),
+                ];
+                let handle = ipmi::spawn(
+                    socket,
+                    bmc.clone(),
+                    users,
+                    Duration::from_secs(60),
+                    cancel.child_token(),
+                );
+                Some((local, handle))
+            } else {
+                None
+            };
+            bmcs.push(Running {
+                bmc,
+                addr,
+                protocol,
+                ipmi,
+            });
         }
         Ok(SimFleet { bmcs, cancel })
     }
@@ -145,9 +223,21 @@ impl SimFleet {
         std::fs::rename(tmp, path)
     }
 
-    /// The port every BMC of the fleet listens on.
+    /// The port every Redfish BMC of the fleet listens on (0 when none speaks Redfish).
     pub fn port(&self) -> u16 {
-        self.bmcs.first().map(|r| r.addr.port()).unwrap_or(0)
+        self.bmcs
+            .iter()
+            .find(|r| r.protocol != SimProtocol::Ipmi)
+            .map(|r| r.addr.port())
+            .unwrap_or(0)
+    }
+
+    /// The UDP port every IPMI BMC of the fleet listens on (0 when none speaks IPMI).
+    pub fn ipmi_port(&self) -> u16 {
+        self.bmcs
+            .iter()
+            .find_map(|r| r.ipmi.as_ref().map(|(a, _)| a.port()))
+            .unwrap_or(0)
     }
 
     pub fn stop(&self) {

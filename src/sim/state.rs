@@ -72,6 +72,12 @@ pub struct SimState {
     pub boot_once: Option<String>,
     /// Report this (UUID, serial) instead of the BMC's own: one board seen under two MACs.
     pub identity: Option<(String, String)>,
+    /// Answer IPMI requests from this capture (`bmc-catcher capture`) where it has them.
+    pub ipmi_replay: Option<std::sync::Arc<crate::hal::ipmi::capture::Capture>>,
+    /// The boot override applies to every boot, not just the next one (IPMI boot flags bit 6).
+    pub boot_persistent: bool,
+    /// When a timed identify (IPMI Chassis Identify with an interval) turns `led_on` off again.
+    pub identify_until: Option<std::time::Instant>,
     pub sensors: Vec<SimSensor>,
     pub psus: Vec<SimPsu>,
     pub consumed_watts: f64,
@@ -130,6 +136,9 @@ impl SimBmc {
                 led_on: false,
                 boot_once: None,
                 identity: None,
+                ipmi_replay: None,
+                boot_persistent: false,
+                identify_until: None,
                 sensors: vec![
                     sensor(
                         "CPU1Temp",

@@ -1,6 +1,7 @@
 //! Unit tests of config parsing: the shipped files, defaults, and errors that name the key.
 
 use super::*;
+use crate::model::MacAddr;
 
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("test.toml"))
@@ -8,7 +9,7 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
 
 #[test]
 fn shipped_config_parses() {
-    let text = include_str!("../config/bmc-catcher.toml");
+    let text = include_str!("../../config/bmc-catcher.toml");
     let c = parse(text).expect("shipped config must parse");
     assert_eq!(c.poll.interval, Duration::from_secs(300));
     assert_eq!(c.poll.timeout, Duration::from_secs(60));
@@ -19,7 +20,7 @@ fn shipped_config_parses() {
 
 #[test]
 fn shipped_credentials_example_parses() {
-    let text = include_str!("../config/credentials.example.toml");
+    let text = include_str!("../../config/credentials.example.toml");
     let c = Credentials::parse(text, Path::new("creds.toml")).expect("example must parse");
     let mac: MacAddr = "52:54:00:a1:00:11".parse().expect("mac");
     let other: MacAddr = "52:54:00:a1:00:12".parse().expect("mac");
@@ -94,7 +95,7 @@ fn invalid_values_name_the_key() {
 
 #[test]
 fn effective_config_round_trips() {
-    let c = parse(include_str!("../config/bmc-catcher.toml")).expect("parse");
+    let c = parse(include_str!("../../config/bmc-catcher.toml")).expect("parse");
     let again = parse(&c.to_toml()).expect("rendered config parses");
     assert_eq!(again.poll.interval, c.poll.interval);
     assert_eq!(again.discovery.ignore_macs, c.discovery.ignore_macs);

@@ -5,94 +5,17 @@
 //! Locks are held only to copy or swap values, never across an await.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::RwLock;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::model::{BmcSnapshot, ErrorKind, Health, MacAddr, PowerState, Target};
 
+mod events;
+pub use events::{Event, EventKind};
+
 /// How many events a slow subscriber may lag behind before it misses some.
 const EVENT_CAPACITY: usize = 4096;
-
-/// A change worth telling someone about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum EventKind {
-    Discovered {
-        ip: IpAddr,
-    },
-    Gone {
-        ip: IpAddr,
-    },
-    IpChanged {
-        old: IpAddr,
-        new: IpAddr,
-    },
-    PowerChanged {
-        old: PowerState,
-        new: PowerState,
-    },
-    HealthChanged {
-        component: String,
-        old: Health,
-        new: Health,
-    },
-    Unreachable {
-        error: ErrorKind,
-        message: String,
-    },
-    Recovered,
-    IssueRaised {
-        issue: crate::issues::IssueType,
-        severity: crate::issues::Severity,
-        detail: String,
-    },
-    IssueCleared {
-        issue: crate::issues::IssueType,
-    },
-    CommandResult {
-        action: String,
-        ok: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        power: Option<PowerState>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-        duration_ms: u64,
-    },
-}
-
-impl EventKind {
-    /// The kind's name as it appears in payloads and NATS subjects (`power-changed`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            EventKind::Discovered { .. } => "discovered",
-            EventKind::Gone { .. } => "gone",
-            EventKind::IpChanged { .. } => "ip-changed",
-            EventKind::PowerChanged { .. } => "power-changed",
-            EventKind::HealthChanged { .. } => "health-changed",
-            EventKind::Unreachable { .. } => "unreachable",
-            EventKind::Recovered => "recovered",
-            EventKind::IssueRaised { .. } => "issue-raised",
-            EventKind::IssueCleared { .. } => "issue-cleared",
-            EventKind::CommandResult { .. } => "command-result",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub schema_version: u32,
-    /// Unique per event (`<partition>-<process nonce>-<sequence>`): the JetStream message id, so a
-    /// retried publish is stored once.
-    pub id: String,
-    pub partition: String,
-    pub mac: MacAddr,
-    pub at_ms: i64,
-    #[serde(flatten)]
-    pub kind: EventKind,
-}
 
 /// One BMC as the store knows it.
 #[derive(Debug, Clone)]
@@ -443,5 +366,5 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
 }
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
+#[path = "tests.rs"]
 mod tests;

@@ -1,0 +1,166 @@
+//! The credentials file: the default username/password for the BMCs, overrides by MAC or by CIDR,
+//! and the NATS user. Passwords are `SecretString`s; parse errors never quote the file's text.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use ipnet::IpNet;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::model::MacAddr;
+
+/// One username/password pair.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    pub username: String,
+    pub password: SecretString,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Credential {{ username: {:?}, password: [redacted] }}",
+            self.username
+        )
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Override {
+    #[serde(default)]
+    mac: Option<MacAddr>,
+    #[serde(default)]
+    cidr: Option<IpNet>,
+    username: String,
+    password: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CredentialsFile {
+    username: Option<String>,
+    password: Option<SecretString>,
+    #[serde(default, rename = "override")]
+    overrides: Vec<Override>,
+    /// `[nats] username/password`, when the NATS server wants them.
+    #[serde(default)]
+    nats: Option<Credential>,
+}
+
+/// Credentials for every BMC: a default pair plus overrides by MAC (first) or by CIDR (most specific).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    default: Option<Credential>,
+    /// For the NATS connection (`[nats]` table of the credentials file).
+    pub nats: Option<Credential>,
+    by_mac: Vec<(MacAddr, Credential)>,
+    by_cidr: Vec<(IpNet, Credential)>,
+}
+
+impl Credentials {
+    /// Reads the credentials file; refuses one that group or others may read (chmod 600, or hand it
+    /// over with systemd's `LoadCredential=`).
+    pub fn load(file: &Path) -> Result<Credentials, ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(ConfigError::Invalid {
+                file: file.to_path_buf(),
+                key: "credentials-file".into(),
+                message: format!(
+                    "mode {mode:04o} lets group or others read the BMC passwords; chmod 600 it"
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Credentials::parse(&text, file)
+    }
+
+    pub fn parse(text: &str, file: &Path) -> Result<Credentials, ConfigError> {
+        // The toml error text can quote the offending line, which may hold a password: keep only
+        // the position.
+        let raw: CredentialsFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_path_buf(),
+            message: match e.span() {
+                Some(span) => format!(
+                    "invalid credentials TOML at line {} (content not shown: it may hold a secret)",
+                    text[..span.start.min(text.len())].matches('\n').count() + 1
+                ),
+                None => "invalid credentials TOML (content not shown)".into(),
+            },
+        })?;
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key: key.into(),
+            message: message.into(),
+        };
+        let default = match (raw.username, raw.password) {
+            (Some(username), Some(password)) => Some(Credential { username, password }),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("password", "username given without password")),
+            (None, Some(_)) => return Err(invalid("username", "password given without username")),
+        };
+        let mut creds = Credentials {
+            default,
+            nats: raw.nats,
+            ..Default::default()
+        };
+        for (i, o) in raw.overrides.into_iter().enumerate() {
+            let cred = Credential {
+                username: o.username,
+                password: o.password,
+            };
+            match (o.mac, o.cidr) {
+                (Some(mac), None) => creds.by_mac.push((mac, cred)),
+                (None, Some(net)) => creds.by_cidr.push((net, cred)),
+                _ => {
+                    return Err(invalid(
+                        &format!("override[{i}]"),
+                        "needs exactly one of `mac` or `cidr`",
+                    ));
+                }
+            }
+        }
+        creds
+            .by_cidr
+            .sort_by_key(|(net, _)| std::cmp::Reverse(net.prefix_len()));
+        Ok(creds)
+    }
+
+    /// A single default pair (demo, tests, `probe`).
+    pub fn single(username: &str, password: &str) -> Credentials {
+        Credentials {
+            default: Some(Credential {
+                username: username.into(),
+                password: SecretString::from(password.to_string()),
+            }),
+            ..Default::default()
+        }
+    }
+
+    pub fn for_target(&self, mac: MacAddr, ip: IpAddr) -> Option<&Credential> {
+        self.by_mac
+            .iter()
+            .find(|(m, _)| *m == mac)
+            .map(|(_, c)| c)
+            .or_else(|| {
+                self.by_cidr
+                    .iter()
+                    .find(|(net, _)| net.contains(&ip))
+                    .map(|(_, c)| c)
+            })
+            .or(self.default.as_ref())
+    }
+}

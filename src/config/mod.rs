@@ -1,0 +1,228 @@
+//! The daemon's configuration: the TOML file an operator writes (kebab-case keys, unknown keys refused,
+//! defaults in code) and the separate credentials file. `load` parses and validates; every error names
+//! the file and the key, and `main` turns it into exit code 78 (EX_CONFIG).
+//!
+//! Secrets live only in [`Credentials`], as `SecretString`s; the effective config printed by
+//! `check-config` never contains them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+mod credentials;
+mod sections;
+pub use credentials::{Credential, Credentials};
+pub use sections::*;
+
+/// Exit code for a bad configuration (sysexits.h EX_CONFIG), as systemd and ntpd-rs use it.
+pub const EXIT_CONFIG: i32 = 78;
+
+/// Why the configuration cannot be used. Each variant names the file and, where known, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {file}: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: PathBuf, message: String },
+    #[error("{file}: key `{key}`: {message}")]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Config {
+    /// The partition (site, room) this catcher serves; part of every NATS key and payload.
+    pub partition: String,
+    /// TOML file with `username`/`password` and per-CIDR or per-MAC overrides. A leading
+    /// `$CREDENTIALS_DIRECTORY/` is expanded (systemd `LoadCredential=`).
+    pub credentials_file: Option<PathBuf>,
+    pub discovery: Discovery,
+    pub poll: Poll,
+    pub redfish: Redfish,
+    pub ipmi: Ipmi,
+    pub issues: Issues,
+    pub http: Http,
+    pub nats: Nats,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            partition: "default".into(),
+            credentials_file: Some(PathBuf::from("/etc/bmc-catcher/credentials.toml")),
+            discovery: Discovery::default(),
+            poll: Poll::default(),
+            redfish: Redfish::default(),
+            ipmi: Ipmi::default(),
+            issues: Issues::default(),
+            http: Http::default(),
+            nats: Nats::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates the file.
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, file)
+    }
+
+    /// Parses and validates `text`; `file` only names the source in errors.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    fn validate(&self, file: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            key: key.to_string(),
+            message: message.to_string(),
+        };
+        if self.partition.is_empty()
+            || !self
+                .partition
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                "partition",
+                "must be non-empty and use only letters, digits, '-' and '_' (it is part of NATS subjects)",
+            ));
+        }
+        if self.poll.interval < Duration::from_secs(1) {
+            return Err(invalid("poll.interval", "must be at least 1s"));
+        }
+        if self.poll.timeout.is_zero() || self.poll.timeout > self.poll.interval {
+            return Err(invalid(
+                "poll.timeout",
+                "must be greater than zero and no longer than poll.interval",
+            ));
+        }
+        if self.poll.concurrency == 0 {
+            return Err(invalid("poll.concurrency", "must be at least 1"));
+        }
+        if self.ipmi.cipher_suites.is_empty()
+            || self.ipmi.cipher_suites.iter().any(|s| ![3, 17].contains(s))
+        {
+            return Err(invalid(
+                "ipmi.cipher-suites",
+                "list of 17 and/or 3 (the suites with AES-CBC-128 confidentiality)",
+            ));
+        }
+        if self.ipmi.port == 0 {
+            return Err(invalid("ipmi.port", "must not be 0"));
+        }
+        if self.ipmi.request_timeout.is_zero()
+            || self.ipmi.request_timeout * (self.ipmi.retries + 1) > self.poll.timeout
+        {
+            return Err(invalid(
+                "ipmi.request-timeout",
+                "must be greater than zero, and request-timeout × (retries + 1) must fit in poll.timeout",
+            ));
+        }
+        if self.discovery.refresh < Duration::from_millis(100) {
+            return Err(invalid("discovery.refresh", "must be at least 100ms"));
+        }
+        if self.redfish.port == 0 {
+            return Err(invalid("redfish.port", "must not be 0"));
+        }
+        let token_ok = |t: &str| !t.is_empty() && !t.contains(['.', '*', '>', ' ']);
+        if !token_ok(&self.nats.subject_prefix) {
+            return Err(invalid(
+                "nats.subject-prefix",
+                "must be one subject token: no '.', '*', '>' or spaces",
+            ));
+        }
+        let name_ok = |t: &str| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
+        if !name_ok(&self.nats.kv_bucket) {
+            return Err(invalid(
+                "nats.kv-bucket",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
+        if !name_ok(&self.nats.stream) {
+            return Err(invalid(
+                "nats.stream",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
+        if self.nats.buffer_events == 0 {
+            return Err(invalid("nats.buffer-events", "must be at least 1"));
+        }
+        if self.nats.replicas == 0 || self.nats.replicas > 5 {
+            return Err(invalid("nats.replicas", "must be 1 to 5"));
+        }
+        if self.nats.client_cert.is_some() != self.nats.client_key.is_some() {
+            return Err(invalid(
+                "nats.client-cert",
+                "client-cert and client-key go together",
+            ));
+        }
+        if self.nats.creds_file.is_some() && self.nats.nkey_file.is_some() {
+            return Err(invalid(
+                "nats.creds-file",
+                "set creds-file or nkey-file, not both",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, for `check-config`. Holds no secrets by construction.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
+    }
+
+    /// The credentials path with `$CREDENTIALS_DIRECTORY` expanded.
+    pub fn credentials_path(&self) -> Option<PathBuf> {
+        let p = self.credentials_file.as_ref()?;
+        let s = p.to_string_lossy();
+        if let Some(rest) = s.strip_prefix("$CREDENTIALS_DIRECTORY/") {
+            let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+            return Some(Path::new(&dir).join(rest));
+        }
+        Some(p.clone())
+    }
+}
+
+/// Durations as human strings (`5m`, `30s`, `250ms`) in TOML.
+pub(crate) mod duration_str {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{s:?} is not a duration like \"30s\" or \"5m\": {e}"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

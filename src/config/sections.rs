@@ -1,0 +1,252 @@
+//! The sections of the config file (`[discovery]`, `[poll]`, `[redfish]`, `[ipmi]`, `[issues]`,
+//! `[http]`, `[nats]`) with their defaults, and the closed sets of choices they take.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::duration_str;
+use crate::model::MacAddr;
+
+/// Which lease file format to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeasesFormat {
+    Auto,
+    IscDhcpd,
+    KeaCsv,
+    Dnsmasq,
+}
+
+/// Which backend to use for a BMC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolChoice {
+    Auto,
+    Redfish,
+    Ipmi,
+}
+
+/// How to check a BMC's TLS certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsPolicy {
+    /// webpki verification against `ca-file`, or the system roots when it is unset.
+    Verify,
+    /// Accept any certificate (handshake signatures are still checked).
+    Insecure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Https,
+    Http,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Discovery {
+    pub leases_file: PathBuf,
+    pub leases_format: LeasesFormat,
+    /// Only leases inside these networks are BMCs; empty allows every address.
+    pub allow_cidrs: Vec<IpNet>,
+    pub ignore_macs: Vec<MacAddr>,
+    /// How often the leases file is stat()ed for changes and lease expiry re-evaluated.
+    #[serde(with = "duration_str")]
+    pub refresh: Duration,
+    /// How long a BMC whose lease ended is still polled (and flagged if it answers); "0s" drops it
+    /// at once.
+    #[serde(with = "duration_str")]
+    pub expired_grace: Duration,
+}
+
+/// `[issues]`: when the daemon calls something an issue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Issues {
+    /// `info-outdated` after this many poll intervals without a successful poll.
+    pub outdated_after_intervals: u32,
+}
+
+impl Default for Issues {
+    fn default() -> Self {
+        Issues {
+            outdated_after_intervals: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Poll {
+    #[serde(with = "duration_str")]
+    pub interval: Duration,
+    /// Deadline for one poll of one BMC.
+    #[serde(with = "duration_str")]
+    pub timeout: Duration,
+    /// Polls in flight at once, over all BMCs.
+    pub concurrency: usize,
+    pub protocol: ProtocolChoice,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Redfish {
+    pub port: u16,
+    pub scheme: Scheme,
+    pub tls: TlsPolicy,
+    /// PEM bundle of the CA that issued the BMCs' certificates (with `tls = "verify"`).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// IPMI privilege levels a session may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpmiPrivilege {
+    User,
+    Operator,
+    Administrator,
+}
+
+/// `[ipmi]`: RMCP+ (IPMI 2.0 over UDP).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Ipmi {
+    pub port: u16,
+    /// Cipher suites to offer, in order of preference: 17 (SHA-256) and 3 (SHA-1).
+    pub cipher_suites: Vec<u8>,
+    /// The highest privilege the daemon's sessions take: `operator` suffices for power commands,
+    /// `user` allows only reading.
+    pub privilege: IpmiPrivilege,
+    /// Wait for one reply before retransmitting.
+    #[serde(with = "duration_str")]
+    pub request_timeout: Duration,
+    /// Retransmissions of a request after the first attempt.
+    pub retries: u32,
+    /// Between polls a session is kept alive with a cheap request this often (BMCs drop idle
+    /// sessions after 30-60 s); "0s" lets it expire and opens a new one at the next poll.
+    #[serde(with = "duration_str")]
+    pub keepalive: Duration,
+}
+
+impl Default for Ipmi {
+    fn default() -> Self {
+        Ipmi {
+            port: 623,
+            cipher_suites: vec![17, 3],
+            privilege: IpmiPrivilege::Operator,
+            request_timeout: Duration::from_secs(1),
+            retries: 2,
+            keepalive: Duration::from_secs(20),
+        }
+    }
+}
+
+/// `[nats]`: publishing is off while `url` is unset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Nats {
+    /// `nats://host:4222` (comma-separated for a cluster); unset = no NATS.
+    pub url: Option<String>,
+    /// A `.creds` file (JWT + nkey seed).
+    pub creds_file: Option<PathBuf>,
+    /// A file holding an nkey seed (`SU...`).
+    pub nkey_file: Option<PathBuf>,
+    /// CA bundle for the server's certificate (enables TLS).
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// First subject token: `<prefix>.<partition>.<mac>.event.<kind>`, `<prefix>.<partition>.<mac>.cmd`.
+    pub subject_prefix: String,
+    /// JetStream key-value bucket of the latest snapshot per BMC, key `<partition>.<mac>`.
+    pub kv_bucket: String,
+    /// JetStream stream of change events.
+    pub stream: String,
+    pub replicas: usize,
+    /// Events kept in memory while NATS is unreachable; the oldest are dropped (and counted) beyond.
+    pub buffer_events: usize,
+    /// Deadline of one publish including its acknowledgement.
+    #[serde(with = "duration_str")]
+    pub publish_timeout: Duration,
+    /// Deadline of one command (check, act, read back).
+    #[serde(with = "duration_str")]
+    pub command_timeout: Duration,
+    /// The event stream's de-duplication window: a retried event is stored once within it.
+    #[serde(with = "duration_str")]
+    pub duplicate_window: Duration,
+}
+
+impl Default for Nats {
+    fn default() -> Self {
+        Nats {
+            url: None,
+            creds_file: None,
+            nkey_file: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            subject_prefix: "bmc".into(),
+            kv_bucket: "bmc_state".into(),
+            stream: "BMC_EVENTS".into(),
+            replicas: 1,
+            buffer_events: 100_000,
+            publish_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(60),
+            duplicate_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Http {
+    pub listen: SocketAddr,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery {
+            leases_file: PathBuf::from("/var/lib/dhcp/dhcpd.leases"),
+            leases_format: LeasesFormat::Auto,
+            allow_cidrs: Vec::new(),
+            ignore_macs: Vec::new(),
+            refresh: Duration::from_secs(5),
+            expired_grace: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Default for Poll {
+    fn default() -> Self {
+        Poll {
+            interval: Duration::from_secs(300),
+            timeout: Duration::from_secs(60),
+            concurrency: 64,
+            protocol: ProtocolChoice::Auto,
+        }
+    }
+}
+
+impl Default for Redfish {
+    fn default() -> Self {
+        Redfish {
+            port: 443,
+            scheme: Scheme::Https,
+            tls: TlsPolicy::Verify,
+            ca_file: None,
+        }
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            listen: SocketAddr::from(([0, 0, 0, 0], 9742)),
+        }
+    }
+}
