@@ -1,0 +1,138 @@
+//! Our IPMI client against our own simulator, for what ipmi_sim cannot show: cipher suite 17
+//! (HMAC-SHA256) end to end, the SDR cache (a second poll reads only sensor values), a BMC that
+//! forgets every session (re-opened once), and an operator-only command refused to a user account.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
+use bmc_catcher::hal::Connector;
+use bmc_catcher::model::{Action, ErrorKind, PowerState, Target};
+use bmc_catcher::sim::{FleetSpec, SimFleet, SimProtocol};
+use common::*;
+use tokio_util::sync::CancellationToken;
+
+async fn ipmi_fleet() -> (SimFleet, CancellationToken) {
+    let cancel = CancellationToken::new();
+    let spec = FleetSpec {
+        count: 1,
+        first_ip: unique_ip(),
+        protocols: vec![SimProtocol::Ipmi],
+        ..Default::default()
+    };
+    (
+        SimFleet::start(&spec, cancel.clone()).await.expect("sim"),
+        cancel,
+    )
+}
+
+fn connector(fleet: &SimFleet, suites: Vec<u8>, creds: Credentials) -> Connector {
+    let mut c = Config::default();
+    c.poll.protocol = ProtocolChoice::Ipmi;
+    c.poll.timeout = Duration::from_secs(10);
+    c.ipmi.port = fleet.ipmi_port();
+    c.ipmi.cipher_suites = suites;
+    Connector::new(&c, creds).expect("connector")
+}
+
+fn target(fleet: &SimFleet) -> Target {
+    Target {
+        mac: fleet.bmcs[0].bmc.mac,
+        ip: IpAddr::from(fleet.bmcs[0].ipmi.as_ref().expect("ipmi").0.ip()),
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cipher_17_polls_and_the_sdr_cache_saves_requests() {
+    let (fleet, cancel) = ipmi_fleet().await;
+    let handle = fleet.bmcs[0].ipmi.as_ref().expect("ipmi").1.clone();
+    let bmc = connector(&fleet, vec![17], Credentials::single("admin", "password"))
+        .connect(&target(&fleet));
+    let r = bmc.poll().await;
+    assert!(r.first_error().is_none(), "{r:?}");
+    assert_eq!(handle.sessions_created(), 1);
+    let first = handle.requests();
+    let r = bmc.poll().await;
+    assert!(r.first_error().is_none(), "{r:?}");
+    let second = handle.requests() - first;
+    assert!(
+        second * 2 < first,
+        "the second poll reads sensor values only: {second} requests vs {first}"
+    );
+    let sensors = r.sensors.ok().expect("sensors");
+    assert_eq!(
+        sensors
+            .iter()
+            .find(|s| s.name == "CPU1 Temp")
+            .and_then(|s| s.reading),
+        Some(42.0)
+    );
+    assert_eq!(handle.sessions_created(), 1, "one session for both polls");
+    bmc.close().await;
+    assert_eq!(handle.sessions_open(), 0);
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bmc_that_forgets_sessions_gets_one_new_one() {
+    let (fleet, cancel) = ipmi_fleet().await;
+    let handle = fleet.bmcs[0].ipmi.as_ref().expect("ipmi").1.clone();
+    let sim = fleet.bmcs[0].bmc.clone();
+    let bmc = connector(
+        &fleet,
+        vec![17, 3],
+        Credentials::single("admin", "password"),
+    )
+    .connect(&target(&fleet));
+    assert!(bmc.poll().await.first_error().is_none());
+    // "Reboot": the BMC goes silent for a moment and comes back without our session.
+    sim.state().faults.drop_connections = true;
+    let silent = bmc.poll().await;
+    assert_eq!(
+        silent.power.err().map(|e| e.kind),
+        Some(ErrorKind::Timeout),
+        "{silent:?}"
+    );
+    sim.state().faults.drop_connections = false;
+    let back = bmc.poll().await;
+    assert!(back.first_error().is_none(), "{back:?}");
+    assert_eq!(
+        handle.sessions_created(),
+        2,
+        "one new session after the outage, not one per retry"
+    );
+    bmc.close().await;
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_account_reads_but_cannot_switch_power() {
+    let (fleet, cancel) = ipmi_fleet().await;
+    let sim = fleet.bmcs[0].bmc.clone();
+    let creds = Credentials::parse(
+        "username = \"reader\"\npassword = \"password\"\n",
+        std::path::Path::new("c.toml"),
+    )
+    .expect("creds");
+    let mut c = Config::default();
+    c.poll.protocol = ProtocolChoice::Ipmi;
+    c.ipmi.port = fleet.ipmi_port();
+    c.ipmi.privilege = bmc_catcher::config::IpmiPrivilege::User;
+    let bmc = Connector::new(&c, creds)
+        .expect("connector")
+        .connect(&target(&fleet));
+    assert!(bmc.poll().await.power.ok().is_some(), "a user may read");
+    let e = bmc
+        .perform(Action::PowerOff)
+        .await
+        .expect_err("a user may not switch power");
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert_eq!(sim.state().power, PowerState::On);
+    bmc.close().await;
+    cancel.cancel();
+}
