@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
@@ -40,7 +39,7 @@ fn connector(fleet: &SimFleet, suites: Vec<u8>, creds: Credentials) -> Connector
 fn target(fleet: &SimFleet) -> Target {
     Target {
         mac: fleet.bmcs[0].bmc.mac,
-        ip: IpAddr::from(fleet.bmcs[0].ipmi.as_ref().expect("ipmi").0.ip()),
+        ip: fleet.bmcs[0].ipmi.as_ref().expect("ipmi").0.ip(),
         port: None,
         hostname: None,
         lease_ends: None,
