@@ -8,6 +8,7 @@ mod ipmi_cmd;
 mod ipmi_sdr;
 mod ipmi_session;
 pub mod redfish;
+mod render;
 pub mod state;
 
 use std::fmt::Write as _;

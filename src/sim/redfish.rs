@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::state::{SimBmc, render};
+use super::render::render;
+use super::state::SimBmc;
 use crate::model::PowerState;
 
 /// What one simulated BMC serves.

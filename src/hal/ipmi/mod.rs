@@ -5,6 +5,7 @@
 pub mod bmc;
 pub mod capture;
 pub mod decode;
+mod poll;
 pub mod repository;
 pub mod session;
 pub mod wire;

@@ -1,3 +1,4 @@
+//! Unit tests of `wire::crypto`: round trips, rejected tampering and truncation, no panics on noise.
 use super::*;
 use aes::Aes128;
 use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};

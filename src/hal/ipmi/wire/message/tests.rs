@@ -1,3 +1,4 @@
+//! Unit tests of `wire::message`: round trips, rejected tampering and truncation, no panics on noise.
 use super::*;
 
 struct Lcg(u64);

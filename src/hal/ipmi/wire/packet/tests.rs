@@ -1,3 +1,4 @@
+//! Unit tests of `wire::packet`: round trips, rejected tampering and truncation, no panics on noise.
 use super::super::crypto::{CipherSuite, SessionKeys};
 use super::*;
 

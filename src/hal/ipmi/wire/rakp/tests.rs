@@ -1,3 +1,4 @@
+//! Unit tests of `wire::rakp`: round trips, rejected tampering and truncation, no panics on noise.
 use super::super::crypto::CipherSuite;
 use super::*;
 

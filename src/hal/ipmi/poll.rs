@@ -1,0 +1,200 @@
+//! What one IPMI poll reads, in an open session: chassis status, the sensors of the (cached) SDR
+//! repository, PSU states, DCMI power or the power sensor, and once per session device id, GUID and
+//! FRU; and the request each action sends.
+
+use super::decode::chassis::{self, DeviceInfo, SystemGuid};
+use super::decode::fru::{self, Fru};
+use super::decode::reading::{parse_sensor_reading, to_psu, to_sensor};
+use super::repository::{self, SdrCache};
+use super::session::Session;
+use crate::hal::HalError;
+use crate::model::{Action, ErrorKind, Field, Led, PowerMetrics, Reading, SensorKind};
+
+/// What survives between polls, beside the session.
+#[derive(Default)]
+pub(super) struct Cached {
+    pub(super) sdr: Option<SdrCache>,
+    pub(super) device: Option<DeviceInfo>,
+    pub(super) guid: Option<SystemGuid>,
+    pub(super) fru: Option<Fru>,
+    /// DCMI power reading answered "unsupported" once: use the power sensor instead.
+    pub(super) no_dcmi: bool,
+}
+
+fn to_field<T>(r: Result<T, HalError>) -> Field<T> {
+    match r {
+        Ok(v) => Field::Ok(v),
+        Err(e) => Field::failed(e.kind(), e.to_string()),
+    }
+}
+
+pub(super) async fn poll_session(
+    s: &mut Session,
+    c: &mut Cached,
+    bmc: &str,
+) -> Result<Reading, HalError> {
+    let status = s.command(0x00, 0x01, &[]).await.and_then(|d| {
+        chassis::parse_chassis_status(&d).map_err(|e| HalError::Protocol {
+            bmc: bmc.into(),
+            detail: e.to_string(),
+        })
+    });
+    // A dead session shows here first: let the caller re-open.
+    if let Err(e @ HalError::Timeout { .. }) = &status {
+        return Err(e.clone());
+    }
+    if c.device.is_none() {
+        c.device = s
+            .command(0x06, 0x01, &[])
+            .await
+            .ok()
+            .and_then(|d| chassis::parse_device_id(&d).ok());
+    }
+    if c.guid.is_none() {
+        c.guid = s
+            .command(0x06, 0x37, &[])
+            .await
+            .ok()
+            .and_then(|d| chassis::parse_system_guid(&d).ok());
+    }
+    if c.fru.is_none() {
+        c.fru = read_fru(s).await.ok();
+    }
+    let inventory = Field::Ok(chassis::inventory(
+        c.fru.as_ref(),
+        c.device.as_ref(),
+        c.guid.as_ref(),
+    ));
+    let sdr = repository::refresh(s, bmc, c.sdr.take()).await;
+    let (sensors, psus) = match &sdr {
+        Ok(cache) => {
+            let mut sensors = Vec::new();
+            let mut psus = Vec::new();
+            for rec in &cache.records {
+                if rec.owner_lun != 0 || rec.event_reading_type == 0 && !rec.threshold_based {
+                    continue;
+                }
+                let r = s.request(0x04, 0x2d, &[rec.sensor_number]).await?;
+                if r.cc != 0 {
+                    continue; // event-only or not present: ipmitool skips these too
+                }
+                let Ok(reading) = parse_sensor_reading(&r.data) else {
+                    continue;
+                };
+                if let Some(x) = to_sensor(rec, &reading) {
+                    sensors.push(x);
+                } else if let Some(p) = to_psu(rec, &reading) {
+                    psus.push(p);
+                }
+            }
+            (Field::Ok(sensors), Field::Ok(psus))
+        }
+        Err(e) => (to_field(Err(e.clone())), to_field(Err(e.clone()))),
+    };
+    let power_metrics = power_metrics(s, c, &sensors).await;
+    if let Ok(cache) = sdr {
+        c.sdr = Some(cache);
+    }
+    let (power, led) = match status {
+        Ok(st) => (
+            Field::Ok(st.power_state()),
+            match st.identify {
+                Led::Unknown => Field::failed(
+                    ErrorKind::Unsupported,
+                    "the BMC does not report the identify LED",
+                ),
+                l => Field::Ok(l),
+            },
+        ),
+        Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
+    };
+    Ok(Reading {
+        power,
+        inventory,
+        led,
+        psus,
+        power_metrics,
+        sensors,
+    })
+}
+
+async fn power_metrics(
+    s: &mut Session,
+    c: &mut Cached,
+    sensors: &Field<Vec<crate::model::Sensor>>,
+) -> Field<PowerMetrics> {
+    if !c.no_dcmi {
+        match s.request(0x2c, 0x02, &[0xdc, 0x01, 0x00, 0x00]).await {
+            Ok(r) if r.cc == 0 => {
+                if let Ok(p) = chassis::parse_dcmi_power_reading(&r.data) {
+                    return Field::Ok(p.power_metrics());
+                }
+            }
+            Ok(_) => c.no_dcmi = true,
+            Err(e) => return to_field(Err(e)),
+        }
+    }
+    let watts = sensors.ok().and_then(|v| {
+        v.iter()
+            .find(|x| x.kind == SensorKind::Power)
+            .and_then(|x| x.reading)
+    });
+    match watts {
+        Some(w) => Field::Ok(PowerMetrics {
+            consumed_watts: Some(w),
+            capacity_watts: None,
+        }),
+        None => Field::failed(
+            ErrorKind::Unsupported,
+            "no DCMI power reading and no power sensor",
+        ),
+    }
+}
+
+/// FRU device 0: area size, then Read FRU Data in 16-byte pieces.
+async fn read_fru(s: &mut Session) -> Result<Fru, HalError> {
+    let bmc = "fru";
+    let info = s.command(0x0a, 0x10, &[0]).await?;
+    let info = fru::parse_area_info(&info).map_err(|e| HalError::Protocol {
+        bmc: bmc.into(),
+        detail: e.to_string(),
+    })?;
+    let size = usize::from(info.size).min(2048);
+    let mut data = Vec::with_capacity(size);
+    while data.len() < size {
+        let [o0, o1] = u16::try_from(data.len()).unwrap_or(u16::MAX).to_le_bytes();
+        let want = (size - data.len()).min(16) as u8;
+        let d = s.command(0x0a, 0x11, &[0, o0, o1, want]).await?;
+        let chunk = fru::parse_read_data(&d).map_err(|e| HalError::Protocol {
+            bmc: bmc.into(),
+            detail: e.to_string(),
+        })?;
+        if chunk.is_empty() {
+            break;
+        }
+        data.extend_from_slice(chunk);
+    }
+    fru::parse_fru(&data)
+        .map(|(f, _)| f)
+        .map_err(|e| HalError::Protocol {
+            bmc: bmc.into(),
+            detail: e.to_string(),
+        })
+}
+
+/// The IPMI request for an action: (netfn, cmd, data).
+pub fn action_request(action: Action) -> (u8, u8, Vec<u8>) {
+    let boot = |dev: u8| (0x00, 0x08, vec![0x05, 0x80, dev, 0x00, 0x00, 0x00]);
+    match action {
+        Action::PowerOff => (0x00, 0x02, vec![0x00]),
+        Action::PowerOn => (0x00, 0x02, vec![0x01]),
+        Action::PowerCycle => (0x00, 0x02, vec![0x02]),
+        Action::PowerReset => (0x00, 0x02, vec![0x03]),
+        Action::PowerSoft => (0x00, 0x02, vec![0x05]),
+        Action::IdentifyOn => (0x00, 0x04, vec![0x00, 0x01]),
+        Action::IdentifyOff => (0x00, 0x04, vec![0x00]),
+        Action::BootPxe => boot(0x04),
+        Action::BootDisk => boot(0x08),
+        Action::BootBios => boot(0x18),
+    }
+}
