@@ -42,6 +42,10 @@ enum Command {
             default_value = "/etc/bmc-catcher/config.toml"
         )]
         config: PathBuf,
+        /// Poll every BMC this many times back to back over the same sessions (the last round is
+        /// printed; each round's wall and CPU time go to stderr): cold versus steady state.
+        #[arg(long, default_value_t = 1)]
+        rounds: u32,
     },
     /// Validate the config and print the effective settings (secrets are never printed).
     CheckConfig {
@@ -101,7 +105,7 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-async fn poll_once(config: &Path) -> ExitCode {
+async fn poll_once(config: &Path, rounds: u32) -> ExitCode {
     let (cfg, creds) = match load(config) {
         Ok(c) => c,
         Err(e) => return config_exit(&e),
@@ -126,7 +130,7 @@ async fn poll_once(config: &Path) -> ExitCode {
         timeout: cfg.poll.timeout,
         concurrency: cfg.poll.concurrency,
     };
-    let snaps = poller::poll_round(&connector, &targets, &cfg.partition, schedule).await;
+    let snaps = poller::poll_rounds(&connector, &targets, &cfg.partition, schedule, rounds).await;
     match serde_json::to_string_pretty(&snaps) {
         Ok(s) => {
             println!("{s}");
@@ -199,9 +203,9 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::PollOnce { config } => {
+        Command::PollOnce { config, rounds } => {
             init_logging("warn");
-            rt.block_on(poll_once(&config))
+            rt.block_on(poll_once(&config, rounds.max(1)))
         }
         Command::CheckConfig { config } => check_config(&config),
         Command::Probe(args) => {
