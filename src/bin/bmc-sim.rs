@@ -87,6 +87,22 @@ async fn main() -> std::process::ExitCode {
         println!("leases written to {}", path.display());
     }
     bmc_catcher::app::shutdown_signal().await;
+    // What the clients did to the fleet, for benchmarks and curious operators.
+    let (mut rf_created, mut rf_open, mut ipmi_created, mut ipmi_open, mut requests) = (0u64, 0usize, 0u64, 0usize, 0u64);
+    for r in &fleet.bmcs {
+        use std::sync::atomic::Ordering;
+        rf_created += r.bmc.counters.sessions_created.load(Ordering::Relaxed);
+        rf_open += r.bmc.sessions_open();
+        requests += r.bmc.counters.requests.load(Ordering::Relaxed);
+        if let Some((_, h)) = &r.ipmi {
+            ipmi_created += h.sessions_created();
+            ipmi_open += h.sessions_open();
+            requests += h.requests();
+        }
+    }
+    eprintln!(
+        "bmc-sim: sessions created: redfish {rf_created}, ipmi {ipmi_created}; still open: redfish {rf_open}, ipmi {ipmi_open}; requests {requests}"
+    );
     fleet.stop();
     std::process::ExitCode::SUCCESS
 }
