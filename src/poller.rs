@@ -334,7 +334,12 @@ async fn worker(
 }
 
 /// One round over `targets`: every BMC once, bounded concurrency, sessions closed after.
-pub async fn poll_round(connector: &Connector, targets: &[Target], partition: &str, schedule: Schedule) -> Vec<BmcSnapshot> {
+pub async fn poll_round(
+    connector: &Connector,
+    targets: &[Target],
+    partition: &str,
+    schedule: Schedule,
+) -> Vec<BmcSnapshot> {
     poll_rounds(connector, targets, partition, schedule, 1).await
 }
 
@@ -349,7 +354,10 @@ pub async fn poll_rounds(
     rounds: u32,
 ) -> Vec<BmcSnapshot> {
     use futures::stream::{self, StreamExt};
-    let bmcs: Vec<(Target, Arc<dyn Bmc>)> = targets.iter().map(|t| (t.clone(), connector.connect(t))).collect();
+    let bmcs: Vec<(Target, Arc<dyn Bmc>)> = targets
+        .iter()
+        .map(|t| (t.clone(), connector.connect(t)))
+        .collect();
     let mut last = Vec::new();
     for round in 1..=rounds.max(1) {
         let (wall, cpu) = (std::time::Instant::now(), process_cpu_seconds());

@@ -88,7 +88,8 @@ async fn main() -> std::process::ExitCode {
     }
     bmc_catcher::app::shutdown_signal().await;
     // What the clients did to the fleet, for benchmarks and curious operators.
-    let (mut rf_created, mut rf_open, mut ipmi_created, mut ipmi_open, mut requests) = (0u64, 0usize, 0u64, 0usize, 0u64);
+    let (mut rf_created, mut rf_open, mut ipmi_created, mut ipmi_open, mut requests) =
+        (0u64, 0usize, 0u64, 0usize, 0u64);
     for r in &fleet.bmcs {
         use std::sync::atomic::Ordering;
         rf_created += r.bmc.counters.sessions_created.load(Ordering::Relaxed);
