@@ -1,10 +1,22 @@
 #!/bin/sh
 # The test command: installs what the tests need (by package name), then runs the format check,
-# clippy with warnings as errors, and every test (unit, and integration against real peers).
+# clippy with warnings as errors, and every test (unit, integration against real peers, and each
+# criterion benchmark once in test mode). Ends with one summary line: "tests: N passed, M failed".
 set -eu
 cd "$(dirname "$0")/.."
 export BMC_PEERS_VENV=${BMC_PEERS_VENV:-/tmp/bmc-catcher-peers}
 sh hack/install-peers.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked --all-targets
+log=$(mktemp)
+rc=0
+cargo test --locked --all-targets 2>&1 | tee "$log" || true
+grep -q '^test result: FAILED' "$log" && rc=1
+grep -qE '^error(\[|:)' "$log" && rc=1
+passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i == "passed;") s += $(i-1) } END { print s + 0 }' "$log")
+failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i == "failed;") s += $(i-1) } END { print s + 0 }' "$log")
+rm -f "$log"
+[ "$passed" -gt 0 ] || rc=1
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$rc"
