@@ -152,6 +152,13 @@ async fn handle(
     if !authorised(bmc, &headers) {
         return error(StatusCode::UNAUTHORIZED, "authentication required");
     }
+    if let Some(code) = bmc.state().faults.status {
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let mut r = error(status, "the service is busy");
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+        return r;
+    }
     match method {
         Method::GET if path == SESSIONS => {
             let ids: Vec<String> = bmc
@@ -198,6 +205,14 @@ async fn handle(
 }
 
 fn login(bmc: &SimBmc, body: &[u8]) -> Response {
+    if let Some(max) = bmc.state().faults.max_sessions
+        && bmc.sessions_open() >= max
+    {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": {"code": "Base.1.8.GeneralError", "message": "RAC0218: The maximum number of user sessions is reached."}}),
+        );
+    }
     let creds: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let ok = !bmc.state().faults.refuse_logins
         && creds.get("UserName").and_then(Value::as_str) == Some(&bmc.username)
@@ -279,9 +294,46 @@ fn serve_get(served: &Served, path: &str) -> Response {
         None => render(&served.bmc, path),
         Some(dir) => mockup_get(dir, path, &served.bmc),
     };
-    match found {
-        Some(v) => json_response(StatusCode::OK, &v),
-        None => error(StatusCode::NOT_FOUND, &format!("no resource at {path}")),
+    let fault = served.bmc.state().faults.body;
+    match (found, fault) {
+        (Some(v), None) => json_response(StatusCode::OK, &v),
+        (Some(v), Some(f)) => broken_body(&v, f),
+        (None, _) => error(StatusCode::NOT_FOUND, &format!("no resource at {path}")),
+    }
+}
+
+/// A resource body broken the way `fault` says.
+fn broken_body(v: &Value, fault: super::state::BodyFault) -> Response {
+    use super::state::BodyFault;
+    let text = v.to_string();
+    let ok = |body: axum::body::Body| {
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    };
+    match fault {
+        BodyFault::Malformed => ok(axum::body::Body::from("<html>503 gateway busy</html>")),
+        BodyFault::Truncated => ok(axum::body::Body::from(text[..text.len() / 2].to_string())),
+        BodyFault::Huge(n) => {
+            let mut padded = text.trim_end_matches('}').to_string();
+            padded.push_str(",\"Padding\":\"");
+            padded.extend(std::iter::repeat_n('x', n.saturating_sub(padded.len() + 2)));
+            padded.push_str("\"}");
+            ok(axum::body::Body::from(padded))
+        }
+        BodyFault::ResetMidway => {
+            let half = text[..text.len() / 2].to_string();
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from(half)),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "reset by the simulator",
+                )),
+            ];
+            ok(axum::body::Body::from_stream(futures::stream::iter(chunks)))
+        }
     }
 }
 

@@ -59,6 +59,26 @@ pub struct Faults {
     pub refuse_logins: bool,
     /// Connections are closed right after they are accepted.
     pub drop_connections: bool,
+    /// Every authenticated Redfish request answers this status (e.g. 503) with `Retry-After: 30`.
+    pub status: Option<u16>,
+    /// Resource bodies are broken this way.
+    pub body: Option<BodyFault>,
+    /// New Redfish sessions are refused with iDRAC's RAC0218 ("maximum sessions") once this many
+    /// are open.
+    pub max_sessions: Option<usize>,
+}
+
+/// How a simulated BMC breaks its JSON bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFault {
+    /// Not JSON at all.
+    Malformed,
+    /// The first half of the document.
+    Truncated,
+    /// A valid document padded to this many bytes.
+    Huge(usize),
+    /// The connection is reset half-way through the body.
+    ResetMidway,
 }
 
 /// Mutable state behind one simulated BMC.

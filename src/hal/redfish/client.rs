@@ -16,6 +16,9 @@ use crate::hal::HalError;
 
 use super::tls;
 
+/// The largest resource body read (a Redfish resource is kilobytes; a BMC sending more is broken).
+const MAX_BODY: usize = 16 << 20;
+
 /// What every Redfish backend shares: one HTTP client (connection pool, TLS policy) and the settings.
 #[derive(Clone)]
 pub struct RedfishShared {
@@ -296,6 +299,15 @@ impl Session {
         let mut cut: Option<reqwest::Error> = None;
         loop {
             match resp.chunk().await {
+                Ok(Some(c)) if body.len() + c.len() > MAX_BODY => {
+                    return Err(HalError::Protocol {
+                        bmc: self.bmc.clone(),
+                        detail: format!(
+                            "GET {path}: body larger than {} MiB, not read",
+                            MAX_BODY >> 20
+                        ),
+                    });
+                }
                 Ok(Some(c)) => body.extend_from_slice(&c),
                 Ok(None) => break,
                 Err(e) => {
