@@ -13,7 +13,7 @@ use std::time::Duration;
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice, TlsPolicy};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{ErrorKind, Target};
-use bmc_catcher::poller::{Schedule, poll_one};
+use bmc_catcher::poller::poll_one;
 use bmc_catcher::sim::state::BodyFault;
 use bmc_catcher::sim::{FleetSpec, SimBmc, SimFleet, SimProtocol};
 use common::*;
