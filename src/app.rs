@@ -27,6 +27,11 @@ pub struct Daemon {
     pub addr: SocketAddr,
     pub store: Arc<Store>,
     pub stats: Arc<PollStats>,
+    /// New credentials for the poller (SIGHUP).
+    reload: tokio::sync::mpsc::Sender<Credentials>,
+    /// The running discovery watcher: its token and the channel it feeds, to restart it on reload.
+    watcher: std::sync::Mutex<(CancellationToken, watch::Sender<Vec<Target>>)>,
+    config: std::sync::Mutex<Config>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -57,12 +62,14 @@ impl Daemon {
         let addr = listener.local_addr()?;
 
         let (tx, rx) = watch::channel(Vec::<Target>::new());
+        let watcher_token = cancel.child_token();
+        let watcher_tx = tx.clone();
         let watcher = Watcher::new(
             discovery::source(config),
             discovery::filters(config),
             config.discovery.refresh,
         );
-        tracker.spawn(watcher.run(tx, cancel.clone()));
+        tracker.spawn(watcher.run(tx, watcher_token.clone()));
 
         let schedule = Schedule {
             interval: config.poll.interval,
@@ -89,7 +96,8 @@ impl Daemon {
                 ready_state.mark_ready();
             }
         });
-        tracker.spawn(poller.run(rx, cancel.clone()));
+        let (reload, reload_rx) = tokio::sync::mpsc::channel(4);
+        tracker.spawn(poller.run(rx, reload_rx, cancel.clone()));
 
         // Issues: re-evaluated over the whole fleet every discovery refresh.
         let (issue_store, issue_cancel) = (store.clone(), cancel.clone());
@@ -126,36 +134,124 @@ impl Daemon {
                 tracing::error!(error = %e, "http listener failed");
             }
         });
-        tracker.close();
         tracing::info!(%addr, partition = %config.partition, "bmc-catcher running");
         Ok(Daemon {
             addr,
             store,
             stats,
+            reload,
+            watcher: std::sync::Mutex::new((watcher_token, watcher_tx)),
+            config: std::sync::Mutex::new(config.clone()),
             cancel,
             tracker,
         })
     }
 
+    /// Applies a re-read config and credentials (SIGHUP): new credentials go to the poller (only
+    /// BMCs whose credential changed lose their session), a changed `[discovery]` restarts the
+    /// watcher; a change anywhere else needs a restart and is reported as such.
+    pub async fn reload(&self, new: Config, credentials: Credentials) {
+        let old = self
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let section = |c: &Config, which: &str| -> String {
+            toml::to_string(c)
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .and_then(|t| t.get(which).map(|v| v.to_string()))
+                .unwrap_or_default()
+        };
+        for key in [
+            "partition",
+            "poll",
+            "redfish",
+            "ipmi",
+            "issues",
+            "http",
+            "nats",
+        ] {
+            if section(&old, key) != section(&new, key) {
+                tracing::warn!(
+                    key,
+                    "changed in the config file; takes effect after a restart"
+                );
+            }
+        }
+        if section(&old, "discovery") != section(&new, "discovery") {
+            let mut w = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+            w.0.cancel();
+            let token = self.cancel.child_token();
+            let watcher = Watcher::new(
+                discovery::source(&new),
+                discovery::filters(&new),
+                new.discovery.refresh,
+            );
+            self.tracker.spawn(watcher.run(w.1.clone(), token.clone()));
+            w.0 = token;
+            tracing::info!("discovery settings reloaded");
+        }
+        if self.reload.send(credentials).await.is_err() {
+            tracing::warn!("the poller is gone; credentials not reloaded");
+        }
+        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
+    }
+
     /// Cancels every task and waits until sessions are closed.
     pub async fn stop(self) {
+        self.tracker.close();
         self.cancel.cancel();
         self.tracker.wait().await;
     }
 }
 
-/// `bmc-catcher run`: until SIGTERM or SIGINT.
-pub async fn run(config: Config, credentials: Credentials) -> anyhow::Result<()> {
+/// `bmc-catcher run`: until SIGTERM or SIGINT; SIGHUP re-reads `path` and the credentials file.
+pub async fn run(
+    path: std::path::PathBuf,
+    config: Config,
+    credentials: Credentials,
+) -> anyhow::Result<()> {
     let daemon = Daemon::start(&config, credentials).await?;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     let watchdog = watchdog(daemon.cancel.clone(), daemon.stats.clone());
-    shutdown_signal().await;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = hup.recv() => {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+                match load_both(&path) {
+                    Ok((c, creds)) => {
+                        daemon.reload(c, creds).await;
+                        tracing::info!(file = %path.display(), "configuration reloaded");
+                    }
+                    Err(e) => tracing::error!(error = %e, "reload refused; keeping the running configuration"),
+                }
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+            }
+        }
+    }
     tracing::info!("shutting down: draining polls and logging out");
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     daemon.stop().await;
     watchdog.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The config file and the credentials file it names.
+pub fn load_both(
+    path: &std::path::Path,
+) -> Result<(Config, Credentials), crate::config::ConfigError> {
+    let c = Config::load(path)?;
+    let creds = match c.credentials_path() {
+        Some(p) => Credentials::load(&p)?,
+        None => Credentials::default(),
+    };
+    Ok((c, creds))
 }
 
 /// Pings the systemd watchdog at half its period, but only while the poll loop makes progress (no

@@ -194,7 +194,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return config_exit(&e),
             };
-            match rt.block_on(app::run(cfg, creds)) {
+            match rt.block_on(app::run(config.clone(), cfg, creds)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "daemon failed");

@@ -158,6 +158,7 @@ impl Poller {
     pub async fn run(
         mut self,
         mut targets: watch::Receiver<Vec<Target>>,
+        mut reload: tokio::sync::mpsc::Receiver<crate::config::Credentials>,
         cancel: CancellationToken,
     ) {
         let initial = targets.borrow_and_update().clone();
@@ -169,10 +170,40 @@ impl Poller {
                     let list = targets.borrow_and_update().clone();
                     self.reconcile(list).await;
                 }
+                Some(creds) = reload.recv() => self.new_credentials(creds).await,
                 _ = cancel.cancelled() => break,
             }
         }
         self.shutdown().await;
+    }
+
+    /// New credentials (SIGHUP): BMCs whose credential changed get a new backend (their session is
+    /// closed and the next one opened with the new credential); the others keep their sessions.
+    async fn new_credentials(&mut self, creds: crate::config::Credentials) {
+        let before: HashMap<MacAddr, Option<crate::config::Credential>> = self
+            .workers
+            .values()
+            .map(|w| (w.target.mac, self.connector.credential(&w.target)))
+            .collect();
+        self.connector.set_credentials(creds);
+        let changed: Vec<MacAddr> = self
+            .workers
+            .values()
+            .filter(|w| before.get(&w.target.mac) != Some(&self.connector.credential(&w.target)))
+            .map(|w| w.target.mac)
+            .collect();
+        tracing::info!(
+            changed = changed.len(),
+            kept = self.workers.len() - changed.len(),
+            "credentials reloaded"
+        );
+        for mac in changed {
+            if let Some(w) = self.workers.remove(&mac) {
+                let target = w.target.clone();
+                self.stop(w).await;
+                self.start(target);
+            }
+        }
     }
 
     async fn reconcile(&mut self, list: Vec<Target>) {

@@ -260,3 +260,113 @@ fn a_credentials_file_others_can_read_is_refused() {
     );
     assert!(!err.contains("password\""), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_credentials_and_keeps_the_sessions_still_valid() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let spec = bmc_catcher::sim::FleetSpec {
+        count: 2,
+        first_ip: unique_ip(),
+        shapes: vec![bmc_catcher::sim::SimShape::Legacy],
+        ..Default::default()
+    };
+    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+        .await
+        .expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(
+        dir.path(),
+        &fleet.leases_text(bmc_catcher::store::now_ms() / 1000),
+        fleet.port(),
+        "",
+    );
+    let text = std::fs::read_to_string(&cfg)
+        .expect("cfg")
+        .replace("interval = \"1m\"", "interval = \"3s\"")
+        .replace("timeout = \"10s\"", "timeout = \"3s\"");
+    std::fs::write(&cfg, &text).expect("cfg");
+    let mut child = tokio::process::Command::new(bin())
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let pid = child.id().expect("pid").to_string();
+    let (a, b) = (fleet.bmcs[0].bmc.clone(), fleet.bmcs[1].bmc.clone());
+    let created = |x: &bmc_catcher::sim::SimBmc| {
+        x.counters
+            .sessions_created
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let wait = |what: &'static str, f: Box<dyn Fn() -> bool + Send>| async move {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !f() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let (a2, b2) = (a.clone(), b.clone());
+    wait(
+        "both sessions",
+        Box::new(move || a2.sessions_open() == 1 && b2.sessions_open() == 1),
+    )
+    .await;
+
+    // A broken config: refused, the daemon goes on with its sessions.
+    std::fs::write(&cfg, "[poll]\nintervall = 1\n").expect("cfg");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        (created(&a), created(&b)),
+        (1, 1),
+        "a refused reload changes nothing"
+    );
+
+    // A new password for the second BMC only: its session goes, the first BMC keeps its own.
+    std::fs::write(&cfg, &text).expect("cfg");
+    write_secret(
+        &dir.path().join("credentials.toml"),
+        &format!(
+            "username = \"admin\"\npassword = \"password\"\n[[override]]\nmac = \"{}\"\nusername = \"admin\"\npassword = \"rotated\"\n",
+            b.mac
+        ),
+    );
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let b3 = b.clone();
+    wait(
+        "the changed BMC's session closed",
+        Box::new(move || b3.sessions_open() == 0),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(
+        created(&a),
+        1,
+        "the unchanged BMC kept its session across the reload"
+    );
+    assert_eq!(a.sessions_open(), 1);
+    assert_eq!(
+        b.sessions_open(),
+        0,
+        "the new password is wrong for the simulator: no new session"
+    );
+    let _ = std::process::Command::new("kill").arg(&pid).status();
+    let _ = child.wait().await;
+    fleet.stop();
+}

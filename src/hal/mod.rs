@@ -96,7 +96,7 @@ pub struct Connector {
     protocol: ProtocolChoice,
     redfish: redfish::RedfishShared,
     ipmi: IpmiConfig,
-    credentials: Arc<Credentials>,
+    credentials: std::sync::RwLock<Arc<Credentials>>,
 }
 
 impl Connector {
@@ -105,7 +105,7 @@ impl Connector {
             protocol: config.poll.protocol,
             redfish: redfish::RedfishShared::new(&config.redfish, config.poll.timeout)?,
             ipmi: config.ipmi.clone(),
-            credentials: Arc::new(credentials),
+            credentials: std::sync::RwLock::new(Arc::new(credentials)),
         })
     }
 
@@ -139,14 +139,26 @@ impl Connector {
         ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive)
     }
 
+    fn creds(&self) -> Arc<Credentials> {
+        self.credentials
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the credentials (SIGHUP); backends made from now on use the new ones.
+    pub fn set_credentials(&self, credentials: Credentials) {
+        *self.credentials.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(credentials);
+    }
+
     /// The credential configured for `target`.
     pub fn credential(&self, target: &Target) -> Option<Credential> {
-        self.credentials.for_target(target.mac, target.ip).cloned()
+        self.creds().for_target(target.mac, target.ip).cloned()
     }
 
     /// A backend for `target`. Opens no connection: the first poll does.
     pub fn connect(&self, target: &Target) -> Arc<dyn Bmc> {
-        let cred = self.credentials.for_target(target.mac, target.ip).cloned();
+        let cred = self.creds().for_target(target.mac, target.ip).cloned();
         match self.protocol {
             ProtocolChoice::Redfish => {
                 Arc::new(redfish::RedfishBmc::new(&self.redfish, target, cred))
