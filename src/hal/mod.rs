@@ -63,6 +63,14 @@ pub enum HalError {
     Unsupported { bmc: String, detail: String },
 }
 
+/// A part of a reading from the result of reading it.
+pub fn field<T>(r: Result<T, HalError>) -> crate::model::Field<T> {
+    match r {
+        Ok(v) => crate::model::Field::Ok(v),
+        Err(e) => crate::model::Field::failed(e.kind(), e.to_string()),
+    }
+}
+
 impl HalError {
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -7,7 +7,7 @@ use super::decode::fru::{self, Fru};
 use super::decode::reading::{parse_sensor_reading, to_psu, to_sensor};
 use super::repository::{self, SdrCache};
 use super::session::Session;
-use crate::hal::HalError;
+use crate::hal::{HalError, field};
 use crate::model::{Action, ErrorKind, Field, Led, PowerMetrics, Reading, SensorKind};
 
 /// What survives between polls, beside the session.
@@ -19,13 +19,6 @@ pub(super) struct Cached {
     pub(super) fru: Option<Fru>,
     /// DCMI power reading answered "unsupported" once: use the power sensor instead.
     pub(super) no_dcmi: bool,
-}
-
-fn to_field<T>(r: Result<T, HalError>) -> Field<T> {
-    match r {
-        Ok(v) => Field::Ok(v),
-        Err(e) => Field::failed(e.kind(), e.to_string()),
-    }
 }
 
 pub(super) async fn poll_session(
@@ -89,7 +82,7 @@ pub(super) async fn poll_session(
             }
             (Field::Ok(sensors), Field::Ok(psus))
         }
-        Err(e) => (to_field(Err(e.clone())), to_field(Err(e.clone()))),
+        Err(e) => (field(Err(e.clone())), field(Err(e.clone()))),
     };
     let power_metrics = power_metrics(s, c, &sensors).await;
     if let Ok(cache) = sdr {
@@ -106,7 +99,7 @@ pub(super) async fn poll_session(
                 l => Field::Ok(l),
             },
         ),
-        Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
+        Err(e) => (field(Err(e.clone())), field(Err(e))),
     };
     Ok(Reading {
         power,
@@ -131,7 +124,7 @@ async fn power_metrics(
                 }
             }
             Ok(_) => c.no_dcmi = true,
-            Err(e) => return to_field(Err(e)),
+            Err(e) => return field(Err(e)),
         }
     }
     let watts = sensors.ok().and_then(|v| {

@@ -4,8 +4,9 @@
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
-use super::{Environment, RedfishBmc, Shape, shapes, to_field};
+use super::{Environment, RedfishBmc, Shape, shapes};
 use crate::hal::HalError;
+use crate::hal::field;
 use crate::model::{Field, PowerMetrics, Psu, Sensor};
 
 /// How many member GETs of one collection run at once against one BMC.
@@ -44,7 +45,7 @@ impl RedfishBmc {
                     self.get_opt(power.as_deref())
                 );
                 let mut sensors =
-                    to_field(t.map(|t| t.map(|v| shapes::legacy_thermal(&v)).unwrap_or_default()));
+                    field(t.map(|t| t.map(|v| shapes::legacy_thermal(&v)).unwrap_or_default()));
                 let (psus, metrics) = match p {
                     Ok(Some(p)) => {
                         let (psus, metrics, volts) = shapes::legacy_power(&p);
@@ -54,7 +55,7 @@ impl RedfishBmc {
                         (Field::Ok(psus), Field::Ok(metrics))
                     }
                     Ok(None) => (Field::Ok(Vec::new()), Field::Ok(PowerMetrics::default())),
-                    Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
+                    Err(e) => (field(Err(e.clone())), field(Err(e))),
                 };
                 Environment {
                     sensors,
@@ -73,9 +74,9 @@ impl RedfishBmc {
                     self.get_opt(environment.as_deref())
                 );
                 Environment {
-                    sensors: to_field(sensors),
-                    psus: to_field(psus),
-                    power: to_field(watts.map(|env| PowerMetrics {
+                    sensors: field(sensors),
+                    psus: field(psus),
+                    power: field(watts.map(|env| PowerMetrics {
                         consumed_watts: env.as_ref().and_then(shapes::environment_power),
                         capacity_watts: None,
                     })),
@@ -108,11 +109,11 @@ impl RedfishBmc {
                             }),
                         )
                     }
-                    Err(e) => (to_field(Err(e.clone())), to_field(Err(e))),
+                    Err(e) => (field(Err(e.clone())), field(Err(e))),
                 };
                 Environment {
                     sensors,
-                    psus: to_field(psus),
+                    psus: field(psus),
                     power,
                 }
             }
@@ -122,9 +123,9 @@ impl RedfishBmc {
                     detail: "no chassis with thermal or power resources".into(),
                 };
                 Environment {
-                    sensors: to_field(Err(e.clone())),
-                    psus: to_field(Err(e.clone())),
-                    power: to_field(Err(e)),
+                    sensors: field(Err(e.clone())),
+                    psus: field(Err(e.clone())),
+                    power: field(Err(e)),
                 }
             }
         }

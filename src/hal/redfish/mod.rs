@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 pub use client::{Recorder, RedfishShared};
 
 use crate::config::Credential;
-use crate::hal::{Bmc, BmcInfo, HalError};
+use crate::hal::{Bmc, BmcInfo, HalError, field};
 use crate::model::{
     Action, Field, Inventory, PowerMetrics, PowerState, Protocol, Psu, Reading, Sensor, Target,
 };
@@ -255,9 +255,9 @@ impl RedfishBmc {
                     self.forget_layout().await;
                 }
                 (
-                    to_field(Err(e.clone())),
-                    to_field::<Inventory>(Err(e.clone())),
-                    to_field(Err(e)),
+                    field(Err(e.clone())),
+                    field::<Inventory>(Err(e.clone())),
+                    field(Err(e)),
                 )
             }
         };
@@ -274,13 +274,6 @@ impl RedfishBmc {
     async fn power_state_of(&self, layout: &Layout) -> Result<PowerState, HalError> {
         let doc = self.session.get(&layout.system).await?;
         Ok(shapes::system(&doc).0.unwrap_or(PowerState::Unknown))
-    }
-}
-
-fn to_field<T>(r: Result<T, HalError>) -> Field<T> {
-    match r {
-        Ok(v) => Field::Ok(v),
-        Err(e) => Field::failed(e.kind(), e.to_string()),
     }
 }
 
