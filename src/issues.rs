@@ -209,7 +209,15 @@ pub fn evaluate(entries: &[Entry], s: &Settings) -> BTreeMap<MacAddr, Vec<Issue>
             }
         }
         let first_err = r.first_error();
-        if !snap.up {
+        let cert_changed =
+            first_err.filter(|e| e.message.contains(crate::hal::redfish::pin::CHANGED));
+        if let Some(e) = cert_changed {
+            list.push(issue(
+                IssueType::TlsCertificateChanged,
+                Severity::Critical,
+                e.message.clone(),
+            ));
+        } else if !snap.up {
             match first_err.map(|e| e.kind) {
                 Some(ErrorKind::Auth) => list.push(issue(
                     IssueType::AuthFailed,

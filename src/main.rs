@@ -69,6 +69,8 @@ enum Command {
     Probe(probe::ProbeArgs),
     /// Record a Redfish BMC's resources (scrubbed) as a mockup tree the simulator can serve.
     Capture(probe::CaptureArgs),
+    /// Accept the TLS certificate a BMC presents now (`tls = "pin"`, after a board swap).
+    Trust(probe::TrustArgs),
 }
 
 fn init_logging(default: &str) {
@@ -216,6 +218,10 @@ fn main() -> ExitCode {
                 "warn,bmc_catcher::wire=debug"
             });
             view_exit(rt.block_on(probe::probe(args)))
+        }
+        Command::Trust(args) => {
+            init_logging("warn");
+            view_exit(rt.block_on(probe::trust(args)))
         }
         Command::Capture(args) => {
             init_logging("warn");

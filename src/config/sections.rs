@@ -38,6 +38,9 @@ pub enum TlsPolicy {
     Verify,
     /// Accept any certificate (handshake signatures are still checked).
     Insecure,
+    /// Trust on first use: remember each BMC's certificate (SHA-256 in `pin-file`) and refuse
+    /// another one until an operator runs `bmc-catcher trust`.
+    Pin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +104,8 @@ pub struct Redfish {
     pub tls: TlsPolicy,
     /// PEM bundle of the CA that issued the BMCs' certificates (with `tls = "verify"`).
     pub ca_file: Option<PathBuf>,
+    /// Where `tls = "pin"` keeps the pinned certificate fingerprints, by BMC address.
+    pub pin_file: PathBuf,
 }
 
 /// IPMI privilege levels a session may ask for.
@@ -239,6 +244,7 @@ impl Default for Redfish {
             scheme: Scheme::Https,
             tls: TlsPolicy::Verify,
             ca_file: None,
+            pin_file: PathBuf::from("/var/lib/bmc-catcher/tls-pins.json"),
         }
     }
 }

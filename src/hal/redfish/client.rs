@@ -34,7 +34,7 @@ impl RedfishShared {
             bmc: "redfish client".into(),
             detail,
         };
-        let tls = tls::client_config(cfg.tls, cfg.ca_file.as_deref())
+        let tls = tls::client_config(cfg.tls, cfg.ca_file.as_deref(), &cfg.pin_file)
             .map_err(|e| setup(e.to_string()))?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)

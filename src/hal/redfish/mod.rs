@@ -9,6 +9,7 @@
 mod actions;
 mod client;
 mod environment;
+pub mod pin;
 pub mod shapes;
 mod tls;
 

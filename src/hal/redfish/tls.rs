@@ -32,6 +32,7 @@ fn provider() -> Arc<CryptoProvider> {
 pub fn client_config(
     policy: TlsPolicy,
     ca_file: Option<&Path>,
+    pin_file: &Path,
 ) -> Result<rustls::ClientConfig, TlsError> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?;
@@ -39,6 +40,13 @@ pub fn client_config(
         TlsPolicy::Insecure => builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider())))
+            .with_no_client_auth(),
+        TlsPolicy::Pin => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(super::pin::PinVerifier::new(
+                pin_file.to_path_buf(),
+                provider(),
+            )))
             .with_no_client_auth(),
         TlsPolicy::Verify => {
             let mut roots = rustls::RootCertStore::empty();

@@ -1,0 +1,137 @@
+//! Certificate pinning, trust on first use (`tls = "pin"`): the first certificate a BMC address
+//! presents is remembered (its SHA-256, in the pin file); a different one later is refused with an
+//! error that says so, which raises `tls-certificate-changed`, until an operator runs
+//! `bmc-catcher trust ADDR` (which removes the pin; the next connection pins again). The file is
+//! re-read when it changes on disk, so `trust` needs no daemon restart.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustls::DigitallySignedStruct;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use sha2::{Digest, Sha256};
+
+/// The words every refusal carries (issue evaluation looks for them).
+pub const CHANGED: &str = "TLS certificate changed";
+
+/// Pins by BMC address (`"10.1.2.3"`), SHA-256 of the leaf certificate in hex.
+pub type Pins = BTreeMap<String, String>;
+
+/// Reads the pin file (a missing file is no pins).
+pub fn load(file: &Path) -> Pins {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Writes the pin file atomically.
+pub fn save(file: &Path, pins: &Pins) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(pins).unwrap_or_default())?;
+    std::fs::rename(tmp, file)
+}
+
+fn fingerprint(cert: &CertificateDer<'_>) -> String {
+    Sha256::digest(cert.as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug)]
+pub struct PinVerifier {
+    file: PathBuf,
+    provider: Arc<CryptoProvider>,
+    /// The pins and the file's modification time they were read at.
+    state: Mutex<(Pins, Option<std::time::SystemTime>)>,
+}
+
+impl PinVerifier {
+    pub fn new(file: PathBuf, provider: Arc<CryptoProvider>) -> PinVerifier {
+        let mtime = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        PinVerifier {
+            state: Mutex::new((load(&file), mtime)),
+            file,
+            provider,
+        }
+    }
+}
+
+impl ServerCertVerifier for PinVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let addr = server_name.to_str().to_string();
+        let seen = fingerprint(end_entity);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mtime = std::fs::metadata(&self.file)
+            .and_then(|m| m.modified())
+            .ok();
+        if mtime != state.1 {
+            *state = (load(&self.file), mtime);
+        }
+        match state.0.get(&addr) {
+            Some(pinned) if *pinned == seen => Ok(ServerCertVerified::assertion()),
+            Some(pinned) => Err(rustls::Error::General(format!(
+                "{CHANGED} for {addr}: pinned sha256 {pinned}, presented {seen}; `bmc-catcher trust {addr}` accepts it"
+            ))),
+            None => {
+                state.0.insert(addr.clone(), seen.clone());
+                if let Err(e) = save(&self.file, &state.0) {
+                    tracing::warn!(file = %self.file.display(), error = %e, "cannot save the TLS pin");
+                }
+                state.1 = std::fs::metadata(&self.file)
+                    .and_then(|m| m.modified())
+                    .ok();
+                tracing::info!(addr, sha256 = %seen, "TLS certificate pinned (first use)");
+                Ok(ServerCertVerified::assertion())
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}

@@ -1,0 +1,144 @@
+//! TLS pinning, trust on first use: the first certificate is pinned; a board swap (a new
+//! certificate on the same address) stops the BMC's polls and raises `tls-certificate-changed`
+//! until `bmc-catcher trust` accepts it.
+
+mod common;
+
+use std::time::Duration;
+
+use bmc_catcher::app::Daemon;
+use bmc_catcher::config::{Config, Credentials};
+use bmc_catcher::issues::IssueType;
+use bmc_catcher::sim::{FleetSpec, SimFleet};
+use common::*;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_certificate_is_refused_until_trusted() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ip = unique_ip();
+    let spec = FleetSpec {
+        count: 1,
+        first_ip: ip,
+        ..Default::default()
+    };
+    let first = CancellationToken::new();
+    let fleet = SimFleet::start(&spec, first.clone()).await.expect("sim");
+    let port = fleet.port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let pins = dir.path().join("pins.json");
+    let cfg_path = write_config(
+        dir.path(),
+        &fleet.leases_text(bmc_catcher::store::now_ms() / 1000),
+        port,
+        "",
+    );
+    let text = std::fs::read_to_string(&cfg_path)
+        .expect("cfg")
+        .replace(
+            "tls = \"insecure\"",
+            &format!("tls = \"pin\"\npin-file = \"{}\"", pins.display()),
+        )
+        .replace("interval = \"1m\"", "interval = \"2s\"")
+        .replace("timeout = \"10s\"", "timeout = \"2s\"")
+        .replace("[poll]\n", "[poll]\nprotocol = \"redfish\"\n");
+    std::fs::write(&cfg_path, text + "\n[ipmi]\nrequest-timeout = \"500ms\"\n").expect("cfg");
+    let config = Config::load(&cfg_path).expect("config");
+    let daemon = Daemon::start(&config, Credentials::single("admin", "password"))
+        .await
+        .expect("daemon");
+    let mac = fleet.bmcs[0].bmc.mac;
+    let deadline = |s| tokio::time::Instant::now() + Duration::from_secs(s);
+    let until = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !daemon
+        .store
+        .get(mac)
+        .and_then(|e| e.snapshot)
+        .is_some_and(|s| s.up)
+    {
+        assert!(tokio::time::Instant::now() < until, "first poll");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pinned = std::fs::read_to_string(&pins).expect("pin file written");
+    assert!(pinned.contains(&ip.to_string()), "{pinned}");
+
+    // Board swap: same address and port, a new certificate.
+    first.cancel();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = CancellationToken::new();
+    let swapped = SimFleet::start(
+        &FleetSpec {
+            port,
+            ..spec.clone()
+        },
+        second.clone(),
+    )
+    .await
+    .expect("new board");
+    let issue_of = |t: IssueType| {
+        daemon
+            .store
+            .get(mac)
+            .and_then(|e| e.snapshot)
+            .is_some_and(|s| s.issues.iter().any(|i| i.kind == t))
+    };
+    let until = deadline(20);
+    while !issue_of(IssueType::TlsCertificateChanged) {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "tls-certificate-changed never raised: {:?}",
+            daemon.store.get(mac).and_then(|e| e.snapshot)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let snap = daemon
+        .store
+        .get(mac)
+        .and_then(|e| e.snapshot)
+        .expect("snap");
+    assert!(!snap.up, "the new certificate is not used");
+    assert_eq!(
+        swapped.bmcs[0].bmc.sessions_open(),
+        0,
+        "no login on an untrusted certificate"
+    );
+
+    let out = tokio::task::spawn_blocking({
+        let cfg_path = cfg_path.clone();
+        move || {
+            std::process::Command::new(bin())
+                .args(["trust", &ip.to_string(), "--config"])
+                .arg(&cfg_path)
+                .output()
+                .expect("trust")
+        }
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let until = deadline(30);
+    while !daemon
+        .store
+        .get(mac)
+        .and_then(|e| e.snapshot)
+        .is_some_and(|s| s.up)
+        || issue_of(IssueType::TlsCertificateChanged)
+    {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "never recovered after trust"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(
+        std::fs::read_to_string(&pins).expect("pins"),
+        pinned,
+        "the new certificate is pinned"
+    );
+    daemon.stop().await;
+    second.cancel();
+}
