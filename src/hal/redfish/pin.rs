@@ -48,7 +48,8 @@ fn fingerprint(cert: &CertificateDer<'_>) -> String {
 #[derive(Debug)]
 pub struct PinVerifier {
     file: PathBuf,
-    provider: Arc<CryptoProvider>,
+    /// Checks the handshake signatures, as every policy does.
+    signatures: super::tls::AcceptAnyCert,
     /// The pins and the file's modification time they were read at.
     state: Mutex<(Pins, Option<std::time::SystemTime>)>,
 }
@@ -59,7 +60,7 @@ impl PinVerifier {
         PinVerifier {
             state: Mutex::new((load(&file), mtime)),
             file,
-            provider,
+            signatures: super::tls::AcceptAnyCert(provider),
         }
     }
 }
@@ -107,12 +108,7 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -121,17 +117,10 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.supported_verify_schemes()
     }
 }

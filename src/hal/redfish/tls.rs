@@ -88,7 +88,7 @@ pub fn client_config(
 
 /// Accepts any server certificate; signatures over the handshake are still verified.
 #[derive(Debug)]
-struct AcceptAnyCert(Arc<CryptoProvider>);
+pub(super) struct AcceptAnyCert(pub(super) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAnyCert {
     fn verify_server_cert(
