@@ -14,7 +14,7 @@ use bmc_catcher::config::{Config, Credentials, ProtocolChoice, TlsPolicy};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{ErrorKind, Target};
 use bmc_catcher::poller::poll_one;
-use bmc_catcher::sim::state::BodyFault;
+use bmc_catcher::sim::state::{BodyFault, IpmiReplyDefect, IpmiReplyFault};
 use bmc_catcher::sim::{FleetSpec, SimBmc, SimFleet, SimProtocol};
 use common::*;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +38,8 @@ enum Fault {
     RefusedLogin,
     IpmiSilent,
     IpmiRefusedLogin,
+    /// A broken in-session reply; `true`: the right one follows it.
+    IpmiReply(IpmiReplyDefect, bool),
 }
 
 struct Case {
@@ -133,6 +135,54 @@ const CASES: &[Case] = &[
         expect: &[Some(ErrorKind::Auth)],
         did: "reported auth, no retry loop",
     },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::BadIntegrity, true),
+        name: "IPMI: a broken UDP reply (bad integrity AuthCode) before each right one",
+        expect: &[None],
+        did: "dropped the broken reply, took the right one",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::WrongSessionId, true),
+        name: "IPMI: a broken UDP reply (another session's ID, properly signed) before each right one",
+        expect: &[None],
+        did: "dropped the broken reply, took the right one",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::StaleSequence, true),
+        name: "IPMI: a broken UDP reply (a replayed sequence number, properly signed) before each right one",
+        expect: &[None],
+        did: "dropped the broken reply, took the right one",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::Truncated, true),
+        name: "IPMI: a broken UDP reply (cut to half its bytes) before each right one",
+        expect: &[None],
+        did: "dropped the broken reply, took the right one",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::BadIntegrity, false),
+        name: "IPMI: every UDP reply broken (bad integrity AuthCode)",
+        expect: &[Some(ErrorKind::Timeout)],
+        did: "dropped every reply, gave up at the deadline",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::WrongSessionId, false),
+        name: "IPMI: every UDP reply broken (another session's ID, properly signed)",
+        expect: &[Some(ErrorKind::Timeout)],
+        did: "dropped every reply, gave up at the deadline",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::StaleSequence, false),
+        name: "IPMI: every UDP reply broken (a replayed sequence number, properly signed)",
+        expect: &[Some(ErrorKind::Timeout)],
+        did: "dropped every reply, gave up at the deadline",
+    },
+    Case {
+        fault: Fault::IpmiReply(IpmiReplyDefect::Truncated, false),
+        name: "IPMI: every UDP reply broken (cut to half its bytes)",
+        expect: &[Some(ErrorKind::Timeout)],
+        did: "dropped every reply, gave up at the deadline",
+    },
 ];
 
 struct Outcome {
@@ -145,7 +195,10 @@ struct Outcome {
 }
 
 fn ipmi(case: &Case) -> bool {
-    matches!(case.fault, Fault::IpmiSilent | Fault::IpmiRefusedLogin)
+    matches!(
+        case.fault,
+        Fault::IpmiSilent | Fault::IpmiRefusedLogin | Fault::IpmiReply(..)
+    )
 }
 
 async fn run_case(case: &Case) -> Outcome {
@@ -215,6 +268,9 @@ async fn run_case(case: &Case) -> Outcome {
             Fault::HugeBody => st.faults.body = Some(BodyFault::Huge(50 << 20)),
             Fault::RefusedLogin | Fault::IpmiRefusedLogin => st.faults.refuse_logins = true,
             Fault::IpmiSilent => st.faults.drop_connections = true,
+            Fault::IpmiReply(defect, then_good) => {
+                st.faults.ipmi_reply = Some(IpmiReplyFault { defect, then_good })
+            }
             _ => {}
         }
     }
@@ -272,6 +328,13 @@ async fn run_case(case: &Case) -> Outcome {
             }
         }
     }
+    if let Fault::IpmiReply(..) = case.fault {
+        let broken = fleet.bmcs[0]
+            .ipmi
+            .as_ref()
+            .map_or(0, |(_, h)| h.broken_replies());
+        assert!(broken > 0, "{}: no broken reply was sent", case.name);
+    }
     for b in &bmcs {
         b.close().await;
     }
@@ -310,7 +373,7 @@ async fn every_fault_costs_only_its_deadline_and_loses_nothing() {
             o.worst_ms
         );
         // The neighbours never wait for the faulty BMC: each of their polls ends well before the
-        // deadline the faulty one runs into (all fourteen scenarios run at once, debug build).
+        // deadline the faulty one runs into (all the scenarios run at once, debug build).
         assert!(
             o.healthy_worst_ms < DEADLINE.as_millis() as u64 - 500,
             "{}: a healthy BMC took {} ms",

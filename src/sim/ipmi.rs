@@ -11,7 +11,9 @@
 //!   SEL info and DCMI Get Power Reading (see `ipmi_cmd`, `ipmi_sdr`).
 //!
 //! `state.faults` apply: `delay` delays every answer, `refuse_logins` refuses every user in RAKP 2
-//! ("unauthorized name"), `drop_connections` makes the BMC silent.
+//! ("unauthorized name"), `drop_connections` makes the BMC silent, `ipmi_reply` breaks in-session
+//! replies (bad integrity, another session's ID, a replayed sequence number, truncated), sent
+//! before the right reply or instead of it.
 //!
 //! The session layer is sans-IO (`ipmi_session::Responder`); this file owns the socket task.
 
@@ -69,6 +71,8 @@ pub(crate) struct Stats {
     pub closed: AtomicU64,
     pub expired: AtomicU64,
     pub requests: AtomicU64,
+    /// Broken replies sent for `faults.ipmi_reply`.
+    pub broken: AtomicU64,
     /// (netFn, cmd, completion code) of every answered request, for tests.
     #[cfg(test)]
     pub log: std::sync::Mutex<Vec<(u8, u8, u8)>>,
@@ -114,6 +118,10 @@ impl IpmiSimHandle {
     pub fn requests(&self) -> u64 {
         self.stats.requests.load(Ordering::Relaxed)
     }
+    /// Broken replies sent (`faults.ipmi_reply`).
+    pub fn broken_replies(&self) -> u64 {
+        self.stats.broken.load(Ordering::Relaxed)
+    }
     /// The socket's address, if the OS told.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
@@ -135,6 +143,7 @@ pub fn spawn(
         Arc::new(socket),
         bmc,
         responder,
+        stats.clone(),
         idle_timeout,
         cancel,
     ));
@@ -145,6 +154,7 @@ async fn serve(
     socket: Arc<UdpSocket>,
     bmc: Arc<SimBmc>,
     mut responder: Responder,
+    stats: Arc<Stats>,
     idle_timeout: Duration,
     cancel: CancellationToken,
 ) {
@@ -172,21 +182,29 @@ async fn serve(
                 if drop_all {
                     continue;
                 }
-                let Some(reply) = buf.get(..n).and_then(|d| responder.handle(d, Instant::now())) else {
-                    continue;
-                };
+                let reply = buf.get(..n).and_then(|d| responder.handle(d, Instant::now()));
+                // A broken copy (faults.ipmi_reply) goes out first, the answer (if any) after it.
+                let decoy = responder.take_decoy();
+                if decoy.is_some() {
+                    stats.broken.fetch_add(1, Ordering::Relaxed);
+                }
+                let replies: Vec<Vec<u8>> = decoy.into_iter().chain(reply).collect();
                 if delay.is_zero() {
-                    if let Err(e) = socket.send_to(&reply, peer).await {
-                        tracing::debug!(error = %e, %peer, "IPMI sim: send failed");
+                    for reply in &replies {
+                        if let Err(e) = socket.send_to(reply, peer).await {
+                            tracing::debug!(error = %e, %peer, "IPMI sim: send failed");
+                        }
                     }
-                } else {
+                } else if !replies.is_empty() {
                     let socket = socket.clone();
                     let cancel = cancel.clone();
                     tokio::spawn(async move {
                         tokio::select! {
                             () = cancel.cancelled() => {}
                             () = tokio::time::sleep(delay) => {
-                                let _ = socket.send_to(&reply, peer).await;
+                                for reply in &replies {
+                                    let _ = socket.send_to(reply, peer).await;
+                                }
                             }
                         }
                     });

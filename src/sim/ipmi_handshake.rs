@@ -233,6 +233,7 @@ impl Responder {
             privilege: limit.min(USER),
             inbound: SeqWindow::default(),
             outbound: 0,
+            delivered: 0,
         };
         session.phase = Phase::Active(Box::new(active));
         session.last_used = now;

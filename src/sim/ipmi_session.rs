@@ -14,7 +14,7 @@ use crate::hal::ipmi::wire::message::{Request, Response};
 use crate::hal::ipmi::wire::packet::{
     self, AUTH_TYPE_NONE, AUTH_TYPE_RMCP_PLUS, Asf, AsfPong, CLASS_ASF, PayloadType,
 };
-use crate::sim::state::SimBmc;
+use crate::sim::state::{IpmiReplyDefect, SimBmc};
 
 /// The session table holds at most this many sessions (pending or active).
 pub const MAX_SESSIONS: usize = 16;
@@ -79,6 +79,8 @@ struct Active {
     privilege: u8,
     inbound: SeqWindow,
     outbound: u32,
+    /// The sequence number of the last reply sent whole (what a stale replay reuses).
+    delivered: u32,
 }
 
 enum Phase {
@@ -105,6 +107,8 @@ pub(crate) struct Responder {
     cmd: CmdState,
     rng: Rng,
     next_handle: u8,
+    /// A broken reply to send before the answer (`faults.ipmi_reply`).
+    decoy: Option<Vec<u8>>,
 }
 
 /// splitmix64 seeded from the OS-keyed std hasher: unpredictable enough for a simulator.
@@ -152,6 +156,7 @@ impl Responder {
             cmd: CmdState::default(),
             rng: Rng::new(),
             next_handle: 0,
+            decoy: None,
         }
     }
 
@@ -282,21 +287,51 @@ impl Responder {
             return None;
         };
         active.outbound = active.outbound.wrapping_add(1).max(1);
-        let out = packet::encode_v2(
-            PayloadType::IpmiMessage,
-            session.console_id,
-            active.outbound,
-            &resp,
-            Some(&active.keys),
-            iv,
-        )
-        .ok();
+        let encode = |sid: u32, seq: u32| {
+            packet::encode_v2(
+                PayloadType::IpmiMessage,
+                sid,
+                seq,
+                &resp,
+                Some(&active.keys),
+                iv,
+            )
+            .ok()
+        };
+        let mut out = encode(session.console_id, active.outbound);
+        if let Some(fault) = self.bmc.state().faults.ipmi_reply {
+            self.decoy = match fault.defect {
+                IpmiReplyDefect::BadIntegrity => out.clone().map(|mut b| {
+                    if let Some(last) = b.last_mut() {
+                        *last ^= 0x01;
+                    }
+                    b
+                }),
+                IpmiReplyDefect::Truncated => out.as_ref().map(|b| b[..b.len() / 2].to_vec()),
+                IpmiReplyDefect::WrongSessionId => {
+                    encode(session.console_id ^ 0x5a5a_5a5a, active.outbound)
+                }
+                IpmiReplyDefect::StaleSequence => encode(session.console_id, active.delivered),
+            };
+            if !fault.then_good {
+                out = None;
+            }
+        }
+        if out.is_some() {
+            active.delivered = active.outbound;
+        }
         if let Some(target) = close
             && self.sessions.remove(&target).is_some()
         {
             self.stats.closed.fetch_add(1, Ordering::Relaxed);
         }
         out
+    }
+
+    /// The broken reply [`Responder::handle`] made for `faults.ipmi_reply`, to send before its
+    /// answer (if any).
+    pub(crate) fn take_decoy(&mut self) -> Option<Vec<u8>> {
+        self.decoy.take()
     }
 
     /// Which session a Close Session names (by ID, or ID 0 + handle); others need Administrator.

@@ -66,6 +66,29 @@ pub struct Faults {
     /// New Redfish sessions are refused with iDRAC's RAC0218 ("maximum sessions") once this many
     /// are open.
     pub max_sessions: Option<usize>,
+    /// In-session IPMI replies are broken this way.
+    pub ipmi_reply: Option<IpmiReplyFault>,
+}
+
+/// How a simulated BMC breaks its in-session IPMI replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpmiReplyFault {
+    pub defect: IpmiReplyDefect,
+    /// The broken reply is sent first and the right one after it; otherwise only the broken one.
+    pub then_good: bool,
+}
+
+/// What is wrong with a broken IPMI reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpmiReplyDefect {
+    /// The integrity AuthCode does not match (its last byte flipped).
+    BadIntegrity,
+    /// Properly signed and encrypted, for another session ID.
+    WrongSessionId,
+    /// Properly signed and encrypted, with a session sequence number already used (a replay).
+    StaleSequence,
+    /// Cut after half its bytes.
+    Truncated,
 }
 
 /// How a simulated BMC breaks its JSON bodies.
