@@ -20,6 +20,18 @@ use crate::model::{BmcSnapshot, ErrorKind, MacAddr, Reading, SCHEMA_VERSION, Tar
 use crate::publish::metrics::PollStats;
 use crate::store::{Store, now_ms};
 
+/// Sessions closed at once on shutdown: all of them at once would open thousands of connections
+/// (and sockets, and buffers) in the same instant, to BMCs and in the daemon.
+const CLOSE_CONCURRENCY: usize = 256;
+
+/// Closes every session, [`CLOSE_CONCURRENCY`] at a time.
+async fn close_all<'a>(bmcs: impl Iterator<Item = &'a Arc<dyn Bmc>>) {
+    use futures::stream::{self, StreamExt};
+    stream::iter(bmcs)
+        .for_each_concurrent(CLOSE_CONCURRENCY, |b| b.close())
+        .await;
+}
+
 /// The scheduling knobs, from `[poll]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Schedule {
@@ -281,16 +293,15 @@ impl Poller {
     }
 
     async fn shutdown(&mut self) {
-        let workers: Vec<Worker> = self.workers.drain().map(|(_, w)| w).collect();
+        let mut workers: Vec<Worker> = self.workers.drain().map(|(_, w)| w).collect();
         for w in &workers {
             w.token.cancel();
             self.stats.set_due(w.target.mac, None);
         }
-        let closes = workers.into_iter().map(|w| async move {
-            let _ = w.handle.await;
-            w.bmc.close().await;
-        });
-        futures::future::join_all(closes).await;
+        for w in &mut workers {
+            let _ = (&mut w.handle).await;
+        }
+        close_all(workers.iter().map(|w| &w.bmc)).await;
         self.bmcs.write().unwrap_or_else(|p| p.into_inner()).clear();
         tracing::info!("poller stopped, every session closed");
     }
@@ -410,7 +421,7 @@ pub async fn poll_rounds(
             );
         }
     }
-    futures::future::join_all(bmcs.iter().map(|(_, b)| b.close())).await;
+    close_all(bmcs.iter().map(|(_, b)| b)).await;
     last.sort_by_key(|s| s.mac);
     last
 }

@@ -220,7 +220,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         args.timeout,
         ProtocolChoice::Redfish,
     )?;
-    let shared = RedfishShared::new(&config.redfish, args.timeout)?;
+    let shared = RedfishShared::new(&config.redfish, args.timeout, config.poll.interval)?;
     let cred = creds.for_target(target.mac, target.ip).cloned();
     let mut redfish = RedfishBmc::new(&shared, &target, cred.clone());
     let use_ipmi = match args.protocol {

@@ -118,6 +118,9 @@ impl Config {
         if self.poll.concurrency == 0 {
             return Err(invalid("poll.concurrency", "must be at least 1"));
         }
+        if !(1..=8).contains(&self.redfish.connections_per_bmc) {
+            return Err(invalid("redfish.connections-per-bmc", "must be 1 to 8"));
+        }
         if self.ipmi.cipher_suites.is_empty()
             || self.ipmi.cipher_suites.iter().any(|s| ![3, 17].contains(s))
         {

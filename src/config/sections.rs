@@ -106,6 +106,9 @@ pub struct Redfish {
     pub ca_file: Option<PathBuf>,
     /// Where `tls = "pin"` keeps the pinned certificate fingerprints, by BMC address.
     pub pin_file: PathBuf,
+    /// HTTPS connections (and requests in flight) to one BMC at a time. BMC web servers are
+    /// small; one keep-alive connection per BMC also bounds the daemon's sockets and memory.
+    pub connections_per_bmc: usize,
 }
 
 /// IPMI privilege levels a session may ask for.
@@ -245,6 +248,7 @@ impl Default for Redfish {
             tls: TlsPolicy::Verify,
             ca_file: None,
             pin_file: PathBuf::from("/var/lib/bmc-catcher/tls-pins.json"),
+            connections_per_bmc: 1,
         }
     }
 }

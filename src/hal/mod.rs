@@ -111,7 +111,11 @@ impl Connector {
     pub fn new(config: &Config, credentials: Credentials) -> Result<Connector, HalError> {
         Ok(Connector {
             protocol: config.poll.protocol,
-            redfish: redfish::RedfishShared::new(&config.redfish, config.poll.timeout)?,
+            redfish: redfish::RedfishShared::new(
+                &config.redfish,
+                config.poll.timeout,
+                config.poll.interval,
+            )?,
             ipmi: config.ipmi.clone(),
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
         })

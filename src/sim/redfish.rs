@@ -45,7 +45,15 @@ pub fn spawn(
     tokio::spawn(async move {
         loop {
             let (tcp, _) = tokio::select! {
-                r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
+                r = listener.accept() => match r {
+                    Ok(c) => c,
+                    // Out of file descriptors (EMFILE) and the like: retrying at once would
+                    // spin on accept4 and starve every other BMC of this process.
+                    Err(_) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
                 _ = cancel.cancelled() => return,
             };
             if served.bmc.state().faults.drop_connections {

@@ -1,4 +1,4 @@
-//! HTTP plumbing for one Redfish BMC: the shared reqwest client, and per BMC one session
+//! HTTP plumbing for one Redfish BMC: its HTTP client (built from [`RedfishShared`]), and one session
 //! (`POST SessionService/Sessions`, `X-Auth-Token`) reused across polls, re-created on 401, deleted
 //! on `logout`. Falls back to basic auth when the service has no session support.
 //!
@@ -11,52 +11,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::{Credential, Redfish as RedfishConfig, Scheme};
+use crate::config::Credential;
 use crate::hal::HalError;
 
-use super::tls;
+use super::RedfishShared;
 
 /// The largest resource body read (a Redfish resource is kilobytes; a BMC sending more is broken).
 const MAX_BODY: usize = 16 << 20;
-
-/// What every Redfish backend shares: one HTTP client (connection pool, TLS policy) and the settings.
-#[derive(Clone)]
-pub struct RedfishShared {
-    pub(super) http: reqwest::Client,
-    pub(super) scheme: &'static str,
-    pub(super) port: u16,
-    pub(super) timeout: Duration,
-}
-
-impl RedfishShared {
-    pub fn new(cfg: &RedfishConfig, request_timeout: Duration) -> Result<Self, HalError> {
-        let setup = |detail: String| HalError::Protocol {
-            bmc: "redfish client".into(),
-            detail,
-        };
-        let tls = tls::client_config(cfg.tls, cfg.ca_file.as_deref(), &cfg.pin_file)
-            .map_err(|e| setup(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5).min(request_timeout))
-            .timeout(request_timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(2)
-            .user_agent(concat!("bmc-catcher/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| setup(e.to_string()))?;
-        Ok(RedfishShared {
-            http,
-            scheme: match cfg.scheme {
-                Scheme::Https => "https",
-                Scheme::Http => "http",
-            },
-            port: cfg.port,
-            timeout: request_timeout,
-        })
-    }
-}
 
 enum Auth {
     /// Not logged in yet (or logged out).
@@ -72,12 +33,17 @@ enum Auth {
 
 /// One BMC's HTTP session.
 pub struct Session {
-    http: reqwest::Client,
+    shared: RedfishShared,
+    /// Built at the first request; dropped (closing its connections) after each operation unless
+    /// connections are kept between polls.
+    http: std::sync::Mutex<Option<reqwest::Client>>,
     base: String,
     bmc: String,
     cred: Option<Credential>,
     timeout: Duration,
     auth: Mutex<Auth>,
+    /// One permit per connection this BMC may use: a request holds one until its body is read.
+    in_flight: tokio::sync::Semaphore,
     sessions_path: Mutex<String>,
     /// When set (`bmc-catcher capture`), every JSON body read is kept here by path.
     recorder: Option<Recorder>,
@@ -100,15 +66,40 @@ impl Session {
         cred: Option<Credential>,
     ) -> Self {
         Session {
-            http: shared.http.clone(),
+            shared: shared.clone(),
+            http: std::sync::Mutex::new(None),
             base: format!("{}://{}:{}", shared.scheme, host, port),
             bmc,
             cred,
             timeout: shared.timeout,
             auth: Mutex::new(Auth::None),
+            in_flight: tokio::sync::Semaphore::new(shared.connections_per_bmc),
             sessions_path: Mutex::new("/redfish/v1/SessionService/Sessions".into()),
             recorder: None,
         }
+    }
+
+    /// This BMC's HTTP client, built on first use.
+    fn http(&self) -> Result<reqwest::Client, HalError> {
+        let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = &*http {
+            return Ok(c.clone());
+        }
+        let c = self.shared.client(&self.bmc)?;
+        *http = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Called when an operation (a poll, a command) is done: closes its connection unless
+    /// connections are kept between polls. The Redfish session (token) stays.
+    pub fn operation_done(&self) {
+        if !self.shared.keep_between_polls {
+            self.drop_connections();
+        }
+    }
+
+    fn drop_connections(&self) {
+        self.http.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Where `POST` creates sessions, as the service root links it.
@@ -176,7 +167,7 @@ impl Session {
         let path = self.sessions_path.lock().await.clone();
         let body = serde_json::json!({"UserName": cred.username, "Password": cred.password.expose_secret()});
         let resp = self
-            .http
+            .http()?
             .post(format!("{}{}", self.base, path))
             .json(&body)
             .send()
@@ -245,7 +236,7 @@ impl Session {
                 self.login(&mut auth).await?;
             }
             let mut req = self
-                .http
+                .http()?
                 .request(method.clone(), format!("{}{}", self.base, path));
             if let Some(b) = body {
                 req = req.json(b);
@@ -287,6 +278,7 @@ impl Session {
 
     /// GET a resource as JSON.
     pub async fn get(&self, path: &str) -> Result<Value, HalError> {
+        let _connection = self.in_flight.acquire().await;
         let resp = self.send(Method::GET, path, None).await?;
         self.read_json(resp, path).await
     }
@@ -337,8 +329,9 @@ impl Session {
 
     /// GET without credentials (the service root is public): is there a Redfish service?
     pub async fn get_anonymous(&self, path: &str) -> Result<Value, HalError> {
+        let _connection = self.in_flight.acquire().await;
         let resp = self
-            .http
+            .http()?
             .get(format!("{}{}", self.base, path))
             .send()
             .await
@@ -351,29 +344,39 @@ impl Session {
 
     /// POST an action; the body of the answer is not needed.
     pub async fn post(&self, path: &str, body: &Value) -> Result<(), HalError> {
+        let _connection = self.in_flight.acquire().await;
         self.send(Method::POST, path, Some(body)).await.map(drop)
     }
 
     /// PATCH a resource; the body of the answer is not needed.
     pub async fn patch(&self, path: &str, body: &Value) -> Result<(), HalError> {
+        let _connection = self.in_flight.acquire().await;
         self.send(Method::PATCH, path, Some(body)).await.map(drop)
     }
 
     /// Deletes the session, if any. Best effort: a BMC that is gone cannot be logged out of.
     pub async fn logout(&self) {
+        let _connection = self.in_flight.acquire().await;
         let mut auth = self.auth.lock().await;
         if let Auth::Session {
             token,
             location: Some(location),
         } = &*auth
         {
-            let res = self
-                .http
-                .delete(format!("{}{}", self.base, location))
-                .header("X-Auth-Token", token.expose_secret())
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await;
+            let res = match self.http() {
+                Ok(http) => http.delete(format!("{}{}", self.base, location)),
+                Err(e) => {
+                    tracing::warn!(bmc = %self.bmc, error = %e, "redfish logout failed");
+                    *auth = Auth::None;
+                    return;
+                }
+            }
+            .header("X-Auth-Token", token.expose_secret())
+            // The last request to this BMC for now: do not keep its connection pooled.
+            .header(reqwest::header::CONNECTION, "close")
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
             match res {
                 Ok(r) => {
                     tracing::debug!(bmc = %self.bmc, status = %r.status(), "redfish session deleted")
@@ -382,5 +385,6 @@ impl Session {
             }
         }
         *auth = Auth::None;
+        self.drop_connections();
     }
 }

@@ -9,7 +9,8 @@ use crate::hal::HalError;
 use crate::hal::field;
 use crate::model::{Field, PowerMetrics, Psu, Sensor};
 
-/// How many member GETs of one collection run at once against one BMC.
+/// How many member GETs of one collection are queued at once; `[redfish] connections-per-bmc`
+/// bounds how many of them are on the wire.
 const MEMBER_FETCH_CONCURRENCY: usize = 4;
 
 impl RedfishBmc {

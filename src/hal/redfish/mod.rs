@@ -11,6 +11,7 @@ mod client;
 mod environment;
 pub mod pin;
 pub mod shapes;
+mod shared;
 mod tls;
 
 use std::net::IpAddr;
@@ -19,7 +20,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-pub use client::{Recorder, RedfishShared};
+pub use client::Recorder;
+pub use shared::RedfishShared;
 
 use crate::config::Credential;
 use crate::hal::{Bmc, BmcInfo, HalError, field};
@@ -286,19 +288,29 @@ impl Bmc for RedfishBmc {
 
     async fn poll(&self) -> Reading {
         let _op = self.op.lock().await;
-        self.poll_inner().await
+        let r = self.poll_inner().await;
+        self.session.operation_done();
+        r
     }
 
     async fn power_state(&self) -> Result<PowerState, HalError> {
         let _op = self.op.lock().await;
-        let (layout, _) = self.layout().await?;
-        self.power_state_of(&layout).await
+        let r = match self.layout().await {
+            Ok((layout, _)) => self.power_state_of(&layout).await,
+            Err(e) => Err(e),
+        };
+        self.session.operation_done();
+        r
     }
 
     async fn perform(&self, action: Action) -> Result<(), HalError> {
         let _op = self.op.lock().await;
-        let (layout, _) = self.layout().await?;
-        self.act(&layout, action).await
+        let r = match self.layout().await {
+            Ok((layout, _)) => self.act(&layout, action).await,
+            Err(e) => Err(e),
+        };
+        self.session.operation_done();
+        r
     }
 
     async fn close(&self) {

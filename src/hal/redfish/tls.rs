@@ -13,6 +13,11 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::config::TlsPolicy;
 
+/// BMCs whose TLS sessions are remembered for resumption: a poll that opens a new connection
+/// resumes instead of repeating the full handshake (certificate, signature). A few hundred bytes
+/// per BMC; beyond this many BMCs the least recently used fall back to full handshakes.
+const RESUMPTION_CACHE_BMCS: usize = 32 * 1024;
+
 /// Why the TLS setup failed (reading the CA file).
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -82,7 +87,7 @@ pub fn client_config(
         }
     };
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    cfg.resumption = rustls::client::Resumption::in_memory_sessions(4096);
+    cfg.resumption = rustls::client::Resumption::in_memory_sessions(RESUMPTION_CACHE_BMCS);
     Ok(cfg)
 }
 
