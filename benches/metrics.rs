@@ -92,6 +92,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
                 serial: Some(format!("SN{i:08}")),
                 bios_version: Some("P79 v1.45 (12/06/2017)".into()),
                 bmc_firmware: Some("1.45.455b66-rev4".into()),
+                tls_certificate_expires: Some(2_110_985_546),
             }),
             led: if i.is_multiple_of(100) {
                 Field::failed(ErrorKind::Unsupported, "no IndicatorLED")

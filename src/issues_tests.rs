@@ -54,7 +54,7 @@ fn healthy(i: u8) -> Entry {
             hostname: None,
             lease_ends: Some(NOW / 1000 + 3600),
         },
-        snapshot: Some(BmcSnapshot {
+        snapshot: Some(std::sync::Arc::new(BmcSnapshot {
             schema_version: SCHEMA_VERSION,
             partition: "t".into(),
             mac,
@@ -67,12 +67,12 @@ fn healthy(i: u8) -> Entry {
             up: true,
             reading,
             issues: Vec::new(),
-        }),
+        })),
     }
 }
 
 fn snap(e: &mut Entry) -> &mut BmcSnapshot {
-    e.snapshot.as_mut().expect("snapshot")
+    std::sync::Arc::make_mut(e.snapshot.as_mut().expect("snapshot"))
 }
 
 fn types(found: &BTreeMap<MacAddr, Vec<Issue>>, e: &Entry) -> Vec<(IssueType, Severity)> {
@@ -173,7 +173,7 @@ fn the_store_raises_and_clears_once() {
     let store = crate::store::Store::new("t");
     let mut e = healthy(1);
     store.upsert_target(e.target.clone());
-    let mut snapshot = e.snapshot.take().expect("snap");
+    let mut snapshot = std::sync::Arc::unwrap_or_clone(e.snapshot.take().expect("snap"));
     if let Field::Ok(s) = &mut snapshot.reading.sensors {
         s[0].health = Health::Critical;
     }

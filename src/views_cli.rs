@@ -138,7 +138,7 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
                         .unwrap_or_else(|| config.partition.clone()),
                     mac: v.target.mac.to_string(),
                     ip: v.target.ip.to_string(),
-                    snapshot: v.snapshot,
+                    snapshot: v.snapshot.map(std::sync::Arc::unwrap_or_clone),
                 })
                 .collect()
         }

@@ -73,7 +73,7 @@ async fn wait_for(store: &Store, within: Duration, what: &str, pred: impl Fn(&St
 }
 
 fn snapshot(store: &Store, mac: MacAddr) -> Option<BmcSnapshot> {
-    store.get(mac).and_then(|e| e.snapshot)
+    store.get(mac).and_then(|e| e.snapshot.as_deref().cloned())
 }
 
 /// Readings by name, in hundredths.

@@ -59,6 +59,24 @@ async fn a_changed_certificate_is_refused_until_trusted() {
         assert!(tokio::time::Instant::now() < until, "first poll");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The certificate's expiry is in the inventory, as the simulator made it.
+    let expires = daemon
+        .store
+        .get(mac)
+        .and_then(|e| e.snapshot)
+        .and_then(|s| {
+            s.reading
+                .inventory
+                .ok()
+                .and_then(|i| i.tls_certificate_expires)
+        })
+        .expect("certificate expiry in the inventory");
+    let in_days = (expires - bmc_catcher::store::now_ms() / 1000) as f64 / 86400.0;
+    let valid = bmc_catcher::sim::redfish::CERT_VALID_DAYS as f64;
+    assert!(
+        (valid - 1.0..=valid).contains(&in_days),
+        "expires in {in_days} days"
+    );
     let pinned = std::fs::read_to_string(&pins).expect("pin file written");
     assert!(pinned.contains(&ip.to_string()), "{pinned}");
 

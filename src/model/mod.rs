@@ -312,6 +312,10 @@ pub struct Inventory {
     pub serial: Option<String>,
     pub bios_version: Option<String>,
     pub bmc_firmware: Option<String>,
+    /// When the certificate the BMC's HTTPS endpoint presented expires, Unix seconds (Redfish
+    /// over HTTPS only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_certificate_expires: Option<i64>,
 }
 
 /// The chassis identify light.

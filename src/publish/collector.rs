@@ -150,6 +150,11 @@ impl prometheus_client::collector::Collector for StoreCollector {
             "When a poll last read anything from the BMC",
             Some(Unit::Seconds),
         );
+        let mut cert = FamilyBuf::new(
+            "bmc_tls_certificate_expiry_timestamp",
+            "When the certificate the BMC's HTTPS endpoint presented expires",
+            Some(Unit::Seconds),
+        );
         let mut issue = FamilyBuf::new(
             "bmc_issue",
             "1 for each issue the BMC has now, by type and severity (see docs/issues.md)",
@@ -185,6 +190,9 @@ impl prometheus_client::collector::Collector for StoreCollector {
                 success.push(m(), t as f64 / 1000.0);
             }
             let r = &s.reading;
+            if let Some(t) = r.inventory.ok().and_then(|i| i.tls_certificate_expires) {
+                cert.push(m(), t as f64);
+            }
             if let Field::Ok(inv) = &r.inventory {
                 info.push(
                     vec![
@@ -287,6 +295,7 @@ impl prometheus_client::collector::Collector for StoreCollector {
             &duration,
             &polled,
             &success,
+            &cert,
             &read_err,
             &issue,
             &last,

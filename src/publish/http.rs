@@ -36,7 +36,7 @@ impl ApiState {
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct BmcView {
     pub target: Target,
-    pub snapshot: Option<BmcSnapshot>,
+    pub snapshot: Option<Arc<BmcSnapshot>>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {

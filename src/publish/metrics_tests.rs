@@ -32,6 +32,7 @@ fn snapshot() -> BmcSnapshot {
             power: Field::Ok(PowerState::On),
             inventory: Field::Ok(Inventory {
                 model: Some("M \"1\"".into()),
+                tls_certificate_expires: Some(2_110_985_546),
                 ..Inventory::default()
             }),
             led: Field::failed(crate::model::ErrorKind::Unsupported, "no LED"),
@@ -90,6 +91,7 @@ fn renders_families_with_units_and_drops_vanished_bmcs() {
         "bmc_fan_speed_percent{mac=\"02:00:00:00:00:01\",sensor=\"Fan%\"} 45",
         "bmc_psu_health{mac=\"02:00:00:00:00:01\",psu=\"PSU1\",state=\"Enabled\"} 1",
         "bmc_power_consumed_watts{mac=\"02:00:00:00:00:01\"} 344",
+        "bmc_tls_certificate_expiry_timestamp_seconds{mac=\"02:00:00:00:00:01\"} 2110985546",
         "bmc_read_error{mac=\"02:00:00:00:00:01\",part=\"led\",kind=\"unsupported\"} 1",
         "bmc_issue{mac=\"02:00:00:00:00:01\",type=\"powersupply-failure\",severity=\"major\"} 1",
         "model=\"M \\\"1\\\"\"",

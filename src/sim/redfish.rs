@@ -79,9 +79,21 @@ pub fn spawn(
     Ok(())
 }
 
+/// How long a simulated BMC's certificate is valid, from its start.
+pub const CERT_VALID_DAYS: i64 = 397;
+
 fn tls_acceptor(addr: SocketAddr) -> Result<tokio_rustls::TlsAcceptor, String> {
-    let ck = rcgen::generate_simple_self_signed(vec![addr.ip().to_string()])
+    // Valid from yesterday for CERT_VALID_DAYS, like a BMC's factory certificate.
+    let mut params =
+        rcgen::CertificateParams::new(vec![addr.ip().to_string()]).map_err(|e| e.to_string())?;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(CERT_VALID_DAYS);
+    let signing_key = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let cert = params
+        .self_signed(&signing_key)
         .map_err(|e| e.to_string())?;
+    let ck = rcgen::CertifiedKey { cert, signing_key };
     let key = rustls::pki_types::PrivateKeyDer::try_from(ck.signing_key.serialize_der())
         .map_err(|e| e.to_string())?;
     let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(

@@ -5,7 +5,7 @@
 //! Locks are held only to copy or swap values, never across an await.
 
 use std::collections::BTreeMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use tokio::sync::broadcast;
 
@@ -21,7 +21,8 @@ const EVENT_CAPACITY: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub target: Target,
-    pub snapshot: Option<BmcSnapshot>,
+    /// Shared, so readers (a scrape of the whole fleet) copy pointers, not snapshots.
+    pub snapshot: Option<Arc<BmcSnapshot>>,
 }
 
 /// Receives every event synchronously as it is emitted (must not block: the NATS outbox).
@@ -195,7 +196,8 @@ impl Store {
     }
 
     /// Stores a poll result and emits what changed. A snapshot of a BMC removed meanwhile is dropped.
-    pub fn record(&self, mut snap: BmcSnapshot) {
+    pub fn record(&self, snap: BmcSnapshot) {
+        let mut snap = snap;
         let mac = snap.mac;
         let previous = {
             let mut map = self.write();
@@ -209,11 +211,13 @@ impl Store {
             if !snap.up {
                 snap.last_success_ms = prev.as_ref().and_then(|p| p.last_success_ms);
             }
+            let snap = Arc::new(snap);
             entry.snapshot = Some(snap.clone());
-            prev
+            (prev, snap)
         };
+        let (previous, snap) = previous;
         self.mark_dirty(mac);
-        for kind in changes(previous.as_ref(), &snap) {
+        for kind in changes(previous.as_deref(), &snap) {
             self.emit(mac, kind);
         }
     }
@@ -225,7 +229,7 @@ impl Store {
         {
             let mut map = self.write();
             for (mac, entry) in map.iter_mut() {
-                let Some(snap) = entry.snapshot.as_mut() else {
+                let Some(snap) = entry.snapshot.as_mut().map(Arc::make_mut) else {
                     continue;
                 };
                 let new = issues.remove(mac).unwrap_or_default();
@@ -266,7 +270,11 @@ impl Store {
     pub fn record_power(&self, mac: MacAddr, power: PowerState) {
         let old = {
             let mut map = self.write();
-            let Some(snap) = map.get_mut(&mac).and_then(|e| e.snapshot.as_mut()) else {
+            let Some(snap) = map
+                .get_mut(&mac)
+                .and_then(|e| e.snapshot.as_mut())
+                .map(Arc::make_mut)
+            else {
                 return;
             };
             let old = snap.reading.power.ok().copied();
@@ -289,7 +297,7 @@ impl Store {
     pub fn snapshots(&self) -> Vec<BmcSnapshot> {
         self.read()
             .values()
-            .filter_map(|e| e.snapshot.clone())
+            .filter_map(|e| e.snapshot.as_deref().cloned())
             .collect()
     }
 

@@ -38,6 +38,7 @@ pub struct Session {
     /// connections are kept between polls.
     http: std::sync::Mutex<Option<reqwest::Client>>,
     base: String,
+    host: String,
     bmc: String,
     cred: Option<Credential>,
     timeout: Duration,
@@ -69,6 +70,7 @@ impl Session {
             shared: shared.clone(),
             http: std::sync::Mutex::new(None),
             base: format!("{}://{}:{}", shared.scheme, host, port),
+            host: host.to_string(),
             bmc,
             cred,
             timeout: shared.timeout,
@@ -88,6 +90,12 @@ impl Session {
         let c = self.shared.client(&self.bmc)?;
         *http = Some(c.clone());
         Ok(c)
+    }
+
+    /// When the certificate this BMC presented at its last full TLS handshake expires.
+    pub fn certificate_expiry(&self) -> Option<i64> {
+        let ip = self.host.trim_start_matches('[').trim_end_matches(']');
+        self.shared.certificates.expiry(ip)
     }
 
     /// Called when an operation (a poll, a command) is done: closes its connection unless

@@ -7,6 +7,7 @@
 //! command from running against one BMC at once.
 
 mod actions;
+mod cert_expiry;
 mod client;
 mod environment;
 pub mod pin;
@@ -242,6 +243,7 @@ impl RedfishBmc {
                     Ok(m) => inv.bmc_firmware = m.as_ref().and_then(shapes::manager_firmware),
                     Err(e) => tracing::warn!(bmc = %self.bmc(), error = %e, "manager read failed"),
                 }
+                inv.tls_certificate_expires = self.session.certificate_expiry();
                 (
                     Field::Ok(power.unwrap_or(PowerState::Unknown)),
                     Field::Ok(inv),

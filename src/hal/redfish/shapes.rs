@@ -99,6 +99,7 @@ pub fn system(v: &Value) -> (Option<PowerState>, Inventory, Option<Led>) {
         serial: text(v, "SerialNumber"),
         bios_version: text(v, "BiosVersion"),
         bmc_firmware: None,
+        tls_certificate_expires: None,
     };
     let led = match v.get("LocationIndicatorActive").and_then(Value::as_bool) {
         Some(true) => Some(Led::On),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::config::{Redfish as RedfishConfig, Scheme};
 use crate::hal::HalError;
 
+use super::cert_expiry::SeenCertificates;
 use super::tls;
 
 /// Connections are kept between polls only when polls come at least this often: BMC web servers
@@ -19,6 +20,8 @@ const KEEP_BETWEEN_POLLS_UP_TO: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct RedfishShared {
     tls: rustls::ClientConfig,
+    /// The expiry of each certificate a BMC presented.
+    pub(super) certificates: SeenCertificates,
     pub(super) scheme: &'static str,
     pub(super) port: u16,
     pub(super) timeout: Duration,
@@ -32,15 +35,20 @@ impl RedfishShared {
         request_timeout: Duration,
         interval: Duration,
     ) -> Result<Self, HalError> {
-        let tls =
-            tls::client_config(cfg.tls, cfg.ca_file.as_deref(), &cfg.pin_file).map_err(|e| {
-                HalError::Protocol {
-                    bmc: "redfish client".into(),
-                    detail: e.to_string(),
-                }
-            })?;
+        let certificates = SeenCertificates::default();
+        let tls = tls::client_config(
+            cfg.tls,
+            cfg.ca_file.as_deref(),
+            &cfg.pin_file,
+            &certificates,
+        )
+        .map_err(|e| HalError::Protocol {
+            bmc: "redfish client".into(),
+            detail: e.to_string(),
+        })?;
         Ok(RedfishShared {
             tls,
+            certificates,
             scheme: match cfg.scheme {
                 Scheme::Https => "https",
                 Scheme::Http => "http",

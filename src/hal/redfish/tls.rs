@@ -6,11 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::DigitallySignedStruct;
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
+use super::cert_expiry::{Recording, SeenCertificates};
 use crate::config::TlsPolicy;
 
 /// BMCs whose TLS sessions are remembered for resumption: a poll that opens a new connection
@@ -33,26 +35,20 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// A client config for `policy`; `ca_file` is used with `verify`.
+/// A client config for `policy`; `ca_file` is used with `verify`. Every certificate a server
+/// presents is noted in `seen` (its expiry) before the policy's verifier decides.
 pub fn client_config(
     policy: TlsPolicy,
     ca_file: Option<&Path>,
     pin_file: &Path,
+    seen: &SeenCertificates,
 ) -> Result<rustls::ClientConfig, TlsError> {
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?;
-    let mut cfg = match policy {
-        TlsPolicy::Insecure => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider())))
-            .with_no_client_auth(),
-        TlsPolicy::Pin => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(super::pin::PinVerifier::new(
-                pin_file.to_path_buf(),
-                provider(),
-            )))
-            .with_no_client_auth(),
+    let inner: Arc<dyn ServerCertVerifier> = match policy {
+        TlsPolicy::Insecure => Arc::new(AcceptAnyCert(provider())),
+        TlsPolicy::Pin => Arc::new(super::pin::PinVerifier::new(
+            pin_file.to_path_buf(),
+            provider(),
+        )),
         TlsPolicy::Verify => {
             let mut roots = rustls::RootCertStore::empty();
             match ca_file {
@@ -83,9 +79,21 @@ pub fn client_config(
                     detail: "set [redfish] ca-file, or tls = \"insecure\"".into(),
                 });
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|e| TlsError::NoRoots {
+                    detail: e.to_string(),
+                })?
         }
     };
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Recording {
+            inner,
+            seen: seen.clone(),
+        }))
+        .with_no_client_auth();
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     cfg.resumption = rustls::client::Resumption::in_memory_sessions(RESUMPTION_CACHE_BMCS);
     Ok(cfg)

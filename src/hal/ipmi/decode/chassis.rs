@@ -303,6 +303,7 @@ pub fn inventory(
         serial: pick(|f| &f.product_serial, |f| &f.board_serial),
         bios_version: None,
         bmc_firmware: dev.map(|d| d.firmware.clone()),
+        tls_certificate_expires: None,
     }
 }
 
