@@ -17,28 +17,79 @@ mod lex;
 /// A problem: (1-based line, message).
 type Fail = (usize, String);
 
+/// Text parsed at a time: tokens take several times the bytes of their text, so a 100 MB file
+/// is tokenized a slice at a time, each slice ending where a line starts with `lease` (where the
+/// parser resynchronises anyway).
+const SLICE_BYTES: usize = 1 << 20;
+
 /// Parses the text of a dhcpd.leases file. Never panics.
 pub fn parse(text: &str) -> Parsed {
-    let mut p = Parser {
-        toks: tokenize(text),
-        pos: 0,
-        out: Parsed::default(),
-    };
-    p.run();
-    p.out
+    parse_sliced(text, SLICE_BYTES)
+}
+
+fn parse_sliced(text: &str, slice_bytes: usize) -> Parsed {
+    let mut out = Parsed::default();
+    let mut line = 1;
+    let mut slices = slices(text, slice_bytes).peekable();
+    while let Some(slice) = slices.next() {
+        let mut p = Parser {
+            toks: tokenize(slice, line),
+            more: slices.peek().is_some(),
+            pos: 0,
+            out,
+        };
+        p.run();
+        out = p.out;
+        line += slice.bytes().filter(|&b| b == b'\n').count();
+    }
+    out
+}
+
+/// `text` cut into slices of about `size` bytes, each cut at the start of a line whose first word
+/// is `lease`.
+fn slices(text: &str, size: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut cut = rest.len();
+        let mut at = size;
+        while at < rest.len() {
+            let Some(nl) = rest.as_bytes()[at..].iter().position(|&b| b == b'\n') else {
+                break;
+            };
+            let next = at + nl + 1;
+            let line = rest[next..].trim_start_matches([' ', '\t']);
+            if line.starts_with("lease") && line[5..].starts_with(|c: char| c.is_ascii_whitespace())
+            {
+                cut = next;
+                break;
+            }
+            at = next;
+        }
+        let (slice, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(slice)
+    })
 }
 
 struct Parser<'a> {
     toks: Vec<Token<'a>>,
+    /// Another slice of the file follows this one.
+    more: bool,
     pos: usize,
     out: Parsed,
 }
 
 impl<'a> Parser<'a> {
+    /// At a line-leading `lease`, or at the end of a slice that another slice follows (slices are
+    /// cut just before a line-leading `lease`).
     fn at_lease_start(&self, pos: usize) -> bool {
-        self.toks
-            .get(pos)
-            .is_some_and(|t| t.first && t.tok == Tok::Word("lease"))
+        match self.toks.get(pos) {
+            Some(t) => t.first && t.tok == Tok::Word("lease"),
+            None => self.more,
+        }
     }
 
     fn run(&mut self) {
@@ -76,7 +127,7 @@ impl<'a> Parser<'a> {
         };
         let (line, start) = (first.line, self.pos);
         let mut depth = 0usize;
-        while let Some(t) = self.toks.get(self.pos) {
+        loop {
             if self.pos > start && self.at_lease_start(self.pos) {
                 let what = if depth > 0 {
                     "unclosed '{' block"
@@ -85,6 +136,9 @@ impl<'a> Parser<'a> {
                 };
                 return Err((line, what.into()));
             }
+            let Some(t) = self.toks.get(self.pos) else {
+                break;
+            };
             self.pos += 1;
             match (&t.tok, depth) {
                 (Tok::Bad(m), _) => return Err((t.line, (*m).into())),
@@ -136,15 +190,15 @@ impl<'a> Parser<'a> {
             line,
         };
         loop {
+            if self.at_lease_start(self.pos) {
+                return Err((line, "lease block not closed with '}'".into()));
+            }
             let Some(t) = self.toks.get(self.pos) else {
                 return Err((line, "unterminated lease block at end of file".into()));
             };
             if t.tok == Tok::Close {
                 self.pos += 1;
                 return Ok(lease);
-            }
-            if self.at_lease_start(self.pos) {
-                return Err((line, "lease block not closed with '}'".into()));
             }
             let sline = t.line;
             let stmt = self.statement()?;
@@ -303,6 +357,28 @@ mod tests {
             assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
             assert_eq!(p.warnings[0].line, line, "{:?}", p.warnings);
             assert_fixture_selection(&p);
+        }
+    }
+
+    #[test]
+    fn slicing_changes_nothing_not_even_line_numbers() {
+        let broken = [
+            TEXT.to_string(),
+            EPOCH.to_string(),
+            inject(35, "  @@@ garbage !!! {{"),
+            inject(28, "%%% top-level garbage"),
+            format!("{TEXT}\nlease 127.0.1.99 {{\n  starts epoch 1;\n"),
+        ];
+        for text in &broken {
+            let whole = parse_sliced(text, usize::MAX);
+            for size in [1, 7, 64, 300, 4096] {
+                let sliced = parse_sliced(text, size);
+                assert_eq!(sliced.leases, whole.leases, "slice size {size}");
+                assert_eq!(sliced.warnings, whole.warnings, "slice size {size}");
+            }
+            let pieces: Vec<&str> = slices(text, 1).collect();
+            assert!(pieces.len() > 10, "cut at each lease: {}", pieces.len());
+            assert_eq!(pieces.concat(), *text);
         }
     }
 

@@ -143,6 +143,54 @@ mod tests {
 
     const LEASE: &str = "lease 127.0.9.1 {\n  starts epoch 1;\n  ends never;\n  binding state active;\n  hardware ethernet 02:00:00:00:09:01;\n}\n";
 
+    /// A dhcpd.leases that grew to `bytes` (dhcpd appends each renewal and compacts only hourly):
+    /// `bmcs` leases renewed over and over; the last renewal of each is at `port`.
+    fn grown_file(bmcs: usize, bytes: usize) -> String {
+        let mut text = String::with_capacity(bytes + 4096);
+        let mut round = 0u64;
+        while text.len() < bytes {
+            round += 1;
+            for i in 0..bmcs {
+                text.push_str(&format!(
+                    "lease 127.0.{}.{} {{\n  starts epoch {round};\n  ends never;\n  binding state active;\n  hardware ethernet 02:00:00:00:{:02x}:{:02x};\n  client-hostname \"bmc-{i}-r{round}\";\n}}\n",
+                    i / 250 + 20,
+                    i % 250 + 1,
+                    i / 256,
+                    i % 256
+                ));
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn a_100_mb_file_is_read_and_the_last_renewal_of_each_lease_counts() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("dhcpd.leases");
+        let text = grown_file(2000, 100 << 20);
+        let rounds = text.matches("lease 127.0.20.1 ").count();
+        std::fs::write(&path, &text).expect("write");
+        drop(text);
+        let mut w = Watcher::new(
+            LeaseFile {
+                path,
+                format: LeasesFormat::IscDhcpd,
+            },
+            Filters::default(),
+            Duration::from_secs(1),
+        );
+        let targets = w.refresh_now();
+        assert!(w.problem().is_none(), "{:?}", w.problem());
+        assert_eq!(targets.len(), 2000);
+        let last = format!("bmc-0-r{rounds}");
+        assert!(
+            targets
+                .iter()
+                .any(|t| t.hostname.as_deref() == Some(last.as_str())),
+            "the last renewal wins"
+        );
+    }
+
     #[test]
     fn a_missing_or_unreadable_file_keeps_the_last_good_targets() {
         let dir = tempfile::tempdir().expect("tmp");

@@ -20,9 +20,10 @@ pub(super) struct Token<'a> {
     pub(super) first: bool,
 }
 
-pub(super) fn tokenize(text: &str) -> Vec<Token<'_>> {
+/// Tokens of `text`, whose first line is line `first_line` of the file.
+pub(super) fn tokenize(text: &str, first_line: usize) -> Vec<Token<'_>> {
     let b = text.as_bytes();
-    let (mut toks, mut i, mut line, mut first) = (Vec::new(), 0, 1, true);
+    let (mut toks, mut i, mut line, mut first) = (Vec::new(), 0, first_line, true);
     while let Some(&c) = b.get(i) {
         let start_line = line;
         let tok = match c {
@@ -211,7 +212,7 @@ mod tests {
 
     #[test]
     fn strings_comments_and_lines() {
-        let toks = tokenize("a \"x;{}#\\\"\\101\\x42\\q\" # c { ;\n  b=\"\n;");
+        let toks = tokenize("a \"x;{}#\\\"\\101\\x42\\q\" # c { ;\n  b=\"\n;", 1);
         let got: Vec<(Tok<'_>, usize, bool)> =
             toks.into_iter().map(|t| (t.tok, t.line, t.first)).collect();
         let want = [
