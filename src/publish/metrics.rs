@@ -149,10 +149,17 @@ impl Format {
     }
 }
 
+/// The size of the last exposition: the next one is written into a buffer that size (plus some),
+/// instead of growing one by doubling (a 16 MB fleet would reallocate and copy up to 32 MB).
+static LAST_RENDER_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Renders the registry in `format`.
 pub fn render(registry: &Registry, format: Format) -> Result<String, std::fmt::Error> {
-    let mut out = String::new();
+    use std::sync::atomic::Ordering;
+    let last = LAST_RENDER_BYTES.load(Ordering::Relaxed);
+    let mut out = String::with_capacity(last + last / 16);
     prometheus_client::encoding::text::encode(&mut out, registry)?;
+    LAST_RENDER_BYTES.store(out.len(), Ordering::Relaxed);
     Ok(match format {
         Format::OpenMetrics => out,
         Format::Text => super::text_format::from_openmetrics(&out),
