@@ -77,9 +77,12 @@ impl Daemon {
             concurrency: config.poll.concurrency,
         };
         let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
+        let pins = (config.redfish.tls == crate::config::TlsPolicy::Pin)
+            .then(|| config.redfish.pin_file.clone());
         nats::start(
             &config.nats,
             nats_user.as_ref(),
+            pins,
             store.clone(),
             poller.fleet(),
             nats_stats,

@@ -315,6 +315,26 @@ pub async fn trust(args: TrustArgs) -> anyhow::Result<()> {
                 "{addr}: pin sha256 {old} removed from {}; the next certificate it presents is trusted",
                 file.display()
             );
+            if config.nats.url.is_some() {
+                let creds = match config.credentials_path() {
+                    Some(p) => crate::config::Credentials::load(&p)?,
+                    None => crate::config::Credentials::default(),
+                };
+                let bucket = &config.nats.tls_pins_bucket;
+                match crate::publish::nats::pins::forget(
+                    &config.nats,
+                    creds.nats.as_ref(),
+                    &config.partition,
+                    &addr,
+                )
+                .await
+                {
+                    Ok(()) => println!("{addr}: pin removed from the NATS KV bucket {bucket}"),
+                    Err(e) => eprintln!(
+                        "warning: {addr}: the pin stays in the NATS KV bucket {bucket} ({e}); a running daemon removes it at its next sync, a stopped one would restore it at start"
+                    ),
+                }
+            }
             Ok(())
         }
         None => anyhow::bail!("{addr} has no pin in {}", file.display()),

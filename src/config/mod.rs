@@ -164,6 +164,12 @@ impl Config {
                 "use only letters, digits, '-' and '_'",
             ));
         }
+        if !name_ok(&self.nats.tls_pins_bucket) {
+            return Err(invalid(
+                "nats.tls-pins-bucket",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
         if !name_ok(&self.nats.stream) {
             return Err(invalid(
                 "nats.stream",

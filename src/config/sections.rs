@@ -173,6 +173,9 @@ pub struct Nats {
     pub subject_prefix: String,
     /// JetStream key-value bucket of the latest snapshot per BMC, key `<partition>.<mac>`.
     pub kv_bucket: String,
+    /// JetStream key-value bucket of the TLS pins (`[redfish] tls = "pin"`), key
+    /// `<partition>.<address>`; the local pin file stays the one the daemon checks against.
+    pub tls_pins_bucket: String,
     /// JetStream stream of change events.
     pub stream: String,
     pub replicas: usize,
@@ -200,6 +203,7 @@ impl Default for Nats {
             client_key: None,
             subject_prefix: "bmc".into(),
             kv_bucket: "bmc_state".into(),
+            tls_pins_bucket: "bmc_tls_pins".into(),
             stream: "BMC_EVENTS".into(),
             replicas: 1,
             buffer_events: 100_000,

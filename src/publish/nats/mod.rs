@@ -10,6 +10,7 @@
 
 mod commands;
 pub mod outbox;
+pub mod pins;
 mod sender;
 
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub async fn connect_options(
 pub async fn start(
     cfg: &NatsConfig,
     user: Option<&Credential>,
+    pin_file: Option<std::path::PathBuf>,
     store: Arc<Store>,
     fleet: Fleet,
     stats: Arc<NatsStats>,
@@ -160,6 +162,16 @@ pub async fn start(
         stats.clone(),
         cancel.clone(),
     ));
+    if let Some(file) = pin_file {
+        tracker.spawn(pins::run(
+            client.clone(),
+            cfg.clone(),
+            store.partition().to_string(),
+            file,
+            state_rx.clone(),
+            cancel.clone(),
+        ));
+    }
     tracker.spawn(sender::run(
         client,
         cfg.clone(),
