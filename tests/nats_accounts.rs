@@ -91,7 +91,8 @@ async fn each_user_can_do_exactly_its_job() {
     config.poll.interval = Duration::from_secs(60);
     config.poll.timeout = Duration::from_secs(5);
     config.redfish.port = fleet.port();
-    config.redfish.tls = TlsPolicy::Insecure;
+    config.redfish.tls = TlsPolicy::Pin;
+    config.redfish.pin_file = dir.path().join("tls-pins.json");
     config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.nats.url = Some(url.clone());
     let creds = Credentials::parse(
@@ -138,6 +139,32 @@ async fn each_user_can_do_exactly_its_job() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "reader never read the KV entry"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Under its own account the catcher keeps its TLS pins in the pins bucket.
+    let catcher = connect(&url, "bmc-catcher-default", "change-me-catcher").await;
+    let cjs = jetstream::new(catcher);
+    let ip = fleet.bmcs[0].addr.ip().to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = match cjs.get_key_value("bmc_tls_pins").await {
+            Ok(kv) => kv.get(format!("default.{ip}")).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if got.is_some() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the catcher's pin never reached the bmc_tls_pins bucket: {}",
+            std::fs::read_dir(dir.path())
+                .expect("ls")
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with("nats-"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect::<String>()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
