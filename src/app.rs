@@ -16,7 +16,7 @@ use crate::config::{Config, Credentials};
 use crate::discovery::{self, watch::Watcher};
 use crate::hal::Connector;
 use crate::model::Target;
-use crate::poller::{Poller, Schedule};
+use crate::poller::{Poller, Reload, Schedule};
 use crate::publish::http::{ApiState, router};
 use crate::publish::metrics::{PollStats, registry};
 use crate::publish::nats::{self, NatsStats};
@@ -27,8 +27,10 @@ pub struct Daemon {
     pub addr: SocketAddr,
     pub store: Arc<Store>,
     pub stats: Arc<PollStats>,
-    /// New credentials for the poller (SIGHUP).
-    reload: tokio::sync::mpsc::Sender<Credentials>,
+    /// Changes for the poller (SIGHUP).
+    reload: tokio::sync::mpsc::Sender<Reload>,
+    /// `[issues]` and the interval, as the issue evaluation reads them (SIGHUP replaces them).
+    issue_settings: Arc<std::sync::Mutex<(std::time::Duration, u32)>>,
     /// The running discovery watcher: its token and the channel it feeds, to restart it on reload.
     watcher: std::sync::Mutex<(CancellationToken, watch::Sender<Vec<Target>>)>,
     config: std::sync::Mutex<Config>,
@@ -71,11 +73,7 @@ impl Daemon {
         );
         tracker.spawn(watcher.run(tx, watcher_token.clone()));
 
-        let schedule = Schedule {
-            interval: config.poll.interval,
-            timeout: config.poll.timeout,
-            concurrency: config.poll.concurrency,
-        };
+        let schedule = schedule_of(config);
         let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
         let pins = (config.redfish.tls == crate::config::TlsPolicy::Pin)
             .then(|| config.redfish.pin_file.clone());
@@ -104,7 +102,11 @@ impl Daemon {
 
         // Issues: re-evaluated over the whole fleet every discovery refresh.
         let (issue_store, issue_cancel) = (store.clone(), cancel.clone());
-        let settings = (config.poll.interval, config.issues.outdated_after_intervals);
+        let issue_settings = Arc::new(std::sync::Mutex::new((
+            config.poll.interval,
+            config.issues.outdated_after_intervals,
+        )));
+        let settings_now = issue_settings.clone();
         let every = config.discovery.refresh;
         tracker.spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -114,6 +116,7 @@ impl Daemon {
                     _ = tick.tick() => {}
                     _ = issue_cancel.cancelled() => return,
                 }
+                let settings = *settings_now.lock().unwrap_or_else(|p| p.into_inner());
                 let entries = issue_store.entries();
                 let found = crate::issues::evaluate(
                     &entries,
@@ -143,6 +146,7 @@ impl Daemon {
             store,
             stats,
             reload,
+            issue_settings,
             watcher: std::sync::Mutex::new((watcher_token, watcher_tx)),
             config: std::sync::Mutex::new(config.clone()),
             cancel,
@@ -150,9 +154,12 @@ impl Daemon {
         })
     }
 
-    /// Applies a re-read config and credentials (SIGHUP): new credentials go to the poller (only
-    /// BMCs whose credential changed lose their session), a changed `[discovery]` restarts the
-    /// watcher; a change anywhere else needs a restart and is reported as such.
+    /// Applies a re-read config and credentials (SIGHUP). Sessions are kept wherever they stay
+    /// valid: new credentials re-open only the sessions whose credential changed; new `[poll]`
+    /// timing restarts the workers on their backends; new `[redfish]`, `[ipmi]` or `[poll]
+    /// protocol` settings re-create every backend; `[discovery]` restarts the watcher; `[issues]`
+    /// applies at the next evaluation. `partition`, `[http]` and `[nats]` need a restart and are
+    /// reported as such.
     pub async fn reload(&self, new: Config, credentials: Credentials) {
         let old = self
             .config
@@ -166,23 +173,16 @@ impl Daemon {
                 .and_then(|t| t.get(which).map(|v| v.to_string()))
                 .unwrap_or_default()
         };
-        for key in [
-            "partition",
-            "poll",
-            "redfish",
-            "ipmi",
-            "issues",
-            "http",
-            "nats",
-        ] {
-            if section(&old, key) != section(&new, key) {
+        let changed = |key: &str| section(&old, key) != section(&new, key);
+        for key in ["partition", "http", "nats"] {
+            if changed(key) {
                 tracing::warn!(
                     key,
                     "changed in the config file; takes effect after a restart"
                 );
             }
         }
-        if section(&old, "discovery") != section(&new, "discovery") {
+        if changed("discovery") {
             let mut w = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
             w.0.cancel();
             let token = self.cancel.child_token();
@@ -195,8 +195,31 @@ impl Daemon {
             w.0 = token;
             tracing::info!("discovery settings reloaded");
         }
-        if self.reload.send(credentials).await.is_err() {
-            tracing::warn!("the poller is gone; credentials not reloaded");
+        if changed("issues") || old.poll.interval != new.poll.interval {
+            *self
+                .issue_settings
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) =
+                (new.poll.interval, new.issues.outdated_after_intervals);
+        }
+        let transport =
+            changed("redfish") || changed("ipmi") || old.poll.protocol != new.poll.protocol;
+        let mut changes = Vec::new();
+        if schedule_of(&old) != schedule_of(&new) {
+            changes.push(Reload::Schedule(schedule_of(&new)));
+        }
+        match transport.then(|| Connector::new(&new, credentials.clone())) {
+            Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "[redfish]/[ipmi] not reloaded; keeping the running backends");
+                changes.push(Reload::Credentials(credentials));
+            }
+            None => changes.push(Reload::Credentials(credentials)),
+        }
+        for change in changes {
+            if self.reload.send(change).await.is_err() {
+                tracing::warn!("the poller is gone; reload not applied");
+            }
         }
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
     }
@@ -243,6 +266,14 @@ pub async fn run(
     watchdog.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+fn schedule_of(c: &Config) -> Schedule {
+    Schedule {
+        interval: c.poll.interval,
+        timeout: c.poll.timeout,
+        concurrency: c.poll.concurrency,
+    }
 }
 
 /// The config file and the credentials file it names.

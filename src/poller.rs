@@ -32,8 +32,18 @@ async fn close_all<'a>(bmcs: impl Iterator<Item = &'a Arc<dyn Bmc>>) {
         .await;
 }
 
+/// When a worker polls first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstPoll {
+    /// At once: a BMC just discovered, or with a new backend.
+    Now,
+    /// At its slot of the period: a worker restarted on a new schedule (a reload must not poll
+    /// the whole fleet at once).
+    AtItsSlot,
+}
+
 /// The scheduling knobs, from `[poll]`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
     pub interval: Duration,
     pub timeout: Duration,
@@ -170,7 +180,7 @@ impl Poller {
     pub async fn run(
         mut self,
         mut targets: watch::Receiver<Vec<Target>>,
-        mut reload: tokio::sync::mpsc::Receiver<crate::config::Credentials>,
+        mut reload: tokio::sync::mpsc::Receiver<Reload>,
         cancel: CancellationToken,
     ) {
         let initial = targets.borrow_and_update().clone();
@@ -182,40 +192,11 @@ impl Poller {
                     let list = targets.borrow_and_update().clone();
                     self.reconcile(list).await;
                 }
-                Some(creds) = reload.recv() => self.new_credentials(creds).await,
+                Some(change) = reload.recv() => self.apply(change).await,
                 _ = cancel.cancelled() => break,
             }
         }
         self.shutdown().await;
-    }
-
-    /// New credentials (SIGHUP): BMCs whose credential changed get a new backend (their session is
-    /// closed and the next one opened with the new credential); the others keep their sessions.
-    async fn new_credentials(&mut self, creds: crate::config::Credentials) {
-        let before: HashMap<MacAddr, Option<crate::config::Credential>> = self
-            .workers
-            .values()
-            .map(|w| (w.target.mac, self.connector.credential(&w.target)))
-            .collect();
-        self.connector.set_credentials(creds);
-        let changed: Vec<MacAddr> = self
-            .workers
-            .values()
-            .filter(|w| before.get(&w.target.mac) != Some(&self.connector.credential(&w.target)))
-            .map(|w| w.target.mac)
-            .collect();
-        tracing::info!(
-            changed = changed.len(),
-            kept = self.workers.len() - changed.len(),
-            "credentials reloaded"
-        );
-        for mac in changed {
-            if let Some(w) = self.workers.remove(&mac) {
-                let target = w.target.clone();
-                self.stop(w).await;
-                self.start(target);
-            }
-        }
     }
 
     async fn reconcile(&mut self, list: Vec<Target>) {
@@ -261,6 +242,7 @@ impl Poller {
                 self.schedule,
                 self.epoch,
                 token.clone(),
+                FirstPoll::Now,
             )
             .instrument(span),
         );
@@ -317,11 +299,21 @@ async fn worker(
     schedule: Schedule,
     epoch: Instant,
     token: CancellationToken,
+    first: FirstPoll,
 ) {
     let phase = phase(target.mac, schedule.interval);
     let mut failures = 0u32;
     // A poll is due to finish within its deadline plus one interval of slack (queueing for a permit).
     let slack_ms = (schedule.timeout + schedule.interval).as_millis() as i64;
+    if first == FirstPoll::AtItsSlot {
+        let next = next_slot(epoch, phase, schedule.interval, Instant::now());
+        let until = next.saturating_duration_since(Instant::now()).as_millis() as i64;
+        stats.set_due(target.mac, Some(now_ms() + until + slack_ms));
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = token.cancelled() => return,
+        }
+    }
     stats.set_due(target.mac, Some(now_ms() + slack_ms));
     loop {
         let permit = tokio::select! {
@@ -438,6 +430,10 @@ pub fn process_cpu_seconds() -> f64 {
     // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the ')'.
     (ticks(11) + ticks(12)) / 100.0
 }
+
+#[path = "poller_reload.rs"]
+mod reload;
+pub use reload::Reload;
 
 #[cfg(test)]
 #[path = "poller_tests.rs"]

@@ -120,6 +120,7 @@ async fn worker_polls_at_start_then_once_per_interval() {
         schedule,
         Instant::now(),
         token.clone(),
+        FirstPoll::Now,
     ));
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "first poll at start");
@@ -204,6 +205,7 @@ async fn wrong_credentials_are_not_retried_in_a_loop() {
         schedule,
         Instant::now(),
         token.clone(),
+        FirstPoll::Now,
     ));
     tokio::time::sleep(Duration::from_secs(3600)).await;
     let n = bmc.polls.load(Ordering::SeqCst);

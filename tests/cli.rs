@@ -262,7 +262,7 @@ fn a_credentials_file_others_can_read_is_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sighup_reloads_credentials_and_keeps_the_sessions_still_valid() {
+async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_still_valid() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cancel = tokio_util::sync::CancellationToken::new();
     let spec = bmc_catcher::sim::FleetSpec {
@@ -284,12 +284,14 @@ async fn sighup_reloads_credentials_and_keeps_the_sessions_still_valid() {
     let text = std::fs::read_to_string(&cfg)
         .expect("cfg")
         .replace("interval = \"1m\"", "interval = \"3s\"")
-        .replace("timeout = \"10s\"", "timeout = \"3s\"");
+        .replace("timeout = \"10s\"", "timeout = \"3s\"")
+        + "\n[ipmi]\nrequest-timeout = \"200ms\"\n";
     std::fs::write(&cfg, &text).expect("cfg");
     let mut child = tokio::process::Command::new(bin())
         .args(["run", "--config"])
         .arg(&cfg)
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("daemon.log")).expect("log"))
+        .kill_on_drop(true)
         .spawn()
         .expect("run");
     let pid = child.id().expect("pid").to_string();
@@ -366,6 +368,38 @@ async fn sighup_reloads_credentials_and_keeps_the_sessions_still_valid() {
         0,
         "the new password is wrong for the simulator: no new session"
     );
+
+    // A shorter [poll] interval applies at once, and the first BMC keeps its session.
+    let requests = |x: &bmc_catcher::sim::SimBmc| {
+        x.counters
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let window = std::time::Duration::from_secs(6);
+    let r0 = requests(&a);
+    tokio::time::sleep(window).await;
+    let slow = requests(&a) - r0;
+    let fast_cfg = text
+        .replace("interval = \"3s\"", "interval = \"1s\"")
+        .replace("timeout = \"3s\"", "timeout = \"1s\"");
+    std::fs::write(&cfg, &fast_cfg).expect("cfg");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let r1 = requests(&a);
+    tokio::time::sleep(window).await;
+    let fast = requests(&a) - r1;
+    assert!(
+        slow > 0 && fast >= slow * 2,
+        "every 3 s: {slow} requests in 6 s; every 1 s: {fast}\n{}",
+        std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
+    );
+    assert_eq!(created(&a), 1, "the schedule change kept the session");
     let _ = std::process::Command::new("kill").arg(&pid).status();
     let _ = child.wait().await;
     fleet.stop();
