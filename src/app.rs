@@ -75,12 +75,9 @@ impl Daemon {
 
         let schedule = schedule_of(config);
         let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
-        let pins = (config.redfish.tls == crate::config::TlsPolicy::Pin)
-            .then(|| config.redfish.pin_file.clone());
-        nats::start(
+        let connection = nats::start(
             &config.nats,
             nats_user.as_ref(),
-            pins,
             store.clone(),
             poller.fleet(),
             nats_stats,
@@ -89,6 +86,18 @@ impl Daemon {
         )
         .await
         .context("setting up NATS ([nats])")?;
+        if let Some(c) = connection
+            && config.redfish.tls == crate::config::TlsPolicy::Pin
+        {
+            tracker.spawn(nats::pins::run(
+                c.client,
+                config.nats.clone(),
+                config.partition.clone(),
+                config.redfish.pin_file.clone(),
+                c.connected,
+                cancel.clone(),
+            ));
+        }
         // Ready once discovery has published its first list (the watch value changes).
         let ready_state = state.clone();
         let mut ready_rx = rx.clone();

@@ -102,18 +102,49 @@ pub async fn connect_options(
 /// Connects (in the background: the daemon does not wait for NATS) and spawns the intake, sender
 /// and command tasks on `tracker`.
 #[allow(clippy::too_many_arguments)]
+/// A key-value bucket (one revision per key, file storage), created on first use.
+async fn kv_bucket(
+    js: &async_nats::jetstream::Context,
+    cfg: &NatsConfig,
+    bucket: &str,
+    description: &str,
+) -> Result<async_nats::jetstream::kv::Store, String> {
+    use async_nats::jetstream::{kv, stream};
+    if let Ok(kv) = js.get_key_value(bucket).await {
+        return Ok(kv);
+    }
+    js.create_key_value(kv::Config {
+        bucket: bucket.to_string(),
+        description: description.to_string(),
+        history: 1,
+        num_replicas: cfg.replicas,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("kv bucket {bucket}: {e}"))
+}
+
+/// A running connection, for tasks started beside the publisher (the TLS pin sync).
+pub struct Connection {
+    pub client: async_nats::Client,
+    /// True while connected.
+    pub connected: watch::Receiver<bool>,
+}
+
+/// Connects (retrying in the background) and starts the publisher and the command responder;
+/// `None` when `[nats] url` is unset.
 pub async fn start(
     cfg: &NatsConfig,
     user: Option<&Credential>,
-    pin_file: Option<std::path::PathBuf>,
     store: Arc<Store>,
     fleet: Fleet,
     stats: Arc<NatsStats>,
     tracker: &TaskTracker,
     cancel: CancellationToken,
-) -> Result<(), NatsError> {
+) -> Result<Option<Connection>, NatsError> {
     let Some(url) = cfg.url.clone() else {
-        return Ok(());
+        return Ok(None);
     };
     let (state_tx, state_rx) = watch::channel(false);
     let state_tx = Arc::new(state_tx);
@@ -162,16 +193,10 @@ pub async fn start(
         stats.clone(),
         cancel.clone(),
     ));
-    if let Some(file) = pin_file {
-        tracker.spawn(pins::run(
-            client.clone(),
-            cfg.clone(),
-            store.partition().to_string(),
-            file,
-            state_rx.clone(),
-            cancel.clone(),
-        ));
-    }
+    let connection = Connection {
+        client: client.clone(),
+        connected: state_rx.clone(),
+    };
     tracker.spawn(sender::run(
         client,
         cfg.clone(),
@@ -181,5 +206,5 @@ pub async fn start(
         stats,
         cancel,
     ));
-    Ok(())
+    Ok(Some(connection))
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv, stream};
+use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -35,19 +35,13 @@ fn key(partition: &str, addr: &str) -> String {
 
 /// The bucket, created on first use.
 pub async fn bucket(js: &jetstream::Context, cfg: &NatsConfig) -> Result<kv::Store, String> {
-    if let Ok(kv) = js.get_key_value(&cfg.tls_pins_bucket).await {
-        return Ok(kv);
-    }
-    js.create_key_value(kv::Config {
-        bucket: cfg.tls_pins_bucket.clone(),
-        description: "bmc-catcher: TLS certificate pins, key <partition>.<address>".into(),
-        history: 1,
-        num_replicas: cfg.replicas,
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
+    super::kv_bucket(
+        js,
+        cfg,
+        &cfg.tls_pins_bucket,
+        "bmc-catcher: TLS certificate pins, key <partition>.<address>",
+    )
     .await
-    .map_err(|e| format!("kv bucket {}: {e}", cfg.tls_pins_bucket))
 }
 
 /// The partition's pins in the bucket, by address.

@@ -96,19 +96,13 @@ async fn setup(js: &jetstream::Context, cfg: &NatsConfig) -> Result<kv::Store, S
     })
     .await
     .map_err(|e| format!("stream {}: {e}", cfg.stream))?;
-    if let Ok(kv) = js.get_key_value(&cfg.kv_bucket).await {
-        return Ok(kv);
-    }
-    js.create_key_value(kv::Config {
-        bucket: cfg.kv_bucket.clone(),
-        description: "bmc-catcher: latest snapshot per BMC, key <partition>.<mac>".into(),
-        history: 1,
-        num_replicas: cfg.replicas,
-        storage: stream::StorageType::File,
-        ..Default::default()
-    })
+    super::kv_bucket(
+        js,
+        cfg,
+        &cfg.kv_bucket,
+        "bmc-catcher: latest snapshot per BMC, key <partition>.<mac>",
+    )
     .await
-    .map_err(|e| format!("kv bucket {}: {e}", cfg.kv_bucket))
 }
 
 async fn publish_event(js: &jetstream::Context, cfg: &NatsConfig, e: &Event) -> Result<(), String> {
