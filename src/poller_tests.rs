@@ -101,6 +101,42 @@ fn target(i: u8) -> Target {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_worker_restarted_by_a_reload_polls_first_at_its_slot() {
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(target(2));
+    let bmc = scripted(2, false);
+    let schedule = Schedule {
+        interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(5),
+        concurrency: 1,
+    };
+    let epoch = Instant::now();
+    let slot = phase(mac(2), schedule.interval);
+    let token = CancellationToken::new();
+    let handle = tokio::spawn(worker(
+        bmc.clone(),
+        target(2),
+        store,
+        Arc::new(PollStats::default()),
+        Arc::new(Semaphore::new(1)),
+        schedule,
+        epoch,
+        token.clone(),
+        FirstPoll::AtItsSlot,
+    ));
+    tokio::time::sleep_until(epoch + slot - Duration::from_millis(100)).await;
+    assert_eq!(
+        bmc.polls.load(Ordering::SeqCst),
+        0,
+        "nothing before its slot"
+    );
+    tokio::time::sleep_until(epoch + slot + Duration::from_secs(1)).await;
+    assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "polled at its slot");
+    token.cancel();
+    handle.await.expect("worker ends on cancel");
+}
+
+#[tokio::test(start_paused = true)]
 async fn worker_polls_at_start_then_once_per_interval() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(1));
