@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
-use tracing::Instrument;
 
-use super::{FirstPoll, Poller, Schedule, worker};
+use super::{FirstPoll, Poller, Schedule};
 use crate::config::Credentials;
 use crate::hal::Connector;
 use crate::model::MacAddr;
@@ -50,8 +49,13 @@ impl Poller {
             kept = self.workers.len() - changed.len(),
             "credentials reloaded"
         );
-        for mac in changed {
-            if let Some(w) = self.workers.remove(&mac) {
+        self.restart(&changed).await;
+    }
+
+    /// Closes each BMC's backend and starts it anew from the current connector.
+    async fn restart(&mut self, macs: &[MacAddr]) {
+        for mac in macs {
+            if let Some(w) = self.workers.remove(mac) {
                 let target = w.target.clone();
                 self.stop(w).await;
                 self.start(target);
@@ -70,27 +74,12 @@ impl Poller {
             w.token.cancel();
         }
         for mac in &macs {
-            let Some(w) = self.workers.get_mut(mac) else {
+            let Some(mut w) = self.workers.remove(mac) else {
                 continue;
             };
             let _ = (&mut w.handle).await;
-            let token = tokio_util::sync::CancellationToken::new();
-            let span = tracing::info_span!("bmc", bmc.mac = %w.target.mac, bmc.ip = %w.target.ip, backend = w.bmc.describe().backend());
-            w.handle = tokio::spawn(
-                worker(
-                    w.bmc.clone(),
-                    w.target.clone(),
-                    self.store.clone(),
-                    self.stats.clone(),
-                    self.permits.clone(),
-                    schedule,
-                    self.epoch,
-                    token.clone(),
-                    FirstPoll::AtItsSlot,
-                )
-                .instrument(span),
-            );
-            w.token = token;
+            (w.token, w.handle) = self.spawn_worker(&w.bmc, &w.target, FirstPoll::AtItsSlot);
+            self.workers.insert(*mac, w);
         }
         tracing::info!(
             bmcs = macs.len(),
@@ -105,13 +94,7 @@ impl Poller {
     async fn new_backends(&mut self, connector: Arc<Connector>) {
         self.connector = connector;
         let macs: Vec<MacAddr> = self.workers.keys().copied().collect();
-        for mac in &macs {
-            if let Some(w) = self.workers.remove(mac) {
-                let target = w.target.clone();
-                self.stop(w).await;
-                self.start(target);
-            }
-        }
+        self.restart(&macs).await;
         tracing::info!(
             bmcs = macs.len(),
             "redfish/ipmi settings reloaded; every session re-opened"
