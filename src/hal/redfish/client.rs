@@ -41,7 +41,6 @@ pub struct Session {
     host: String,
     bmc: String,
     cred: Option<Credential>,
-    timeout: Duration,
     auth: Mutex<Auth>,
     /// One permit per connection this BMC may use: a request holds one until its body is read.
     in_flight: tokio::sync::Semaphore,
@@ -73,7 +72,6 @@ impl Session {
             host: host.to_string(),
             bmc,
             cred,
-            timeout: shared.timeout,
             auth: Mutex::new(Auth::None),
             in_flight: tokio::sync::Semaphore::new(shared.connections_per_bmc),
             sessions_path: Mutex::new("/redfish/v1/SessionService/Sessions".into()),
@@ -126,7 +124,7 @@ impl Session {
         if e.is_timeout() {
             HalError::Timeout {
                 bmc: self.bmc.clone(),
-                after: self.timeout,
+                after: self.shared.timeout,
                 what: detail,
             }
         } else if e.is_connect() {
