@@ -212,11 +212,7 @@ async fn run_notifies_systemd_and_logs_out_on_sigterm() {
     }
     assert!(fed, "WATCHDOG=1 while polling works");
     let pid = child.id().expect("pid").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    signal(&pid, "-TERM");
     let exit = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
         .await
         .expect("exits after SIGTERM")
@@ -320,13 +316,7 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
 
     // A broken config: refused, the daemon goes on with its sessions.
     std::fs::write(&cfg, "[poll]\nintervall = 1\n").expect("cfg");
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
+    signal(&pid, "-HUP");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(
         (created(&a), created(&b)),
@@ -343,13 +333,7 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
             b.mac
         ),
     );
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
+    signal(&pid, "-HUP");
     let b3 = b.clone();
     wait(
         "the changed BMC's session closed",
@@ -383,13 +367,7 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
         .replace("interval = \"3s\"", "interval = \"1s\"")
         .replace("timeout = \"3s\"", "timeout = \"1s\"");
     std::fs::write(&cfg, &fast_cfg).expect("cfg");
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
+    signal(&pid, "-HUP");
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let r1 = requests(&a);
     tokio::time::sleep(window).await;

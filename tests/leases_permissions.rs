@@ -110,11 +110,7 @@ async fn an_unreadable_leases_file_is_reported_once_and_the_last_good_targets_st
     }
 
     let pid = child.id().expect("pid").to_string();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    signal(&pid, "-TERM");
     let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("exits after SIGTERM")

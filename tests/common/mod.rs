@@ -278,3 +278,12 @@ impl Drop for IpmiSim {
         }
     }
 }
+
+/// Sends `sig` (`-TERM`, `-HUP`) to the process `pid` with kill(1); fails the test if it cannot.
+pub fn signal(pid: &str, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, pid])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill {sig} {pid}: {status}");
+}
