@@ -2,10 +2,12 @@
 //! rebuilt or replaced management server keeps trusting exactly the certificates its predecessor
 //! pinned. Key `<partition>.<address>` (`:` of IPv6 as `_`), value `{"addr", "sha256"}`.
 //!
-//! Every [`SYNC_EVERY`] while NATS is up: pins in the bucket that the local file lacks (and that
-//! this process did not see removed) are restored into the file; local pins the bucket lacks or
-//! holds differently are written; pins removed locally since the last sync (`bmc-catcher trust`)
-//! are deleted. `trust` also deletes the key itself, so a pin removed while the daemon was stopped
+//! After each (re)connect, and whenever the pin file changed (checked every [`SYNC_EVERY`]), the
+//! file and the bucket are compared: pins in the bucket that the local file lacks (and that this
+//! process did not see removed) are restored into the file; local pins the bucket lacks or holds
+//! differently are written; pins removed locally since the last sync (`bmc-catcher trust`) are
+//! deleted. An unchanged file is not compared again: reading the whole bucket every few seconds
+//! would cost NATS a request per pinned BMC. `trust` also deletes the key itself, so a pin removed while the daemon was stopped
 //! does not come back from the bucket.
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Nats as NatsConfig;
 use crate::hal::redfish::pin::{self, Pins};
 
-/// How often the pin file and the bucket are compared.
+/// How often the pin file is checked for changes.
 pub const SYNC_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -126,19 +128,27 @@ pub async fn run(
 ) {
     let js = jetstream::new(client);
     let mut last = None;
+    let modified = |f: &Path| std::fs::metadata(f).and_then(|m| m.modified()).ok();
+    // The pin file's modification time at the last comparison since (re)connecting.
+    let mut compared: Option<Option<std::time::SystemTime>> = None;
     loop {
         if !*connected.borrow_and_update() {
+            compared = None;
             tokio::select! {
                 _ = connected.changed() => continue,
                 _ = cancel.cancelled() => return,
             }
         }
-        let done = match bucket(&js, &cfg).await {
-            Ok(kv) => sync(&kv, &partition, &file, &mut last).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = done {
-            tracing::warn!(error = %e, "TLS pins: NATS KV sync failed, retrying");
+        let now = modified(&file);
+        if compared != Some(now) {
+            let done = match bucket(&js, &cfg).await {
+                Ok(kv) => sync(&kv, &partition, &file, &mut last).await,
+                Err(e) => Err(e),
+            };
+            match done {
+                Ok(()) => compared = Some(now),
+                Err(e) => tracing::warn!(error = %e, "TLS pins: NATS KV sync failed, retrying"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(SYNC_EVERY) => {}
