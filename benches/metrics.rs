@@ -9,12 +9,13 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use bmc_catcher::issues::{Issue, IssueType, Severity};
 use bmc_catcher::model::{
     BmcSnapshot, ErrorKind, Field, Health, Inventory, Led, MacAddr, PowerMetrics, PowerState,
     Protocol, Psu, Reading, SCHEMA_VERSION, Sensor, SensorKind, Target, Unit,
 };
-use bmc_catcher::publish::metrics::{Format, PollStats, registry, render};
+use bmc_catcher::model::{Issue, IssueType, Severity};
+use bmc_catcher::poller::PollStats;
+use bmc_catcher::publish::metrics::{Format, registry, render};
 use bmc_catcher::store::Store;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 

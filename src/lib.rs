@@ -32,19 +32,15 @@
 //! returns, workers finish their in-flight poll (bounded by the poll deadline), every backend logs out,
 //! the listener shuts down gracefully, then `Daemon::stop` returns.
 
-pub mod app;
-pub mod commands;
+pub mod cli;
 pub mod config;
-pub mod demo;
+pub mod control;
+pub mod daemon;
 pub mod discovery;
 pub mod hal;
 pub mod issues;
 pub mod model;
 pub mod poller;
-pub mod power_cli;
-pub mod probe;
 pub mod publish;
 pub mod sim;
 pub mod store;
-pub mod views;
-pub mod views_cli;

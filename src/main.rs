@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use bmc_catcher::cli::{demo, power as power_cli, probe, views as views_cli};
 use bmc_catcher::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
-use bmc_catcher::{app, demo, discovery, hal, poller, power_cli, probe, views_cli};
+use bmc_catcher::{daemon as app, discovery, hal, poller};
 
 #[derive(Parser)]
 #[command(

@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::hal::{Bmc, Connector};
 use crate::model::{BmcSnapshot, ErrorKind, MacAddr, Reading, SCHEMA_VERSION, Target};
-use crate::publish::metrics::PollStats;
+
 use crate::store::{Store, now_ms};
 
 /// Sessions closed at once on shutdown: all of them at once would open thousands of connections
@@ -378,14 +378,13 @@ async fn worker(
     }
 }
 
-#[path = "poller_rounds.rs"]
 mod rounds;
+mod stats;
 pub use rounds::{poll_round, poll_rounds, process_cpu_seconds};
+pub use stats::PollStats;
 
-#[path = "poller_reload.rs"]
 mod reload;
 pub use reload::Reload;
 
 #[cfg(test)]
-#[path = "poller_tests.rs"]
 mod tests;

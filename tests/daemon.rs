@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bmc_catcher::app::Daemon;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{BmcSnapshot, ErrorKind, Health, MacAddr, SensorKind};
 use bmc_catcher::poller::{Schedule, poll_round};

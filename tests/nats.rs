@@ -8,11 +8,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use async_nats::jetstream;
-use bmc_catcher::app::Daemon;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::daemon::Daemon;
+use bmc_catcher::model::{Event, EventKind};
 use bmc_catcher::model::{MacAddr, PowerState};
 use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
-use bmc_catcher::store::{Event, EventKind, Store};
+use bmc_catcher::store::Store;
 use common::*;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;

@@ -7,8 +7,8 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bmc_catcher::app::Daemon;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::redfish::pin;
 use bmc_catcher::publish::nats::pins;
 use bmc_catcher::sim::{FleetSpec, SimFleet};

@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use bmc_catcher::app::Daemon;
 use bmc_catcher::config::{Config, Credentials};
-use bmc_catcher::issues::IssueType;
+use bmc_catcher::daemon::Daemon;
+use bmc_catcher::model::IssueType;
 use bmc_catcher::sim::{FleetSpec, SimFleet};
 use common::*;
 use tokio_util::sync::CancellationToken;

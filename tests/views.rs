@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use bmc_catcher::app::Daemon;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::Health;
+use bmc_catcher::model::{Event, EventKind};
 use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
-use bmc_catcher::store::{Event, EventKind};
 use common::*;
 use futures::StreamExt;
 

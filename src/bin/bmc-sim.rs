@@ -86,7 +86,7 @@ async fn main() -> std::process::ExitCode {
         }
         println!("leases written to {}", path.display());
     }
-    bmc_catcher::app::shutdown_signal().await;
+    bmc_catcher::daemon::shutdown_signal().await;
     // What the clients did to the fleet, for benchmarks and curious operators.
     let (mut rf_created, mut rf_open, mut ipmi_created, mut ipmi_open, mut requests) =
         (0u64, 0usize, 0u64, 0usize, 0u64);

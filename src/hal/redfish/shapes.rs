@@ -344,5 +344,4 @@ pub fn total_power_sensor(v: &Value) -> Option<f64> {
 }
 
 #[cfg(test)]
-#[path = "shapes_tests.rs"]
 mod tests;

@@ -1,5 +1,5 @@
 //! The command endpoint: a queue subscription on `<prefix>.<partition>.*.cmd`; each request runs
-//! through [`crate::commands::execute`] in its own task (at most [`MAX_IN_FLIGHT`] at once) and is
+//! through [`crate::control::execute`] in its own task (at most [`MAX_IN_FLIGHT`] at once) and is
 //! answered on its reply subject, errors included.
 
 use std::sync::Arc;
@@ -58,7 +58,7 @@ pub async fn serve(
             (client.clone(), store.clone(), fleet.clone(), stats.clone());
         tokio::spawn(async move {
             let mac = msg.subject.split('.').nth(2).unwrap_or("").to_string();
-            let reply = crate::commands::execute(&fleet, &store, &mac, &msg.payload, timeout).await;
+            let reply = crate::control::execute(&fleet, &store, &mac, &msg.payload, timeout).await;
             stats.command(reply.ok);
             let body = serde_json::to_vec(&reply).unwrap_or_default();
             if let Err(e) = client.publish(reply_to, body.into()).await {

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Notify;
 
-use crate::store::{Event, EventSink};
+use crate::model::Event;
+use crate::store::EventSink;
 
 /// Watches the outbox's size (the NATS gauges); called under no lock.
 pub trait Gauges: Send + Sync {
@@ -103,7 +104,7 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::EventKind;
+    use crate::model::EventKind;
 
     fn ev(n: u32) -> Event {
         Event {

@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::outbox::Outbox;
 use super::{event_subject, kv_key};
 use crate::config::Nats as NatsConfig;
-use crate::store::{Event, Store};
+use crate::model::Event;
+use crate::store::Store;
 
 /// NATS self-metrics.
 #[derive(Debug, Default)]

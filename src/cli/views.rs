@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use futures::StreamExt;
 
+use crate::cli::table::{self as views, IssueFilter, Row, Style};
 use crate::config::{Config, Credentials};
-use crate::issues::{IssueType, Severity};
 use crate::model::BmcSnapshot;
+use crate::model::{IssueType, Severity};
 use crate::publish::http::BmcView;
 use crate::store::now_ms;
-use crate::views::{self, IssueFilter, Row, Style};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Source {

@@ -233,5 +233,4 @@ pub(crate) mod duration_str {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 //! The views' layout: symbols and colour only when asked, stable plain columns otherwise, filters.
 
 use super::*;
-use crate::issues::Issue;
+use crate::model::Issue;
 use crate::model::{Field, Inventory, Reading, SCHEMA_VERSION};
 
 fn row(i: u8, power: PowerState, issues: Vec<Issue>) -> Row {

@@ -291,13 +291,13 @@ pub async fn trust(args: TrustArgs) -> anyhow::Result<()> {
     let config = Config::load(&args.config)?;
     let addr = match args.bmc.parse::<MacAddr>() {
         Ok(mac) => {
-            let source = crate::views_cli::Source {
+            let source = crate::cli::views::Source {
                 api: args.api.clone(),
                 nats: None,
                 config: Some(args.config.clone()),
                 partition: None,
             };
-            let rows = crate::views_cli::fetch(&source).await?;
+            let rows = crate::cli::views::fetch(&source).await?;
             rows.into_iter()
                 .find(|r| r.mac == mac.to_string())
                 .map(|r| r.ip)

@@ -9,10 +9,9 @@ use std::sync::{Arc, RwLock};
 
 use tokio::sync::broadcast;
 
-use crate::model::{BmcSnapshot, ErrorKind, Health, MacAddr, PowerState, Target};
-
-mod events;
-pub use events::{Event, EventKind};
+use crate::model::{
+    BmcSnapshot, ErrorKind, Event, EventKind, Health, Issue, MacAddr, PowerState, Target,
+};
 
 /// How many events a slow subscriber may lag behind before it misses some.
 const EVENT_CAPACITY: usize = 4096;
@@ -224,7 +223,7 @@ impl Store {
 
     /// Stores each BMC's issues (from [`crate::issues::evaluate`]) in its snapshot, emitting
     /// `issue-raised` / `issue-cleared` for what changed.
-    pub fn apply_issues(&self, mut issues: BTreeMap<MacAddr, Vec<crate::issues::Issue>>) {
+    pub fn apply_issues(&self, mut issues: BTreeMap<MacAddr, Vec<Issue>>) {
         let mut events = Vec::new();
         {
             let mut map = self.write();
@@ -374,5 +373,4 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;

@@ -16,9 +16,10 @@ use crate::config::{Config, Credentials};
 use crate::discovery::{self, watch::Watcher};
 use crate::hal::Connector;
 use crate::model::Target;
+use crate::poller::PollStats;
 use crate::poller::{Poller, Reload, Schedule};
 use crate::publish::http::{ApiState, router};
-use crate::publish::metrics::{PollStats, registry};
+use crate::publish::metrics::registry;
 use crate::publish::nats::{self, NatsStats};
 use crate::store::Store;
 

@@ -1,11 +1,11 @@
-//! The events the store emits when something about a BMC changes: what happened ([`EventKind`],
-//! a closed set, named in payloads and NATS subjects) and the envelope ([`Event`]) with its unique id.
+//! The events emitted when something about a BMC changes: what happened ([`EventKind`], a closed
+//! set, named in payloads and NATS subjects) and the envelope ([`Event`]) with its unique id.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ErrorKind, Health, MacAddr, PowerState};
+use super::{ErrorKind, Health, IssueType, MacAddr, PowerState, Severity};
 
 /// A change worth telling someone about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,12 +36,12 @@ pub enum EventKind {
     },
     Recovered,
     IssueRaised {
-        issue: crate::issues::IssueType,
-        severity: crate::issues::Severity,
+        issue: IssueType,
+        severity: Severity,
         detail: String,
     },
     IssueCleared {
-        issue: crate::issues::IssueType,
+        issue: IssueType,
     },
     CommandResult {
         action: String,

@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{Daemon, shutdown_signal};
 use crate::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use crate::daemon::{Daemon, shutdown_signal};
 use crate::model::{PowerState, SensorKind};
 use crate::sim::{FleetSpec, SimFleet, SimProtocol};
 use crate::store::{Store, now_ms};

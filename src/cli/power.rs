@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::commands::Reply;
 use crate::config::{Config, Credentials};
+use crate::control::Reply;
 use crate::model::MacAddr;
 use crate::publish::nats::{command_subject, connect_options};
 

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::hal::{Bmc, HalError};
+use crate::model::EventKind;
 use crate::model::{Action, MacAddr, PowerState, SCHEMA_VERSION};
 use crate::poller::Fleet;
-use crate::store::{EventKind, Store};
+use crate::store::Store;
 
 /// A command request: `{"action": "power-cycle"}` (a bare `power-cycle` body is accepted too).
 #[derive(Debug, Clone, Serialize, Deserialize)]

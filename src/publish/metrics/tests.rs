@@ -59,9 +59,9 @@ fn snapshot() -> BmcSnapshot {
                 sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
             ]),
         },
-        issues: vec![crate::issues::Issue {
-            kind: crate::issues::IssueType::PowersupplyFailure,
-            severity: crate::issues::Severity::Major,
+        issues: vec![crate::model::Issue {
+            kind: crate::model::IssueType::PowersupplyFailure,
+            severity: crate::model::Severity::Major,
             detail: "PSU1 is in warning".into(),
         }],
     }

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::issues::{IssueType, Severity};
 use crate::model::{BmcSnapshot, Health, Led, PowerState, SensorKind};
+use crate::model::{IssueType, Severity};
 
 /// One BMC as the views see it (from the JSON API or the NATS KV).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -283,5 +283,4 @@ pub fn to_yaml(v: &serde_json::Value) -> String {
 }
 
 #[cfg(test)]
-#[path = "views_tests.rs"]
 mod tests;

@@ -9,8 +9,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Unit;
 
-use super::metrics::PollStats;
 use crate::model::{BmcSnapshot, Field, Led, PowerState, SensorKind, Unit as SensorUnit};
+use crate::poller::PollStats;
 use crate::store::Store;
 
 type Labels = Vec<(&'static str, String)>;

@@ -1,0 +1,28 @@
+//! The domain vocabulary shared by every part of the daemon: a BMC's identity (its MAC), what a poll
+//! learns about it (power, inventory, sensors, PSUs), how a failed read is described, what can be
+//! wrong with it (issues), what an operator can ask of it (actions) and what changed (events).
+//!
+//! Owns no I/O and names no other module of the crate: everything else depends on it. Discovery
+//! produces [`Target`]s, backends produce [`Reading`]s, the poller wraps them in [`BmcSnapshot`]s,
+//! the store keeps them and emits [`Event`]s, the publishers read them.
+
+mod action;
+mod error;
+mod event;
+mod identity;
+mod issue;
+mod parts;
+mod reading;
+mod snapshot;
+
+pub use action::Action;
+pub use error::{ErrorKind, Field, FieldError};
+pub use event::{Event, EventKind};
+pub use identity::{MacAddr, MacParseError, Protocol, Target};
+pub use issue::{Issue, IssueType, Severity};
+pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
+pub use reading::Reading;
+pub use snapshot::BmcSnapshot;
+
+/// The version of the JSON shape of [`BmcSnapshot`]; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,118 @@
+//! What can be wrong with a BMC: the closed set of [`IssueType`]s (documented in docs/issues.md),
+//! their [`Severity`] and one [`Issue`] of one BMC. The rules that find them live in `issues`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of issue. The set is closed; `docs/issues.md` explains each and how to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssueType {
+    Unreachable,
+    AuthFailed,
+    InfoOutdated,
+    NoDistinctIp,
+    DuplicateUuid,
+    LeaseExpiredButAnswers,
+    PowersupplyFailure,
+    SensorCritical,
+    SensorWarning,
+    PowerStateUnknown,
+    TlsCertificateChanged,
+}
+
+impl IssueType {
+    pub const ALL: [IssueType; 11] = [
+        IssueType::Unreachable,
+        IssueType::AuthFailed,
+        IssueType::InfoOutdated,
+        IssueType::NoDistinctIp,
+        IssueType::DuplicateUuid,
+        IssueType::LeaseExpiredButAnswers,
+        IssueType::PowersupplyFailure,
+        IssueType::SensorCritical,
+        IssueType::SensorWarning,
+        IssueType::PowerStateUnknown,
+        IssueType::TlsCertificateChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueType::Unreachable => "unreachable",
+            IssueType::AuthFailed => "auth-failed",
+            IssueType::InfoOutdated => "info-outdated",
+            IssueType::NoDistinctIp => "no-distinct-ip",
+            IssueType::DuplicateUuid => "duplicate-uuid",
+            IssueType::LeaseExpiredButAnswers => "lease-expired-but-answers",
+            IssueType::PowersupplyFailure => "powersupply-failure",
+            IssueType::SensorCritical => "sensor-critical",
+            IssueType::SensorWarning => "sensor-warning",
+            IssueType::PowerStateUnknown => "power-state-unknown",
+            IssueType::TlsCertificateChanged => "tls-certificate-changed",
+        }
+    }
+}
+
+impl fmt::Display for IssueType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for IssueType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IssueType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = IssueType::ALL.iter().map(|t| t.as_str()).collect();
+                format!("unknown issue type {s:?}; one of: {}", all.join(", "))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "minor" => Ok(Severity::Minor),
+            "major" => Ok(Severity::Major),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "unknown severity {s:?}; one of: minor, major, critical"
+            )),
+        }
+    }
+}
+
+/// One issue of one BMC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    #[serde(rename = "type")]
+    pub kind: IssueType,
+    pub severity: Severity,
+    /// One line saying what exactly.
+    pub detail: String,
+}
