@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Credentials};
 use crate::discovery::{self, watch::Watcher};
 use crate::hal::Connector;
+use crate::issues::{self, task::Timing};
 use crate::model::Target;
 use crate::poller::PollStats;
 use crate::poller::{Poller, Reload, Schedule};
@@ -31,7 +32,7 @@ pub struct Daemon {
     /// Changes for the poller (SIGHUP).
     reload: tokio::sync::mpsc::Sender<Reload>,
     /// `[issues]` and the interval, as the issue evaluation reads them (SIGHUP replaces them).
-    issue_settings: Arc<std::sync::Mutex<(std::time::Duration, u32)>>,
+    issue_timing: watch::Sender<Timing>,
     /// The running discovery watcher: its token and the channel it feeds, to restart it on reload.
     watcher: std::sync::Mutex<(CancellationToken, watch::Sender<Vec<Target>>)>,
     config: std::sync::Mutex<Config>,
@@ -111,34 +112,13 @@ impl Daemon {
         tracker.spawn(poller.run(rx, reload_rx, cancel.clone()));
 
         // Issues: re-evaluated over the whole fleet every discovery refresh.
-        let (issue_store, issue_cancel) = (store.clone(), cancel.clone());
-        let issue_settings = Arc::new(std::sync::Mutex::new((
-            config.poll.interval,
-            config.issues.outdated_after_intervals,
-        )));
-        let settings_now = issue_settings.clone();
-        let every = config.discovery.refresh;
-        tracker.spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = issue_cancel.cancelled() => return,
-                }
-                let settings = *settings_now.lock().unwrap_or_else(|p| p.into_inner());
-                let entries = issue_store.entries();
-                let found = crate::issues::evaluate(
-                    &entries,
-                    &crate::issues::Settings {
-                        now_ms: crate::store::now_ms(),
-                        interval: settings.0,
-                        outdated_after_intervals: settings.1,
-                    },
-                );
-                issue_store.apply_issues(found);
-            }
-        });
+        let (issue_timing, timing_rx) = watch::channel(timing_of(config));
+        tracker.spawn(issues::task::run(
+            store.clone(),
+            config.discovery.refresh,
+            timing_rx,
+            cancel.clone(),
+        ));
 
         let app = router(state);
         let http_cancel = cancel.clone();
@@ -156,7 +136,7 @@ impl Daemon {
             store,
             stats,
             reload,
-            issue_settings,
+            issue_timing,
             watcher: std::sync::Mutex::new((watcher_token, watcher_tx)),
             config: std::sync::Mutex::new(config.clone()),
             cancel,
@@ -205,13 +185,10 @@ impl Daemon {
             w.0 = token;
             tracing::info!("discovery settings reloaded");
         }
-        if changed("issues") || old.poll.interval != new.poll.interval {
-            *self
-                .issue_settings
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) =
-                (new.poll.interval, new.issues.outdated_after_intervals);
-        }
+        self.issue_timing.send_if_modified(|t| {
+            let new = timing_of(&new);
+            std::mem::replace(t, new) != new
+        });
         let transport =
             changed("redfish") || changed("ipmi") || old.poll.protocol != new.poll.protocol;
         let mut changes = Vec::new();
@@ -276,6 +253,13 @@ pub async fn run(
     watchdog.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+fn timing_of(c: &Config) -> Timing {
+    Timing {
+        interval: c.poll.interval,
+        outdated_after_intervals: c.issues.outdated_after_intervals,
+    }
 }
 
 fn schedule_of(c: &Config) -> Schedule {

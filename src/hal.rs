@@ -55,6 +55,9 @@ pub enum HalError {
     },
     #[error("{bmc}: unreachable: {detail}")]
     Unreachable { bmc: String, detail: String },
+    /// The BMC's TLS certificate was refused (today: a pinned certificate changed).
+    #[error("{bmc}: TLS: {detail}")]
+    Tls { bmc: String, detail: String },
     #[error("{bmc}: authentication failed: {detail}")]
     Auth { bmc: String, detail: String },
     #[error("{bmc}: protocol error: {detail}")]
@@ -76,6 +79,7 @@ impl HalError {
         match self {
             HalError::Timeout { .. } => ErrorKind::Timeout,
             HalError::Unreachable { .. } => ErrorKind::Unreachable,
+            HalError::Tls { .. } => ErrorKind::Tls,
             HalError::Auth { .. } => ErrorKind::Auth,
             HalError::Protocol { .. } => ErrorKind::Protocol,
             HalError::Unsupported { .. } => ErrorKind::Unsupported,

@@ -221,7 +221,7 @@ impl Store {
         }
     }
 
-    /// Stores each BMC's issues (from [`crate::issues::evaluate`]) in its snapshot, emitting
+    /// Stores each BMC's issues (the issue evaluation's result) in its snapshot, emitting
     /// `issue-raised` / `issue-cleared` for what changed.
     pub fn apply_issues(&self, mut issues: BTreeMap<MacAddr, Vec<Issue>>) {
         let mut events = Vec::new();

@@ -1,9 +1,11 @@
 //! Each issue type from the state that should raise it, and nothing from a healthy fleet.
 
+use std::net::IpAddr;
+
 use super::*;
 use crate::model::{
-    BmcSnapshot, Field, FieldError, Inventory, Psu, Reading, SCHEMA_VERSION, Sensor, SensorKind,
-    Target, Unit,
+    BmcSnapshot, ErrorKind, Field, FieldError, Health, Inventory, IssueType, PowerState, Psu,
+    Reading, SCHEMA_VERSION, Sensor, SensorKind, Severity, Target, Unit,
 };
 
 const NOW: i64 = 1_800_000_000_000;

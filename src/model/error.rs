@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorKind {
     Timeout,
     Unreachable,
+    /// The BMC's TLS certificate was refused (a pinned certificate changed).
+    Tls,
     Auth,
     Protocol,
     Unsupported,
@@ -21,15 +23,17 @@ impl ErrorKind {
         match self {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Tls => "tls",
             ErrorKind::Auth => "auth",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Unsupported => "unsupported",
         }
     }
 
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 6] = [
         ErrorKind::Timeout,
         ErrorKind::Unreachable,
+        ErrorKind::Tls,
         ErrorKind::Auth,
         ErrorKind::Protocol,
         ErrorKind::Unsupported,

@@ -121,7 +121,12 @@ impl Session {
             detail.push_str(&format!(": {s}"));
             src = s.source();
         }
-        if e.is_timeout() {
+        if super::pin::CertificateChanged::find_in(e).is_some() {
+            HalError::Tls {
+                bmc: self.bmc.clone(),
+                detail,
+            }
+        } else if e.is_timeout() {
             HalError::Timeout {
                 bmc: self.bmc.clone(),
                 after: self.shared.timeout,

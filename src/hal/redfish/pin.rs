@@ -1,6 +1,6 @@
 //! Certificate pinning, trust on first use (`tls = "pin"`): the first certificate a BMC address
 //! presents is remembered (its SHA-256, in the pin file); a different one later is refused with an
-//! error that says so, which raises `tls-certificate-changed`, until an operator runs
+//! [`CertificateChanged`] error (error kind `tls`, issue `tls-certificate-changed`) until an operator runs
 //! `bmc-catcher trust ADDR` (which removes the pin; the next connection pins again). The file is
 //! re-read when it changes on disk, so `trust` needs no daemon restart.
 
@@ -14,8 +14,40 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use sha2::{Digest, Sha256};
 
-/// The words every refusal carries (issue evaluation looks for them).
-pub const CHANGED: &str = "TLS certificate changed";
+/// Why a pinned BMC's handshake was refused: it presented another certificate than the pinned one.
+/// Travels inside the rustls error, so the backend recognises it by type, not by its words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "TLS certificate changed for {addr}: pinned sha256 {pinned}, presented {seen}; `bmc-catcher trust {addr}` accepts it"
+)]
+pub struct CertificateChanged {
+    pub addr: String,
+    pub pinned: String,
+    pub seen: String,
+}
+
+impl CertificateChanged {
+    /// Finds a refusal of ours in an error's cause chain (through `io::Error`s, whose `source()`
+    /// skips the error they wrap).
+    pub fn find_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a CertificateChanged> {
+        let mut next = Some(e);
+        while let Some(cur) = next {
+            let rustls_err = cur.downcast_ref::<rustls::Error>().or_else(|| {
+                cur.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            });
+            if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) =
+                rustls_err
+                && let Some(c) = o.0.downcast_ref::<CertificateChanged>()
+            {
+                return Some(c);
+            }
+            next = cur.source();
+        }
+        None
+    }
+}
 
 /// Pins by BMC address (`"10.1.2.3"`), SHA-256 of the leaf certificate in hex.
 pub type Pins = BTreeMap<String, String>;
@@ -85,9 +117,13 @@ impl ServerCertVerifier for PinVerifier {
         }
         match state.0.get(&addr) {
             Some(pinned) if *pinned == seen => Ok(ServerCertVerified::assertion()),
-            Some(pinned) => Err(rustls::Error::General(format!(
-                "{CHANGED} for {addr}: pinned sha256 {pinned}, presented {seen}; `bmc-catcher trust {addr}` accepts it"
-            ))),
+            Some(pinned) => Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Other(rustls::OtherError(Arc::new(CertificateChanged {
+                    addr,
+                    pinned: pinned.clone(),
+                    seen,
+                }))),
+            )),
             None => {
                 state.0.insert(addr.clone(), seen.clone());
                 if let Err(e) = save(&self.file, &state.0) {

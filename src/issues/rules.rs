@@ -1,0 +1,293 @@
+//! The rules, one small function each, in one table ([`RULES`]): each looks at one BMC (its entry,
+//! the fleet indexes and the settings) and returns the issues it finds. A new issue type is a new
+//! function and a new row.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::model::{ErrorKind, Health, Issue, IssueType, MacAddr, PowerState, Severity};
+use crate::store::Entry;
+
+use super::Settings;
+
+/// What the rules know about the whole fleet, built once per evaluation.
+pub(super) struct Fleet {
+    by_ip: HashMap<IpAddr, Vec<MacAddr>>,
+    /// Lower-cased UUID -> the BMCs reporting it, with their serial numbers.
+    by_uuid: HashMap<String, Vec<(MacAddr, Option<String>)>>,
+}
+
+impl Fleet {
+    pub(super) fn index(entries: &[Entry]) -> Fleet {
+        let mut fleet = Fleet {
+            by_ip: HashMap::new(),
+            by_uuid: HashMap::new(),
+        };
+        for e in entries {
+            fleet
+                .by_ip
+                .entry(e.target.ip)
+                .or_default()
+                .push(e.target.mac);
+            if let Some(inv) = e.snapshot.as_ref().and_then(|s| s.reading.inventory.ok())
+                && let Some(uuid) = inv.uuid.as_ref().filter(|u| !u.is_empty())
+            {
+                fleet
+                    .by_uuid
+                    .entry(uuid.to_ascii_lowercase())
+                    .or_default()
+                    .push((e.target.mac, inv.serial.clone()));
+            }
+        }
+        fleet
+    }
+}
+
+/// One BMC as a rule sees it.
+pub(super) struct Bmc<'a> {
+    pub entry: &'a Entry,
+    pub fleet: &'a Fleet,
+    pub settings: &'a Settings,
+}
+
+type Rule = fn(&Bmc<'_>) -> Vec<Issue>;
+
+/// Every rule, in no particular order (the caller sorts).
+pub(super) const RULES: &[Rule] = &[
+    shared_ip,
+    shared_uuid,
+    not_answering,
+    info_outdated,
+    lease_expired_but_answers,
+    power_state_unknown,
+    powersupply_failure,
+    sensors,
+];
+
+fn issue(kind: IssueType, severity: Severity, detail: String) -> Issue {
+    Issue {
+        kind,
+        severity,
+        detail,
+    }
+}
+
+/// `no-distinct-ip`: another BMC holds a lease for the same address.
+fn shared_ip(b: &Bmc<'_>) -> Vec<Issue> {
+    let t = &b.entry.target;
+    let others: Vec<String> = b.fleet.by_ip[&t.ip]
+        .iter()
+        .filter(|m| **m != t.mac)
+        .map(|m| m.to_string())
+        .collect();
+    if others.is_empty() {
+        return Vec::new();
+    }
+    vec![issue(
+        IssueType::NoDistinctIp,
+        Severity::Major,
+        format!("{} is also leased to {}", t.ip, others.join(", ")),
+    )]
+}
+
+/// `no-distinct-ip` (the same board answers for several MACs) or `duplicate-uuid`.
+fn shared_uuid(b: &Bmc<'_>) -> Vec<Issue> {
+    let mac = b.entry.target.mac;
+    let Some(inv) = b
+        .entry
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.reading.inventory.ok())
+    else {
+        return Vec::new();
+    };
+    let Some(uuid) = inv.uuid.as_ref().filter(|u| !u.is_empty()) else {
+        return Vec::new();
+    };
+    let others: Vec<&(MacAddr, Option<String>)> = b.fleet.by_uuid[&uuid.to_ascii_lowercase()]
+        .iter()
+        .filter(|(m, _)| *m != mac)
+        .collect();
+    if others.is_empty() {
+        return Vec::new();
+    }
+    let same_board = others
+        .iter()
+        .any(|(_, serial)| serial.is_some() && *serial == inv.serial);
+    let names: Vec<String> = others.iter().map(|(m, _)| m.to_string()).collect();
+    vec![if same_board {
+        issue(
+            IssueType::NoDistinctIp,
+            Severity::Major,
+            format!(
+                "the same BMC (UUID {uuid}, serial {}) answers for {}",
+                inv.serial.clone().unwrap_or_default(),
+                names.join(", ")
+            ),
+        )
+    } else {
+        issue(
+            IssueType::DuplicateUuid,
+            Severity::Major,
+            format!("UUID {uuid} is also reported by {}", names.join(", ")),
+        )
+    }]
+}
+
+/// `tls-certificate-changed`, `auth-failed` or `unreachable`, from the first failed part.
+fn not_answering(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(snap) = &b.entry.snapshot else {
+        return Vec::new();
+    };
+    let first = snap.reading.first_error();
+    if let Some(e) = first.filter(|e| e.kind == ErrorKind::Tls) {
+        return vec![issue(
+            IssueType::TlsCertificateChanged,
+            Severity::Critical,
+            e.message.clone(),
+        )];
+    }
+    if snap.up {
+        return Vec::new();
+    }
+    vec![match first {
+        Some(e) if e.kind == ErrorKind::Auth => {
+            issue(IssueType::AuthFailed, Severity::Major, e.message.clone())
+        }
+        Some(e) => issue(
+            IssueType::Unreachable,
+            Severity::Major,
+            format!("{}: {}", e.kind, e.message),
+        ),
+        None => issue(
+            IssueType::Unreachable,
+            Severity::Major,
+            "no part could be read".into(),
+        ),
+    }]
+}
+
+/// `info-outdated`: no successful poll for `outdated-after-intervals` intervals.
+fn info_outdated(b: &Bmc<'_>) -> Vec<Issue> {
+    let s = b.settings;
+    let Some(since) = b.entry.snapshot.as_ref().and_then(|x| x.last_success_ms) else {
+        return Vec::new();
+    };
+    let outdated_ms = s.interval.as_millis() as i64 * i64::from(s.outdated_after_intervals.max(1));
+    if s.now_ms - since <= outdated_ms {
+        return Vec::new();
+    }
+    vec![issue(
+        IssueType::InfoOutdated,
+        Severity::Minor,
+        format!("no successful poll for {} s", (s.now_ms - since) / 1000),
+    )]
+}
+
+/// `lease-expired-but-answers`: the BMC answered after its lease ended.
+fn lease_expired_but_answers(b: &Bmc<'_>) -> Vec<Issue> {
+    let t = &b.entry.target;
+    match &b.entry.snapshot {
+        Some(snap)
+            if snap.up
+                && t.lease_ends
+                    .is_some_and(|end| end * 1000 < snap.polled_at_ms) =>
+        {
+            vec![issue(
+                IssueType::LeaseExpiredButAnswers,
+                Severity::Minor,
+                format!("its lease for {} ended, yet it answered", t.ip),
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `power-state-unknown`: the BMC answers but not with a power state.
+fn power_state_unknown(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(snap) = b.entry.snapshot.as_ref().filter(|s| s.up) else {
+        return Vec::new();
+    };
+    let power = &snap.reading.power;
+    if matches!(
+        power.ok(),
+        Some(PowerState::On | PowerState::Off | PowerState::PoweringOn | PowerState::PoweringOff)
+    ) {
+        return Vec::new();
+    }
+    vec![issue(
+        IssueType::PowerStateUnknown,
+        Severity::Minor,
+        power
+            .err()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "the BMC reports power as unknown".into()),
+    )]
+}
+
+/// `powersupply-failure`: a PSU in critical (critical) or warning (major) health.
+fn powersupply_failure(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(snap) = &b.entry.snapshot else {
+        return Vec::new();
+    };
+    snap.reading
+        .psus
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| match p.health {
+            Health::Critical => Some(issue(
+                IssueType::PowersupplyFailure,
+                Severity::Critical,
+                format!("{} is critical ({})", p.name, p.state),
+            )),
+            Health::Warning => Some(issue(
+                IssueType::PowersupplyFailure,
+                Severity::Major,
+                format!("{} is in warning ({})", p.name, p.state),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `sensor-critical` and `sensor-warning`: one issue each, naming every sensor in that state.
+fn sensors(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(snap) = &b.entry.snapshot else {
+        return Vec::new();
+    };
+    let sensors = snap
+        .reading
+        .sensors
+        .ok()
+        .map(|v| v.as_slice())
+        .unwrap_or_default();
+    let describe = |h: Health| -> Vec<String> {
+        sensors
+            .iter()
+            .filter(|x| x.health == h)
+            .map(|x| match x.reading {
+                Some(v) => format!("{} {v}", x.name),
+                None => x.name.clone(),
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    let critical = describe(Health::Critical);
+    if !critical.is_empty() {
+        out.push(issue(
+            IssueType::SensorCritical,
+            Severity::Critical,
+            critical.join(", "),
+        ));
+    }
+    let warning = describe(Health::Warning);
+    if !warning.is_empty() {
+        out.push(issue(
+            IssueType::SensorWarning,
+            Severity::Minor,
+            warning.join(", "),
+        ));
+    }
+    out
+}
