@@ -1,20 +1,20 @@
-//! The latest state of every BMC: its target (from discovery), its newest snapshot (from the poller)
-//! and change detection, which turns differences between snapshots into [`Event`]s on a broadcast
-//! channel (publishers subscribe; nobody waits on them).
+//! The latest state of every BMC: its target (from discovery) and its newest snapshot (from the
+//! poller). Every change is told to the [`Observer`]s, synchronously and in order: the events it
+//! makes (ids assigned and observers called under one lock, so ids reach every observer in order),
+//! and which BMC's state changed (the NATS KV mirror's cue). Change detection itself is
+//! [`changes::changes`].
 //!
 //! Locks are held only to copy or swap values, never across an await.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-
-use tokio::sync::broadcast;
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::model::{
-    BmcSnapshot, ErrorKind, Event, EventKind, Health, Issue, MacAddr, PowerState, Target,
+    BmcSnapshot, Event, EventKind, Issue, MacAddr, PowerState, SCHEMA_VERSION, Target,
 };
 
-/// How many events a slow subscriber may lag behind before it misses some.
-const EVENT_CAPACITY: usize = 4096;
+mod changes;
+pub use changes::changes;
 
 /// One BMC as the store knows it.
 #[derive(Debug, Clone)]
@@ -24,21 +24,47 @@ pub struct Entry {
     pub snapshot: Option<Arc<BmcSnapshot>>,
 }
 
-/// Receives every event synchronously as it is emitted (must not block: the NATS outbox).
-pub trait EventSink: Send + Sync {
-    fn push(&self, event: &Event);
+/// Told of every change synchronously, in order; must not block (the NATS outbox, the KV mirror's
+/// dirty set, a test's recorder).
+pub trait Observer: Send + Sync {
+    /// An event was emitted.
+    fn event(&self, event: &Event);
+    /// The stored state of `mac` changed or it was removed.
+    fn changed(&self, _mac: MacAddr) {}
+}
+
+/// An observer that keeps every event it is told of, for tools and tests that look at what a store
+/// emitted (`take` drains them, oldest first).
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<Event>>);
+
+impl Recorder {
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl Observer for Recorder {
+    fn event(&self, event: &Event) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event.clone());
+    }
 }
 
 pub struct Store {
-    sinks: RwLock<Vec<std::sync::Arc<dyn EventSink>>>,
     partition: String,
     entries: RwLock<BTreeMap<MacAddr, Entry>>,
-    events: broadcast::Sender<Event>,
-    /// MACs whose snapshot changed or which were removed since the KV mirror last looked.
-    dirty: std::sync::Mutex<std::collections::BTreeSet<MacAddr>>,
-    dirty_notify: tokio::sync::Notify,
+    /// The observers, and the next event sequence number: one lock, so ids are handed out in the
+    /// order the observers see them.
+    emit: Mutex<Emitter>,
     nonce: u64,
-    seq: std::sync::atomic::AtomicU64,
+}
+
+struct Emitter {
+    observers: Vec<Arc<dyn Observer>>,
+    seq: u64,
 }
 
 /// A value that differs between processes (start time and PID), for event ids.
@@ -61,14 +87,13 @@ pub fn now_ms() -> i64 {
 impl Store {
     pub fn new(partition: &str) -> Store {
         Store {
-            sinks: RwLock::new(Vec::new()),
             partition: partition.to_string(),
             entries: RwLock::new(BTreeMap::new()),
-            events: broadcast::channel(EVENT_CAPACITY).0,
-            dirty: std::sync::Mutex::new(std::collections::BTreeSet::new()),
-            dirty_notify: tokio::sync::Notify::new(),
+            emit: Mutex::new(Emitter {
+                observers: Vec::new(),
+                seq: 0,
+            }),
             nonce: process_nonce(),
-            seq: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -76,73 +101,38 @@ impl Store {
         &self.partition
     }
 
-    /// Adds a sink that sees every later event, in order, with no chance of lagging.
-    pub fn add_sink(&self, sink: std::sync::Arc<dyn EventSink>) {
-        self.sinks
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(sink);
+    /// Adds an observer that sees every later change, in order, with no chance of lagging.
+    pub fn observe(&self, observer: Arc<dyn Observer>) {
+        self.emitter().observers.push(observer);
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
+    fn emitter(&self) -> std::sync::MutexGuard<'_, Emitter> {
+        self.emit.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn mark_dirty(&self, mac: MacAddr) {
-        self.dirty
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(mac);
-        self.dirty_notify.notify_one();
-    }
-
-    /// Marks every known BMC for the KV mirror (after a reconnect).
-    pub fn mark_all_dirty(&self) {
-        let macs: Vec<MacAddr> = self.read().keys().copied().collect();
-        self.dirty
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(macs);
-        self.dirty_notify.notify_one();
-    }
-
-    /// Takes the MACs changed since the last call (one consumer: the KV mirror).
-    pub fn take_dirty(&self) -> Vec<MacAddr> {
-        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
-            .into_iter()
-            .collect()
-    }
-
-    /// Puts MACs back that could not be mirrored.
-    pub fn requeue_dirty(&self, macs: impl IntoIterator<Item = MacAddr>) {
-        self.dirty
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(macs);
-    }
-
-    /// Resolves when something was marked dirty since the last wake-up.
-    pub async fn dirty_changed(&self) {
-        self.dirty_notify.notified().await;
+    fn changed(&self, mac: MacAddr) {
+        for o in &self.emitter().observers {
+            o.changed(mac);
+        }
     }
 
     /// Emits an event about `mac` (the command layer reports results this way).
     pub fn emit(&self, mac: MacAddr, kind: EventKind) {
         tracing::info!(bmc.mac = %mac, event = ?kind, "bmc event");
-        let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut emitter = self.emitter();
+        let seq = emitter.seq;
+        emitter.seq += 1;
         let event = Event {
-            schema_version: crate::model::SCHEMA_VERSION,
+            schema_version: SCHEMA_VERSION,
             id: format!("{}-{:016x}-{seq}", self.partition, self.nonce),
             partition: self.partition.clone(),
             mac,
             at_ms: now_ms(),
             kind,
         };
-        for sink in self.sinks.read().unwrap_or_else(|p| p.into_inner()).iter() {
-            sink.push(&event);
+        for o in &emitter.observers {
+            o.event(&event);
         }
-        // No subscriber is not an error: publishers are optional.
-        let _ = self.events.send(event);
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<MacAddr, Entry>> {
@@ -189,7 +179,7 @@ impl Store {
     pub fn remove(&self, mac: MacAddr) {
         let removed = self.write().remove(&mac);
         if let Some(e) = removed {
-            self.mark_dirty(mac);
+            self.changed(mac);
             self.emit(mac, EventKind::Gone { ip: e.target.ip });
         }
     }
@@ -215,7 +205,7 @@ impl Store {
             (prev, snap)
         };
         let (previous, snap) = previous;
-        self.mark_dirty(mac);
+        self.changed(mac);
         for kind in changes(previous.as_deref(), &snap) {
             self.emit(mac, kind);
         }
@@ -225,6 +215,7 @@ impl Store {
     /// `issue-raised` / `issue-cleared` for what changed.
     pub fn apply_issues(&self, mut issues: BTreeMap<MacAddr, Vec<Issue>>) {
         let mut events = Vec::new();
+        let mut changed = Vec::new();
         {
             let mut map = self.write();
             for (mac, entry) in map.iter_mut() {
@@ -253,13 +244,12 @@ impl Store {
                     }
                 }
                 snap.issues = new;
-                self.dirty
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(*mac);
+                changed.push(*mac);
             }
         }
-        self.dirty_notify.notify_one();
+        for mac in changed {
+            self.changed(mac);
+        }
         for (mac, kind) in events {
             self.emit(mac, kind);
         }
@@ -283,7 +273,7 @@ impl Store {
             snap.reading.power = crate::model::Field::Ok(power);
             old
         };
-        self.mark_dirty(mac);
+        self.changed(mac);
         if let Some(old) = old {
             self.emit(mac, EventKind::PowerChanged { old, new: power });
         }
@@ -311,65 +301,6 @@ impl Store {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-/// Health per component (`psu:<name>`, `sensor:<name>`) in a snapshot.
-fn component_health(s: &BmcSnapshot) -> BTreeMap<String, Health> {
-    let mut out = BTreeMap::new();
-    if let Some(psus) = s.reading.psus.ok() {
-        for p in psus {
-            out.insert(format!("psu:{}", p.name), p.health);
-        }
-    }
-    if let Some(sensors) = s.reading.sensors.ok() {
-        for x in sensors {
-            out.insert(format!("sensor:{}", x.name), x.health);
-        }
-    }
-    out
-}
-
-/// What differs between two consecutive snapshots of one BMC.
-pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> {
-    let mut out = Vec::new();
-    let was_up = prev.map(|p| p.up);
-    match (was_up, new.up) {
-        (Some(true) | None, false) => {
-            let (error, message) = new
-                .reading
-                .first_error()
-                .map(|e| (e.kind, e.message.clone()))
-                .unwrap_or((ErrorKind::Protocol, "no field could be read".into()));
-            out.push(EventKind::Unreachable { error, message });
-        }
-        (Some(false), true) => out.push(EventKind::Recovered),
-        _ => {}
-    }
-    if let (Some(old), Some(new_p)) = (
-        prev.and_then(|p| p.reading.power.ok()),
-        new.reading.power.ok(),
-    ) && old != new_p
-    {
-        out.push(EventKind::PowerChanged {
-            old: *old,
-            new: *new_p,
-        });
-    }
-    if let Some(prev) = prev {
-        let before = component_health(prev);
-        for (component, h) in component_health(new) {
-            if let Some(old) = before.get(&component)
-                && *old != h
-            {
-                out.push(EventKind::HealthChanged {
-                    component,
-                    old: *old,
-                    new: h,
-                });
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

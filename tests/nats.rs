@@ -299,7 +299,8 @@ async fn an_outage_loses_and_duplicates_nothing() {
     let s = setup(1, Duration::from_secs(1)).await;
     let nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
-    let mut produced = daemon.store.subscribe();
+    let produced = std::sync::Arc::new(bmc_catcher::store::Recorder::default());
+    daemon.store.observe(produced.clone());
     let sim = s.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
         polled_at(&daemon.store, sim.mac) > 0
@@ -340,10 +341,7 @@ async fn an_outage_loses_and_duplicates_nothing() {
         .await;
     }
     let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
-    let mut seen: Vec<Event> = Vec::new();
-    while let Ok(e) = produced.try_recv() {
-        seen.push(e);
-    }
+    let seen: Vec<Event> = produced.take();
     assert!(
         seen.iter()
             .filter(|e| matches!(e.kind, EventKind::PowerChanged { .. }))

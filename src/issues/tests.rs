@@ -180,7 +180,8 @@ fn the_store_raises_and_clears_once() {
         s[0].health = Health::Critical;
     }
     store.record(snapshot.clone());
-    let mut rx = store.subscribe();
+    let rx = std::sync::Arc::new(crate::store::Recorder::default());
+    store.observe(rx.clone());
     let run = || evaluate(&store.entries(), &settings());
     store.apply_issues(run());
     store.apply_issues(run());
@@ -189,10 +190,7 @@ fn the_store_raises_and_clears_once() {
     }
     store.record(snapshot);
     store.apply_issues(run());
-    let mut kinds = Vec::new();
-    while let Ok(ev) = rx.try_recv() {
-        kinds.push(ev.kind.name());
-    }
+    let kinds: Vec<&str> = rx.take().iter().map(|ev| ev.kind.name()).collect();
     assert_eq!(
         kinds,
         vec!["issue-raised", "health-changed", "issue-cleared"]

@@ -9,6 +9,7 @@
 //! (re)connect it also rewrites every BMC's KV entry from the store. See docs/nats.md.
 
 mod commands;
+mod dirty;
 pub mod outbox;
 pub mod pins;
 mod sender;
@@ -23,6 +24,7 @@ use crate::config::{Credential, Nats as NatsConfig};
 use crate::model::MacAddr;
 use crate::poller::Fleet;
 use crate::store::Store;
+use dirty::Dirty;
 use outbox::Outbox;
 
 pub use sender::NatsStats;
@@ -181,7 +183,9 @@ pub async fn start(
 
     let outbox = Arc::new(Outbox::new(cfg.buffer_events, Some(stats.clone())));
     // Every event enters the outbox synchronously as it is emitted: nothing waits on NATS.
-    store.add_sink(outbox.clone());
+    store.observe(outbox.clone());
+    let dirty = Arc::new(Dirty::default());
+    store.observe(dirty.clone());
 
     let sub = commands::subscribe(&client, cfg, store.partition()).await?;
     tracker.spawn(commands::serve(
@@ -201,7 +205,7 @@ pub async fn start(
         client,
         cfg.clone(),
         store,
-        outbox,
+        sender::Outputs { outbox, dirty },
         state_rx,
         stats,
         cancel,

@@ -1,7 +1,7 @@
 //! Change detection: which differences between snapshots become events, and only once.
 
 use super::*;
-use crate::model::{Field, Psu, Reading, SCHEMA_VERSION};
+use crate::model::{ErrorKind, Field, Health, Psu, Reading, SCHEMA_VERSION};
 
 fn mac() -> MacAddr {
     "02:00:00:00:00:01".parse().expect("mac")
@@ -46,18 +46,15 @@ fn snap(power: Option<PowerState>, psu: Health) -> BmcSnapshot {
     }
 }
 
-fn drain(rx: &mut broadcast::Receiver<Event>) -> Vec<EventKind> {
-    let mut out = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        out.push(e.kind);
-    }
-    out
+fn drain(rx: &mut Arc<Recorder>) -> Vec<EventKind> {
+    rx.take().into_iter().map(|e| e.kind).collect()
 }
 
 #[test]
 fn lifecycle_events_fire_on_change_only() {
     let store = Store::new("t");
-    let mut rx = store.subscribe();
+    let mut rx = Arc::new(Recorder::default());
+    store.observe(rx.clone());
     store.upsert_target(target("127.0.0.1"));
     store.upsert_target(target("127.0.0.1"));
     assert_eq!(

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Notify;
 
 use crate::model::Event;
-use crate::store::EventSink;
+use crate::store::Observer;
 
 /// Watches the outbox's size (the NATS gauges); called under no lock.
 pub trait Gauges: Send + Sync {
@@ -24,8 +24,8 @@ pub struct Outbox {
     gauges: Option<std::sync::Arc<dyn Gauges>>,
 }
 
-impl EventSink for Outbox {
-    fn push(&self, event: &Event) {
+impl Observer for Outbox {
+    fn event(&self, event: &Event) {
         Outbox::push(self, event.clone());
     }
 }

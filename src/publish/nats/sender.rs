@@ -14,6 +14,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::dirty::Dirty;
 use super::outbox::Outbox;
 use super::{event_subject, kv_key};
 use crate::config::Nats as NatsConfig;
@@ -128,9 +129,10 @@ async fn mirror(
     kv: &kv::Store,
     cfg: &NatsConfig,
     store: &Store,
+    dirty: &Dirty,
     stats: &NatsStats,
 ) -> Result<(), String> {
-    let macs = store.take_dirty();
+    let macs = dirty.take();
     for (i, mac) in macs.iter().enumerate() {
         let key = kv_key(store.partition(), *mac);
         let t = cfg.publish_timeout;
@@ -153,7 +155,7 @@ async fn mirror(
         match result {
             Ok(what) => stats.published(what),
             Err(e) => {
-                store.requeue_dirty(macs[i..].iter().copied());
+                dirty.requeue(macs[i..].iter().copied());
                 return Err(format!("kv {key}: {e}"));
             }
         }
@@ -161,12 +163,18 @@ async fn mirror(
     Ok(())
 }
 
+/// What the store feeds the sender: events to publish in order, BMCs whose KV key to rewrite.
+pub struct Outputs {
+    pub outbox: Arc<Outbox>,
+    pub dirty: Arc<Dirty>,
+}
+
 /// Publishes until `cancel`; then one last bounded attempt to flush.
 pub async fn run(
     client: async_nats::Client,
     cfg: NatsConfig,
     store: Arc<Store>,
-    outbox: Arc<Outbox>,
+    outputs: Outputs,
     mut connected: watch::Receiver<bool>,
     stats: Arc<NatsStats>,
     cancel: CancellationToken,
@@ -191,7 +199,9 @@ pub async fn run(
             match setup(&js, &cfg).await {
                 Ok(store_kv) => {
                     kv = Some(store_kv);
-                    store.mark_all_dirty();
+                    outputs
+                        .dirty
+                        .mark_all(store.entries().iter().map(|e| e.target.mac));
                     tracing::info!(stream = %cfg.stream, bucket = %cfg.kv_bucket, "nats: stream and bucket ready");
                 }
                 Err(e) => {
@@ -205,10 +215,10 @@ pub async fn run(
             }
         }
         let mut failed = None;
-        while let Some(e) = outbox.front() {
+        while let Some(e) = outputs.outbox.front() {
             match publish_event(&js, &cfg, &e).await {
                 Ok(()) => {
-                    outbox.pop_if(&e.id);
+                    outputs.outbox.pop_if(&e.id);
                     stats.published("event");
                 }
                 Err(err) => {
@@ -219,13 +229,13 @@ pub async fn run(
         }
         if failed.is_none()
             && let Some(kv) = &kv
-            && let Err(e) = mirror(kv, &cfg, &store, &stats).await
+            && let Err(e) = mirror(kv, &cfg, &store, &outputs.dirty, &stats).await
         {
             failed = Some(e);
         }
         if let Some(err) = failed {
             stats.errors.inc();
-            tracing::warn!(error = %err, buffered = outbox.len(), "nats publish failed, will retry");
+            tracing::warn!(error = %err, buffered = outputs.outbox.len(), "nats publish failed, will retry");
             if sleep_or_cancel(backoff, &cancel).await {
                 return;
             }
@@ -234,11 +244,11 @@ pub async fn run(
         }
         backoff = Duration::from_millis(200);
         tokio::select! {
-            _ = outbox.pushed() => {}
-            _ = store.dirty_changed() => {}
+            _ = outputs.outbox.pushed() => {}
+            _ = outputs.dirty.changed() => {}
             _ = connected.changed() => {}
             _ = cancel.cancelled() => {
-                flush_on_shutdown(&js, &cfg, &outbox).await;
+                flush_on_shutdown(&js, &cfg, &outputs.outbox).await;
                 return;
             }
         }

@@ -1,0 +1,52 @@
+//! Which BMCs the KV mirror must write: a store [`Observer`] that collects the MACs whose state
+//! changed (or that were removed) and wakes the sender; after a reconnect the sender marks all.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+use crate::model::{Event, MacAddr};
+use crate::store::Observer;
+
+#[derive(Default)]
+pub struct Dirty {
+    macs: Mutex<BTreeSet<MacAddr>>,
+    notify: Notify,
+}
+
+impl Dirty {
+    fn macs(&self) -> std::sync::MutexGuard<'_, BTreeSet<MacAddr>> {
+        self.macs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks every given BMC (after a reconnect, the whole store).
+    pub fn mark_all(&self, macs: impl IntoIterator<Item = MacAddr>) {
+        self.macs().extend(macs);
+        self.notify.notify_one();
+    }
+
+    /// Takes the MACs changed since the last call (one consumer: the KV mirror).
+    pub fn take(&self) -> Vec<MacAddr> {
+        std::mem::take(&mut *self.macs()).into_iter().collect()
+    }
+
+    /// Puts MACs back that could not be mirrored.
+    pub fn requeue(&self, macs: impl IntoIterator<Item = MacAddr>) {
+        self.macs().extend(macs);
+    }
+
+    /// Resolves when something was marked since the last wake-up.
+    pub async fn changed(&self) {
+        self.notify.notified().await;
+    }
+}
+
+impl Observer for Dirty {
+    fn event(&self, _event: &Event) {}
+
+    fn changed(&self, mac: MacAddr) {
+        self.macs().insert(mac);
+        self.notify.notify_one();
+    }
+}

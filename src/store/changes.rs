@@ -1,0 +1,65 @@
+//! Change detection: what differs between two consecutive snapshots of one BMC, as the
+//! [`EventKind`]s the store emits (`unreachable`/`recovered`, `power-changed`, `health-changed`).
+
+use std::collections::BTreeMap;
+
+use crate::model::{BmcSnapshot, ErrorKind, EventKind, Health};
+
+/// Health per component (`psu:<name>`, `sensor:<name>`) in a snapshot.
+fn component_health(s: &BmcSnapshot) -> BTreeMap<String, Health> {
+    let mut out = BTreeMap::new();
+    if let Some(psus) = s.reading.psus.ok() {
+        for p in psus {
+            out.insert(format!("psu:{}", p.name), p.health);
+        }
+    }
+    if let Some(sensors) = s.reading.sensors.ok() {
+        for x in sensors {
+            out.insert(format!("sensor:{}", x.name), x.health);
+        }
+    }
+    out
+}
+
+/// What differs between two consecutive snapshots of one BMC.
+pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> {
+    let mut out = Vec::new();
+    let was_up = prev.map(|p| p.up);
+    match (was_up, new.up) {
+        (Some(true) | None, false) => {
+            let (error, message) = new
+                .reading
+                .first_error()
+                .map(|e| (e.kind, e.message.clone()))
+                .unwrap_or((ErrorKind::Protocol, "no field could be read".into()));
+            out.push(EventKind::Unreachable { error, message });
+        }
+        (Some(false), true) => out.push(EventKind::Recovered),
+        _ => {}
+    }
+    if let (Some(old), Some(new_p)) = (
+        prev.and_then(|p| p.reading.power.ok()),
+        new.reading.power.ok(),
+    ) && old != new_p
+    {
+        out.push(EventKind::PowerChanged {
+            old: *old,
+            new: *new_p,
+        });
+    }
+    if let Some(prev) = prev {
+        let before = component_health(prev);
+        for (component, h) in component_health(new) {
+            if let Some(old) = before.get(&component)
+                && *old != h
+            {
+                out.push(EventKind::HealthChanged {
+                    component,
+                    old: *old,
+                    new: h,
+                });
+            }
+        }
+    }
+    out
+}
