@@ -13,7 +13,6 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::hal::{Bmc, Connector};
 use crate::model::{BmcSnapshot, ErrorKind, MacAddr, Reading, SCHEMA_VERSION, Target};
@@ -23,66 +22,6 @@ use crate::store::{Store, now_ms};
 /// Sessions closed at once on shutdown: all of them at once would open thousands of connections
 /// (and sockets, and buffers) in the same instant, to BMCs and in the daemon.
 const CLOSE_CONCURRENCY: usize = 256;
-
-/// Closes every session, [`CLOSE_CONCURRENCY`] at a time.
-async fn close_all<'a>(bmcs: impl Iterator<Item = &'a Arc<dyn Bmc>>) {
-    use futures::stream::{self, StreamExt};
-    stream::iter(bmcs)
-        .for_each_concurrent(CLOSE_CONCURRENCY, |b| b.close())
-        .await;
-}
-
-/// When a worker polls first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FirstPoll {
-    /// At once: a BMC just discovered, or with a new backend.
-    Now,
-    /// At its slot of the period: a worker restarted on a new schedule (a reload must not poll
-    /// the whole fleet at once).
-    AtItsSlot,
-}
-
-/// The scheduling knobs, from `[poll]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
-    pub interval: Duration,
-    pub timeout: Duration,
-    pub concurrency: usize,
-}
-
-/// The deterministic phase of a BMC within the period: FNV-1a of its MAC, modulo the interval.
-pub fn phase(mac: MacAddr, interval: Duration) -> Duration {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in mac.0 {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let ms = interval.as_millis().max(1) as u64;
-    Duration::from_millis(h % ms)
-}
-
-/// The first slot `epoch + phase + k * interval` strictly after `now`.
-pub fn next_slot(epoch: Instant, phase: Duration, interval: Duration, now: Instant) -> Instant {
-    let first = epoch + phase;
-    if now < first {
-        return first;
-    }
-    let elapsed = now.duration_since(first).as_nanos();
-    let k = elapsed / interval.as_nanos().max(1) + 1;
-    first + Duration::from_nanos((k * interval.as_nanos()) as u64)
-}
-
-/// How many intervals to wait before the next poll of a BMC that failed `failures` times in a row:
-/// a BMC that keeps failing is backed off (up to 8 intervals) instead of hammered, and one that
-/// refuses the credentials at once (an account may lock after repeated failed logins).
-pub fn backoff(failures: u32, auth: bool) -> u32 {
-    let start = if auth { 1 } else { 3 };
-    if failures < start {
-        1
-    } else {
-        (1u32 << (failures - start + 1).min(3)).min(8)
-    }
-}
 
 /// Polls one BMC once under the deadline and wraps the result in a snapshot.
 pub async fn poll_one(
@@ -118,6 +57,14 @@ pub async fn poll_one(
         reading,
         issues: Vec::new(),
     }
+}
+
+/// Closes every session, [`CLOSE_CONCURRENCY`] at a time.
+async fn close_all<'a>(bmcs: impl Iterator<Item = &'a Arc<dyn Bmc>>) {
+    use futures::stream::{self, StreamExt};
+    stream::iter(bmcs)
+        .for_each_concurrent(CLOSE_CONCURRENCY, |b| b.close())
+        .await;
 }
 
 struct Worker {
@@ -228,7 +175,7 @@ impl Poller {
         self.stats.set_targets(self.workers.len());
     }
 
-    /// Spawns the polling task of `bmc` on the current schedule, in its per-BMC span.
+    /// Spawns the polling task of `bmc` on the current schedule.
     fn spawn_worker(
         &self,
         bmc: &Arc<dyn Bmc>,
@@ -236,22 +183,17 @@ impl Poller {
         first: FirstPoll,
     ) -> (CancellationToken, JoinHandle<()>) {
         let token = CancellationToken::new();
-        let span = tracing::info_span!("bmc", bmc.mac = %target.mac, bmc.ip = %target.ip, backend = bmc.describe().backend());
-        let handle = tokio::spawn(
-            worker(
-                bmc.clone(),
-                target.clone(),
-                self.store.clone(),
-                self.stats.clone(),
-                self.permits.clone(),
-                self.schedule,
-                self.epoch,
-                token.clone(),
-                first,
-            )
-            .instrument(span),
-        );
-        (token, handle)
+        let ctx = worker::Context {
+            bmc: bmc.clone(),
+            target: target.clone(),
+            store: self.store.clone(),
+            stats: self.stats.clone(),
+            permits: self.permits.clone(),
+            schedule: self.schedule,
+            epoch: self.epoch,
+            token: token.clone(),
+        };
+        (token, worker::spawn(ctx, first))
     }
 
     fn start(&mut self, target: Target) {
@@ -300,90 +242,16 @@ impl Poller {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn worker(
-    bmc: Arc<dyn Bmc>,
-    target: Target,
-    store: Arc<Store>,
-    stats: Arc<PollStats>,
-    permits: Arc<Semaphore>,
-    schedule: Schedule,
-    epoch: Instant,
-    token: CancellationToken,
-    first: FirstPoll,
-) {
-    let phase = phase(target.mac, schedule.interval);
-    let mut failures = 0u32;
-    // A poll is due to finish within its deadline plus one interval of slack (queueing for a permit).
-    let slack_ms = (schedule.timeout + schedule.interval).as_millis() as i64;
-    if first == FirstPoll::AtItsSlot {
-        let next = next_slot(epoch, phase, schedule.interval, Instant::now());
-        let until = next.saturating_duration_since(Instant::now()).as_millis() as i64;
-        stats.set_due(target.mac, Some(now_ms() + until + slack_ms));
-        tokio::select! {
-            _ = tokio::time::sleep_until(next) => {}
-            _ = token.cancelled() => return,
-        }
-    }
-    stats.set_due(target.mac, Some(now_ms() + slack_ms));
-    loop {
-        let permit = tokio::select! {
-            p = permits.acquire() => p,
-            _ = token.cancelled() => return,
-        };
-        let snap = poll_one(bmc.as_ref(), &target, store.partition(), schedule.timeout)
-            .instrument(tracing::debug_span!("poll"))
-            .await;
-        drop(permit);
-        stats.observe(&snap);
-        let errors = snap.reading.errors();
-        let serious = errors
-            .iter()
-            .map(|(_, e)| *e)
-            .find(|e| e.kind != ErrorKind::Unsupported);
-        match serious {
-            None => tracing::debug!(ms = snap.duration_ms, up = snap.up, "poll done"),
-            Some(e) => {
-                tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
-            }
-        }
-        let auth = !snap.up
-            && snap
-                .reading
-                .first_error()
-                .is_some_and(|e| e.kind == ErrorKind::Auth);
-        failures = if snap.up {
-            0
-        } else {
-            failures.saturating_add(1)
-        };
-        store.record(snap);
-        let wait = backoff(failures, auth);
-        if wait > 1 {
-            tracing::info!(
-                failures,
-                intervals = wait,
-                auth,
-                "backing off a failing BMC"
-            );
-        }
-        let mut next = next_slot(epoch, phase, schedule.interval, Instant::now());
-        next += schedule.interval * (wait - 1);
-        let until_next = next.saturating_duration_since(Instant::now()).as_millis() as i64;
-        stats.set_due(target.mac, Some(now_ms() + until_next + slack_ms));
-        tokio::select! {
-            _ = tokio::time::sleep_until(next) => {}
-            _ = token.cancelled() => return,
-        }
-    }
-}
-
+mod reload;
 mod rounds;
+mod schedule;
+mod worker;
+use schedule::FirstPoll;
+pub use schedule::{Schedule, backoff, next_slot, phase};
 mod stats;
 pub use rounds::{poll_round, poll_rounds, process_cpu_seconds};
 pub use stats::PollStats;
 
-mod reload;
 pub use reload::Reload;
 
 #[cfg(test)]

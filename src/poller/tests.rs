@@ -113,17 +113,19 @@ async fn a_worker_restarted_by_a_reload_polls_first_at_its_slot() {
     let epoch = Instant::now();
     let slot = phase(mac(2), schedule.interval);
     let token = CancellationToken::new();
-    let handle = tokio::spawn(worker(
-        bmc.clone(),
-        target(2),
-        store,
-        Arc::new(PollStats::default()),
-        Arc::new(Semaphore::new(1)),
-        schedule,
-        epoch,
-        token.clone(),
+    let handle = worker::spawn(
+        worker::Context {
+            bmc: bmc.clone(),
+            target: target(2),
+            store,
+            stats: Arc::new(PollStats::default()),
+            permits: Arc::new(Semaphore::new(1)),
+            schedule,
+            epoch,
+            token: token.clone(),
+        },
         FirstPoll::AtItsSlot,
-    ));
+    );
     tokio::time::sleep_until(epoch + slot - Duration::from_millis(100)).await;
     assert_eq!(
         bmc.polls.load(Ordering::SeqCst),
@@ -147,17 +149,19 @@ async fn worker_polls_at_start_then_once_per_interval() {
         concurrency: 1,
     };
     let token = CancellationToken::new();
-    let handle = tokio::spawn(worker(
-        bmc.clone(),
-        target(1),
-        store.clone(),
-        Arc::new(PollStats::default()),
-        Arc::new(Semaphore::new(1)),
-        schedule,
-        Instant::now(),
-        token.clone(),
+    let handle = worker::spawn(
+        worker::Context {
+            bmc: bmc.clone(),
+            target: target(1),
+            store: store.clone(),
+            stats: Arc::new(PollStats::default()),
+            permits: Arc::new(Semaphore::new(1)),
+            schedule,
+            epoch: Instant::now(),
+            token: token.clone(),
+        },
         FirstPoll::Now,
-    ));
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "first poll at start");
     tokio::time::sleep(Duration::from_secs(600)).await;
@@ -232,17 +236,19 @@ async fn wrong_credentials_are_not_retried_in_a_loop() {
         concurrency: 1,
     };
     let token = CancellationToken::new();
-    let handle = tokio::spawn(worker(
-        bmc.clone(),
-        target(3),
-        store,
-        Arc::new(PollStats::default()),
-        Arc::new(Semaphore::new(1)),
-        schedule,
-        Instant::now(),
-        token.clone(),
+    let handle = worker::spawn(
+        worker::Context {
+            bmc: bmc.clone(),
+            target: target(3),
+            store,
+            stats: Arc::new(PollStats::default()),
+            permits: Arc::new(Semaphore::new(1)),
+            schedule,
+            epoch: Instant::now(),
+            token: token.clone(),
+        },
         FirstPoll::Now,
-    ));
+    );
     tokio::time::sleep(Duration::from_secs(3600)).await;
     let n = bmc.polls.load(Ordering::SeqCst);
     // Without back-off: 60 logins in an hour; with it: 1 + 2 + 4 + 8 + 8 ... intervals apart.
@@ -260,4 +266,78 @@ fn overdue_polls_are_counted_for_the_watchdog() {
     assert_eq!(stats.overdue(2_000), 1);
     stats.set_due(mac(1), None);
     assert_eq!(stats.overdue(2_000), 0, "a BMC that is gone is not overdue");
+}
+
+/// Panics on its first poll, answers after that.
+struct PanicsOnce {
+    info: BmcInfo,
+    polls: AtomicUsize,
+}
+
+#[async_trait]
+impl Bmc for PanicsOnce {
+    fn describe(&self) -> BmcInfo {
+        self.info.clone()
+    }
+    async fn poll(&self) -> Reading {
+        if self.polls.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("a decoder bug on the first reply");
+        }
+        let mut r = Reading::all_failed(ErrorKind::Unsupported, "scripted");
+        r.power = Field::Ok(PowerState::On);
+        r
+    }
+    async fn power_state(&self) -> Result<PowerState, HalError> {
+        Ok(PowerState::On)
+    }
+    async fn perform(&self, _: Action) -> Result<(), HalError> {
+        Ok(())
+    }
+    async fn close(&self) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_worker_is_restarted_at_its_next_slot() {
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(target(4));
+    let bmc = Arc::new(PanicsOnce {
+        info: scripted(4, false).info.clone(),
+        polls: AtomicUsize::new(0),
+    });
+    let schedule = Schedule {
+        interval: Duration::from_secs(60),
+        timeout: Duration::from_secs(5),
+        concurrency: 1,
+    };
+    let token = CancellationToken::new();
+    let handle = worker::spawn(
+        worker::Context {
+            bmc: bmc.clone(),
+            target: target(4),
+            store: store.clone(),
+            stats: Arc::new(PollStats::default()),
+            permits: Arc::new(Semaphore::new(1)),
+            schedule,
+            epoch: Instant::now(),
+            token: token.clone(),
+        },
+        FirstPoll::Now,
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        bmc.polls.load(Ordering::SeqCst),
+        1,
+        "the first poll ran and panicked"
+    );
+    assert!(!handle.is_finished(), "the supervisor is still there");
+    assert!(store.snapshots().is_empty());
+    tokio::time::sleep(schedule.interval + Duration::from_secs(1)).await;
+    assert_eq!(
+        bmc.polls.load(Ordering::SeqCst),
+        2,
+        "polled again at its next slot"
+    );
+    assert_eq!(store.snapshots().len(), 1, "and the poll was recorded");
+    token.cancel();
+    handle.await.expect("the supervisor ends when cancelled");
 }

@@ -1,0 +1,60 @@
+//! When to poll: the scheduling knobs ([`Schedule`]), each BMC's phase within the period (a hash of
+//! its MAC), the next slot, and the back-off of a failing BMC. Pure functions of time and MAC.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::model::MacAddr;
+
+/// When a worker polls first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FirstPoll {
+    /// At once: a BMC just discovered, or with a new backend.
+    Now,
+    /// At its slot of the period: a worker restarted on a new schedule (a reload must not poll
+    /// the whole fleet at once).
+    AtItsSlot,
+}
+
+/// The scheduling knobs, from `[poll]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+/// The deterministic phase of a BMC within the period: FNV-1a of its MAC, modulo the interval.
+pub fn phase(mac: MacAddr, interval: Duration) -> Duration {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in mac.0 {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let ms = interval.as_millis().max(1) as u64;
+    Duration::from_millis(h % ms)
+}
+
+/// The first slot `epoch + phase + k * interval` strictly after `now`.
+pub fn next_slot(epoch: Instant, phase: Duration, interval: Duration, now: Instant) -> Instant {
+    let first = epoch + phase;
+    if now < first {
+        return first;
+    }
+    let elapsed = now.duration_since(first).as_nanos();
+    let k = elapsed / interval.as_nanos().max(1) + 1;
+    first + Duration::from_nanos((k * interval.as_nanos()) as u64)
+}
+
+/// How many intervals to wait before the next poll of a BMC that failed `failures` times in a row:
+/// a BMC that keeps failing is backed off (up to 8 intervals) instead of hammered, and one that
+/// refuses the credentials at once (an account may lock after repeated failed logins).
+pub fn backoff(failures: u32, auth: bool) -> u32 {
+    let start = if auth { 1 } else { 3 };
+    if failures < start {
+        1
+    } else {
+        (1u32 << (failures - start + 1).min(3)).min(8)
+    }
+}

@@ -1,0 +1,134 @@
+//! One BMC's polling task: waits for its slot and a permit, polls under the deadline, records the
+//! snapshot, backs off while the BMC keeps failing. [`spawn`] supervises it: a panic is logged and
+//! the task restarted at the BMC's next slot, so one bad reply cannot silently end a BMC's polls.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::schedule::{FirstPoll, Schedule, backoff, next_slot, phase};
+use super::{PollStats, poll_one};
+use crate::hal::Bmc;
+use crate::model::{ErrorKind, Target};
+use crate::store::{Store, now_ms};
+
+/// Everything one worker needs, shared with the poller that spawned it.
+#[derive(Clone)]
+pub(super) struct Context {
+    pub bmc: Arc<dyn Bmc>,
+    pub target: Target,
+    pub store: Arc<Store>,
+    pub stats: Arc<PollStats>,
+    pub permits: Arc<Semaphore>,
+    pub schedule: Schedule,
+    /// The start of every BMC's period (phases count from it).
+    pub epoch: Instant,
+    pub token: CancellationToken,
+}
+
+/// Spawns the worker in its per-BMC span under a supervisor that restarts it after a panic.
+pub(super) fn spawn(ctx: Context, first: FirstPoll) -> JoinHandle<()> {
+    let span = tracing::info_span!("bmc", bmc.mac = %ctx.target.mac, bmc.ip = %ctx.target.ip, backend = ctx.bmc.describe().backend());
+    tokio::spawn(
+        async move {
+            let mut first = first;
+            loop {
+                let token = ctx.token.clone();
+                match tokio::spawn(run(ctx.clone(), first).in_current_span()).await {
+                    Err(e) if e.is_panic() && !token.is_cancelled() => {
+                        tracing::error!(error = %e, "poll worker panicked; restarting it at its next slot");
+                        first = FirstPoll::AtItsSlot;
+                    }
+                    Err(e) if e.is_panic() => {
+                        tracing::error!(error = %e, "poll worker panicked while stopping");
+                        return;
+                    }
+                    _ => return,
+                }
+            }
+        }
+        .instrument(span),
+    )
+}
+
+/// Polls one BMC until its token is cancelled.
+async fn run(ctx: Context, first: FirstPoll) {
+    let Context {
+        bmc,
+        target,
+        store,
+        stats,
+        permits,
+        schedule,
+        epoch,
+        token,
+    } = ctx;
+    let phase = phase(target.mac, schedule.interval);
+    let mut failures = 0u32;
+    // A poll is due to finish within its deadline plus one interval of slack (queueing for a permit).
+    let slack_ms = (schedule.timeout + schedule.interval).as_millis() as i64;
+    if first == FirstPoll::AtItsSlot {
+        let next = next_slot(epoch, phase, schedule.interval, Instant::now());
+        let until = next.saturating_duration_since(Instant::now()).as_millis() as i64;
+        stats.set_due(target.mac, Some(now_ms() + until + slack_ms));
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = token.cancelled() => return,
+        }
+    }
+    stats.set_due(target.mac, Some(now_ms() + slack_ms));
+    loop {
+        let permit = tokio::select! {
+            p = permits.acquire() => p,
+            _ = token.cancelled() => return,
+        };
+        let snap = poll_one(bmc.as_ref(), &target, store.partition(), schedule.timeout)
+            .instrument(tracing::debug_span!("poll"))
+            .await;
+        drop(permit);
+        stats.observe(&snap);
+        let errors = snap.reading.errors();
+        let serious = errors
+            .iter()
+            .map(|(_, e)| *e)
+            .find(|e| e.kind != ErrorKind::Unsupported);
+        match serious {
+            None => tracing::debug!(ms = snap.duration_ms, up = snap.up, "poll done"),
+            Some(e) => {
+                tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
+            }
+        }
+        let auth = !snap.up
+            && snap
+                .reading
+                .first_error()
+                .is_some_and(|e| e.kind == ErrorKind::Auth);
+        failures = if snap.up {
+            0
+        } else {
+            failures.saturating_add(1)
+        };
+        store.record(snap);
+        let wait = backoff(failures, auth);
+        if wait > 1 {
+            tracing::info!(
+                failures,
+                intervals = wait,
+                auth,
+                "backing off a failing BMC"
+            );
+        }
+        let mut next = next_slot(epoch, phase, schedule.interval, Instant::now());
+        next += schedule.interval * (wait - 1);
+        let until_next = next.saturating_duration_since(Instant::now()).as_millis() as i64;
+        stats.set_due(target.mac, Some(now_ms() + until_next + slack_ms));
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = token.cancelled() => return,
+        }
+    }
+}
