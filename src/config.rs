@@ -36,7 +36,7 @@ pub enum ConfigError {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Config {
     /// The partition (site, room) this catcher serves; part of every NATS key and payload.
@@ -212,6 +212,17 @@ impl Config {
         }
         Some(p.clone())
     }
+}
+
+/// The config file and the credentials file it names (none named: no credentials), as `run`,
+/// SIGHUP and every subcommand that talks to BMCs load them.
+pub fn load(file: &Path) -> Result<(Config, Credentials), ConfigError> {
+    let config = Config::load(file)?;
+    let credentials = match config.credentials_path() {
+        Some(p) => Credentials::load(&p)?,
+        None => Credentials::default(),
+    };
+    Ok((config, credentials))
 }
 
 /// Durations as human strings (`5m`, `30s`, `250ms`) in TOML.

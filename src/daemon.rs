@@ -24,6 +24,17 @@ use crate::publish::metrics::registry;
 use crate::publish::nats::{self, NatsStats};
 use crate::store::Store;
 
+mod reload;
+mod systemd;
+pub use systemd::shutdown_signal;
+use systemd::watchdog;
+
+/// The running discovery watcher: its token and the channel it feeds.
+struct WatcherHandle {
+    token: CancellationToken,
+    targets: watch::Sender<Vec<Target>>,
+}
+
 /// A running daemon, for `demo` and tests that need its address and store.
 pub struct Daemon {
     pub addr: SocketAddr,
@@ -33,11 +44,14 @@ pub struct Daemon {
     reload: tokio::sync::mpsc::Sender<Reload>,
     /// `[issues]` and the interval, as the issue evaluation reads them (SIGHUP replaces them).
     issue_timing: watch::Sender<Timing>,
-    /// The running discovery watcher: its token and the channel it feeds, to restart it on reload.
-    watcher: std::sync::Mutex<(CancellationToken, watch::Sender<Vec<Target>>)>,
+    /// The running discovery watcher, to restart it on reload.
+    watcher: std::sync::Mutex<WatcherHandle>,
     config: std::sync::Mutex<Config>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
+    /// The command server and its in-flight commands: stopped and drained first.
+    commands: TaskTracker,
+    commands_cancel: CancellationToken,
 }
 
 impl Daemon {
@@ -77,14 +91,20 @@ impl Daemon {
 
         let schedule = schedule_of(config);
         let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
+        let commands = TaskTracker::new();
+        let commands_cancel = CancellationToken::new();
         let connection = nats::start(
             &config.nats,
             nats_user.as_ref(),
             store.clone(),
             poller.fleet(),
             nats_stats,
-            &tracker,
-            cancel.clone(),
+            nats::Tasks {
+                tracker: &tracker,
+                cancel: cancel.clone(),
+                commands: &commands,
+                commands_cancel: commands_cancel.clone(),
+            },
         )
         .await
         .context("setting up NATS ([nats])")?;
@@ -137,82 +157,24 @@ impl Daemon {
             stats,
             reload,
             issue_timing,
-            watcher: std::sync::Mutex::new((watcher_token, watcher_tx)),
+            watcher: std::sync::Mutex::new(WatcherHandle {
+                token: watcher_token,
+                targets: watcher_tx,
+            }),
             config: std::sync::Mutex::new(config.clone()),
             cancel,
             tracker,
+            commands,
+            commands_cancel,
         })
     }
 
-    /// Applies a re-read config and credentials (SIGHUP). Sessions are kept wherever they stay
-    /// valid: new credentials re-open only the sessions whose credential changed; new `[poll]`
-    /// timing restarts the workers on their backends; new `[redfish]`, `[ipmi]` or `[poll]
-    /// protocol` settings re-create every backend; `[discovery]` restarts the watcher; `[issues]`
-    /// applies at the next evaluation. `partition`, `[http]` and `[nats]` need a restart and are
-    /// reported as such.
-    pub async fn reload(&self, new: Config, credentials: Credentials) {
-        let old = self
-            .config
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let section = |c: &Config, which: &str| -> String {
-            toml::to_string(c)
-                .ok()
-                .and_then(|t| t.parse::<toml::Table>().ok())
-                .and_then(|t| t.get(which).map(|v| v.to_string()))
-                .unwrap_or_default()
-        };
-        let changed = |key: &str| section(&old, key) != section(&new, key);
-        for key in ["partition", "http", "nats"] {
-            if changed(key) {
-                tracing::warn!(
-                    key,
-                    "changed in the config file; takes effect after a restart"
-                );
-            }
-        }
-        if changed("discovery") {
-            let mut w = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
-            w.0.cancel();
-            let token = self.cancel.child_token();
-            let watcher = Watcher::new(
-                discovery::source(&new),
-                discovery::filters(&new),
-                new.discovery.refresh,
-            );
-            self.tracker.spawn(watcher.run(w.1.clone(), token.clone()));
-            w.0 = token;
-            tracing::info!("discovery settings reloaded");
-        }
-        self.issue_timing.send_if_modified(|t| {
-            let new = timing_of(&new);
-            std::mem::replace(t, new) != new
-        });
-        let transport =
-            changed("redfish") || changed("ipmi") || old.poll.protocol != new.poll.protocol;
-        let mut changes = Vec::new();
-        if schedule_of(&old) != schedule_of(&new) {
-            changes.push(Reload::Schedule(schedule_of(&new)));
-        }
-        match transport.then(|| Connector::new(&new, credentials.clone())) {
-            Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "[redfish]/[ipmi] not reloaded; keeping the running backends");
-                changes.push(Reload::Credentials(credentials));
-            }
-            None => changes.push(Reload::Credentials(credentials)),
-        }
-        for change in changes {
-            if self.reload.send(change).await.is_err() {
-                tracing::warn!("the poller is gone; reload not applied");
-            }
-        }
-        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
-    }
-
-    /// Cancels every task and waits until sessions are closed.
+    /// Stops taking commands and waits for those in flight (each bounded by `command-timeout`),
+    /// then cancels every task and waits until sessions are closed.
     pub async fn stop(self) {
+        self.commands_cancel.cancel();
+        self.commands.close();
+        self.commands.wait().await;
         self.tracker.close();
         self.cancel.cancel();
         self.tracker.wait().await;
@@ -236,7 +198,7 @@ pub async fn run(
             _ = &mut stop => break,
             _ = hup.recv() => {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
-                match load_both(&path) {
+                match crate::config::load(&path) {
                     Ok((c, creds)) => {
                         daemon.reload(c, creds).await;
                         tracing::info!(file = %path.display(), "configuration reloaded");
@@ -267,63 +229,5 @@ fn schedule_of(c: &Config) -> Schedule {
         interval: c.poll.interval,
         timeout: c.poll.timeout,
         concurrency: c.poll.concurrency,
-    }
-}
-
-/// The config file and the credentials file it names.
-pub fn load_both(
-    path: &std::path::Path,
-) -> Result<(Config, Credentials), crate::config::ConfigError> {
-    let c = Config::load(path)?;
-    let creds = match c.credentials_path() {
-        Some(p) => Credentials::load(&p)?,
-        None => Credentials::default(),
-    };
-    Ok((c, creds))
-}
-
-/// Pings the systemd watchdog at half its period, but only while the poll loop makes progress (no
-/// BMC's poll is overdue): a stalled poller is restarted by systemd.
-fn watchdog(cancel: CancellationToken, stats: Arc<PollStats>) -> tokio::task::JoinHandle<()> {
-    let period = sd_notify::watchdog_enabled();
-    tokio::spawn(async move {
-        let Some(period) = period.filter(|p| !p.is_zero()) else {
-            return;
-        };
-        let mut tick = tokio::time::interval(period / 2);
-        let mut stalled = false;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = cancel.cancelled() => return,
-            }
-            let overdue = stats.overdue(crate::store::now_ms());
-            if overdue == 0 {
-                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
-                stalled = false;
-            } else if !stalled {
-                tracing::error!(
-                    overdue,
-                    "polls are overdue: no longer feeding the systemd watchdog"
-                );
-                stalled = true;
-            }
-        }
-    })
-}
-
-/// Waits for SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = term => {}
-        _ = tokio::signal::ctrl_c() => {}
     }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bmc_catcher::cli::{demo, power as power_cli, probe, views as views_cli};
-use bmc_catcher::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
+use bmc_catcher::config::{ConfigError, EXIT_CONFIG};
 use bmc_catcher::{daemon as app, discovery, hal, poller};
 
 #[derive(Parser)]
@@ -87,15 +87,6 @@ fn init_logging(default: &str) {
     }
 }
 
-fn load(config: &Path) -> Result<(Config, Credentials), ConfigError> {
-    let cfg = Config::load(config)?;
-    let creds = match cfg.credentials_path() {
-        Some(p) => Credentials::load(&p)?,
-        None => Credentials::default(),
-    };
-    Ok((cfg, creds))
-}
-
 fn config_exit(e: &ConfigError) -> ExitCode {
     eprintln!("bmc-catcher: configuration error: {e}");
     ExitCode::from(EXIT_CONFIG as u8)
@@ -109,7 +100,7 @@ fn unix_now() -> i64 {
 }
 
 async fn poll_once(config: &Path, rounds: u32) -> ExitCode {
-    let (cfg, creds) = match load(config) {
+    let (cfg, creds) = match bmc_catcher::config::load(config) {
         Ok(c) => c,
         Err(e) => return config_exit(&e),
     };
@@ -147,7 +138,7 @@ async fn poll_once(config: &Path, rounds: u32) -> ExitCode {
 }
 
 fn check_config(config: &Path) -> ExitCode {
-    match load(config) {
+    match bmc_catcher::config::load(config) {
         Ok((cfg, _)) => {
             print!("{}", cfg.to_toml());
             if !discovery::exists(&cfg.discovery.leases_file) {
@@ -193,7 +184,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => {
             init_logging("info");
-            let (cfg, creds) = match load(&config) {
+            let (cfg, creds) = match bmc_catcher::config::load(&config) {
                 Ok(c) => c,
                 Err(e) => return config_exit(&e),
             };

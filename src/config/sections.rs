@@ -50,7 +50,7 @@ pub enum Scheme {
     Http,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Discovery {
     pub leases_file: PathBuf,
@@ -68,7 +68,7 @@ pub struct Discovery {
 }
 
 /// `[issues]`: when the daemon calls something an issue.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Issues {
     /// `info-outdated` after this many poll intervals without a successful poll.
@@ -83,7 +83,7 @@ impl Default for Issues {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Poll {
     #[serde(with = "duration_str")]
@@ -96,7 +96,7 @@ pub struct Poll {
     pub protocol: ProtocolChoice,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Redfish {
     pub port: u16,
@@ -121,7 +121,7 @@ pub enum IpmiPrivilege {
 }
 
 /// `[ipmi]`: RMCP+ (IPMI 2.0 over UDP).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Ipmi {
     pub port: u16,
@@ -155,7 +155,7 @@ impl Default for Ipmi {
 }
 
 /// `[nats]`: publishing is off while `url` is unset.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Nats {
     /// `nats://host:4222` (comma-separated for a cluster); unset = no NATS.
@@ -214,7 +214,7 @@ impl Default for Nats {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Http {
     pub listen: SocketAddr,

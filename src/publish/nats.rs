@@ -136,14 +136,23 @@ pub struct Connection {
 
 /// Connects (retrying in the background) and starts the publisher and the command responder;
 /// `None` when `[nats] url` is unset.
+/// Where the NATS tasks run: the daemon's tracker and token, and the command server's own pair,
+/// which the daemon stops first, so an in-flight command finishes (and is answered) before the
+/// poller closes the sessions.
+pub struct Tasks<'a> {
+    pub tracker: &'a TaskTracker,
+    pub cancel: CancellationToken,
+    pub commands: &'a TaskTracker,
+    pub commands_cancel: CancellationToken,
+}
+
 pub async fn start(
     cfg: &NatsConfig,
     user: Option<&Credential>,
     store: Arc<Store>,
     fleet: Fleet,
     stats: Arc<NatsStats>,
-    tracker: &TaskTracker,
-    cancel: CancellationToken,
+    tasks: Tasks<'_>,
 ) -> Result<Option<Connection>, NatsError> {
     let Some(url) = cfg.url.clone() else {
         return Ok(None);
@@ -188,27 +197,30 @@ pub async fn start(
     store.observe(dirty.clone());
 
     let sub = commands::subscribe(&client, cfg, store.partition()).await?;
-    tracker.spawn(commands::serve(
+    tasks.commands.spawn(commands::serve(
         sub,
-        client.clone(),
-        store.clone(),
-        fleet,
-        cfg.command_timeout,
-        stats.clone(),
-        cancel.clone(),
+        commands::Context {
+            client: client.clone(),
+            store: store.clone(),
+            fleet,
+            timeout: cfg.command_timeout,
+            stats: stats.clone(),
+            in_flight: tasks.commands.clone(),
+        },
+        tasks.commands_cancel,
     ));
     let connection = Connection {
         client: client.clone(),
         connected: state_rx.clone(),
     };
-    tracker.spawn(sender::run(
+    tasks.tracker.spawn(sender::run(
         client,
         cfg.clone(),
         store,
         sender::Outputs { outbox, dirty },
         state_rx,
         stats,
-        cancel,
+        tasks.cancel,
     ));
     Ok(Some(connection))
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::{NatsError, NatsStats};
 use crate::config::Nats as NatsConfig;
@@ -32,15 +33,20 @@ pub async fn subscribe(
         })
 }
 
-pub async fn serve(
-    mut sub: async_nats::Subscriber,
-    client: async_nats::Client,
-    store: Arc<Store>,
-    fleet: Fleet,
-    timeout: Duration,
-    stats: Arc<NatsStats>,
-    cancel: CancellationToken,
-) {
+/// What every command task needs.
+#[derive(Clone)]
+pub struct Context {
+    pub client: async_nats::Client,
+    pub store: Arc<Store>,
+    pub fleet: Fleet,
+    pub timeout: Duration,
+    pub stats: Arc<NatsStats>,
+    /// Where command tasks run; the daemon waits for it before closing sessions.
+    pub in_flight: TaskTracker,
+}
+
+/// Takes requests until `cancel`; each runs in its own task on `ctx.in_flight`.
+pub async fn serve(mut sub: async_nats::Subscriber, ctx: Context, cancel: CancellationToken) {
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let msg = tokio::select! {
@@ -54,14 +60,16 @@ pub async fn serve(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
-        let (client, store, fleet, stats) =
-            (client.clone(), store.clone(), fleet.clone(), stats.clone());
-        tokio::spawn(async move {
+        let ctx2 = ctx.clone();
+        ctx.in_flight.spawn(async move {
+            let ctx = ctx2;
             let mac = msg.subject.split('.').nth(2).unwrap_or("").to_string();
-            let reply = crate::control::execute(&fleet, &store, &mac, &msg.payload, timeout).await;
-            stats.command(reply.ok);
+            let reply =
+                crate::control::execute(&ctx.fleet, &ctx.store, &mac, &msg.payload, ctx.timeout)
+                    .await;
+            ctx.stats.command(reply.ok);
             let body = serde_json::to_vec(&reply).unwrap_or_default();
-            if let Err(e) = client.publish(reply_to, body.into()).await {
+            if let Err(e) = ctx.client.publish(reply_to, body.into()).await {
                 tracing::warn!(error = %e, "command reply not sent");
             }
             drop(permit);

@@ -1,0 +1,77 @@
+//! SIGHUP: what a re-read config changes in the running daemon. Sections are compared as values
+//! (they derive `PartialEq`); each change goes to the task that owns it.
+
+use std::sync::Arc;
+
+use super::{Daemon, schedule_of, timing_of};
+use crate::config::{Config, Credentials};
+use crate::discovery::{self, watch::Watcher};
+use crate::hal::Connector;
+use crate::poller::Reload;
+
+impl Daemon {
+    /// Applies a re-read config and credentials (SIGHUP). Sessions are kept wherever they stay
+    /// valid: new credentials re-open only the sessions whose credential changed; new `[poll]`
+    /// timing restarts the workers on their backends; new `[redfish]`, `[ipmi]` or `[poll]
+    /// protocol` settings re-create every backend; `[discovery]` restarts the watcher; `[issues]`
+    /// applies at the next evaluation. `partition`, `[http]` and `[nats]` need a restart and are
+    /// reported as such.
+    pub async fn reload(&self, new: Config, credentials: Credentials) {
+        let old = self
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let needs_restart = [
+            ("partition", old.partition != new.partition),
+            ("http", old.http != new.http),
+            ("nats", old.nats != new.nats),
+        ];
+        for (key, changed) in needs_restart {
+            if changed {
+                tracing::warn!(
+                    key,
+                    "changed in the config file; takes effect after a restart"
+                );
+            }
+        }
+        if old.discovery != new.discovery {
+            let mut w = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+            w.token.cancel();
+            w.token = self.cancel.child_token();
+            let watcher = Watcher::new(
+                discovery::source(&new),
+                discovery::filters(&new),
+                new.discovery.refresh,
+            );
+            self.tracker
+                .spawn(watcher.run(w.targets.clone(), w.token.clone()));
+            tracing::info!("discovery settings reloaded");
+        }
+        self.issue_timing.send_if_modified(|t| {
+            let new = timing_of(&new);
+            std::mem::replace(t, new) != new
+        });
+        let transport = old.redfish != new.redfish
+            || old.ipmi != new.ipmi
+            || old.poll.protocol != new.poll.protocol;
+        let mut changes = Vec::new();
+        if schedule_of(&old) != schedule_of(&new) {
+            changes.push(Reload::Schedule(schedule_of(&new)));
+        }
+        match transport.then(|| Connector::new(&new, credentials.clone())) {
+            Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "[redfish]/[ipmi] not reloaded; keeping the running backends");
+                changes.push(Reload::Credentials(credentials));
+            }
+            None => changes.push(Reload::Credentials(credentials)),
+        }
+        for change in changes {
+            if self.reload.send(change).await.is_err() {
+                tracing::warn!("the poller is gone; reload not applied");
+            }
+        }
+        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
+    }
+}
