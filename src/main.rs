@@ -1,15 +1,13 @@
-//! The `bmc-catcher` command line: parses arguments, sets up logging, loads the config (exit 78 on a
-//! bad one) and hands over to the library. No logic lives here.
+//! The `bmc-catcher` command line: parses arguments, sets up logging and the runtime, and hands
+//! over to [`bmc_catcher::cli`], one module per subcommand. No logic lives here.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use bmc_catcher::cli::{demo, power as power_cli, probe, views as views_cli};
-use bmc_catcher::config::{ConfigError, EXIT_CONFIG};
-use bmc_catcher::{daemon as app, discovery, hal, poller};
+use bmc_catcher::cli;
 
 #[derive(Parser)]
 #[command(
@@ -59,19 +57,19 @@ enum Command {
         config: PathBuf,
     },
     /// Start simulated BMCs and the real daemon against them; show a live table until Ctrl-C.
-    Demo(demo::DemoArgs),
+    Demo(cli::demo::DemoArgs),
     /// Send a power, identify or boot command to a BMC through NATS; print the reply.
-    Power(power_cli::PowerArgs),
+    Power(cli::power::PowerArgs),
     /// One row per BMC: power, watts, hottest temperature, LED, last poll, issues.
-    Status(views_cli::StatusArgs),
+    Status(cli::status::StatusArgs),
     /// BMCs with issues, each issue on its own line (metalctl layout).
-    Issues(views_cli::IssuesArgs),
+    Issues(cli::issues::IssuesArgs),
     /// Detect a BMC's protocol, poll it once, print what was learnt and how long each step took.
-    Probe(probe::ProbeArgs),
+    Probe(cli::probe::ProbeArgs),
     /// Record a Redfish BMC's resources (scrubbed) as a mockup tree the simulator can serve.
-    Capture(probe::CaptureArgs),
+    Capture(cli::capture::CaptureArgs),
     /// Accept the TLS certificate a BMC presents now (`tls = "pin"`, after a board swap).
-    Trust(probe::TrustArgs),
+    Trust(cli::trust::TrustArgs),
 }
 
 fn init_logging(default: &str) {
@@ -84,72 +82,6 @@ fn init_logging(default: &str) {
         builder.compact().init();
     } else {
         builder.json().flatten_event(true).init();
-    }
-}
-
-fn config_exit(e: &ConfigError) -> ExitCode {
-    eprintln!("bmc-catcher: configuration error: {e}");
-    ExitCode::from(EXIT_CONFIG as u8)
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-async fn poll_once(config: &Path, rounds: u32) -> ExitCode {
-    let (cfg, creds) = match bmc_catcher::config::load(config) {
-        Ok(c) => c,
-        Err(e) => return config_exit(&e),
-    };
-    let source = discovery::source(&cfg);
-    let targets = match discovery::targets_once(&source, unix_now(), &discovery::filters(&cfg)) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("bmc-catcher: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let connector = match hal::Connector::new(&cfg, creds) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("bmc-catcher: {e}");
-            return ExitCode::from(EXIT_CONFIG as u8);
-        }
-    };
-    let schedule = poller::Schedule {
-        interval: cfg.poll.interval,
-        timeout: cfg.poll.timeout,
-        concurrency: cfg.poll.concurrency,
-    };
-    let snaps = poller::poll_rounds(&connector, &targets, &cfg.partition, schedule, rounds).await;
-    match serde_json::to_string_pretty(&snaps) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bmc-catcher: cannot encode snapshots: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn check_config(config: &Path) -> ExitCode {
-    match bmc_catcher::config::load(config) {
-        Ok((cfg, _)) => {
-            print!("{}", cfg.to_toml());
-            if !discovery::exists(&cfg.discovery.leases_file) {
-                eprintln!(
-                    "warning: [discovery] leases-file {} does not exist (yet)",
-                    cfg.discovery.leases_file.display()
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => config_exit(&e),
     }
 }
 
@@ -184,24 +116,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => {
             init_logging("info");
-            let (cfg, creds) = match bmc_catcher::config::load(&config) {
-                Ok(c) => c,
-                Err(e) => return config_exit(&e),
-            };
-            match rt.block_on(app::run(config.clone(), cfg, creds)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "daemon failed");
-                    eprintln!("bmc-catcher: {e:#}");
-                    ExitCode::from(1)
-                }
-            }
+            rt.block_on(cli::run::run(config))
         }
         Command::PollOnce { config, rounds } => {
             init_logging("warn");
-            rt.block_on(poll_once(&config, rounds.max(1)))
+            rt.block_on(cli::poll_once::run(&config, rounds.max(1)))
         }
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config } => cli::check_config::run(&config),
         Command::Probe(args) => {
             let verbose = std::env::var_os("BMC_CATCHER_LOG").is_some();
             init_logging(if verbose {
@@ -209,25 +130,25 @@ fn main() -> ExitCode {
             } else {
                 "warn,bmc_catcher::wire=debug"
             });
-            view_exit(rt.block_on(probe::probe(args)))
+            view_exit(rt.block_on(cli::probe::probe(args)))
         }
         Command::Trust(args) => {
             init_logging("warn");
-            view_exit(rt.block_on(probe::trust(args)))
+            view_exit(rt.block_on(cli::trust::trust(args)))
         }
         Command::Capture(args) => {
             init_logging("warn");
-            view_exit(rt.block_on(probe::capture(args)))
+            view_exit(rt.block_on(cli::capture::capture(args)))
         }
-        Command::Status(args) => view_exit(rt.block_on(views_cli::status(args))),
-        Command::Issues(args) => view_exit(rt.block_on(views_cli::issues(args))),
+        Command::Status(args) => view_exit(rt.block_on(cli::status::status(args))),
+        Command::Issues(args) => view_exit(rt.block_on(cli::issues::issues(args))),
         Command::Power(args) => {
             init_logging("warn");
-            ExitCode::from(rt.block_on(power_cli::run(args)))
+            ExitCode::from(rt.block_on(cli::power::run(args)))
         }
         Command::Demo(args) => {
             init_logging("warn");
-            match rt.block_on(demo::run(args)) {
+            match rt.block_on(cli::demo::run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("bmc-catcher demo: {e:#}");

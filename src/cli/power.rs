@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{Config, Credentials};
 use crate::control::Reply;
 use crate::model::MacAddr;
 use crate::publish::nats::{command_subject, connect_options};
@@ -37,27 +36,12 @@ pub struct PowerArgs {
 /// Runs the command; returns the process exit code (0 ok, 1 failed reply or no answer, 64 usage,
 /// 78 config).
 pub async fn run(args: PowerArgs) -> u8 {
-    let (config, creds) = match &args.config {
-        Some(path) => match Config::load(path) {
-            Ok(c) => {
-                let creds = match c.credentials_path() {
-                    Some(p) if p.exists() => match Credentials::load(&p) {
-                        Ok(cr) => cr,
-                        Err(e) => {
-                            eprintln!("bmc-catcher power: {e}");
-                            return 78;
-                        }
-                    },
-                    _ => Credentials::default(),
-                };
-                (c, creds)
-            }
-            Err(e) => {
-                eprintln!("bmc-catcher power: configuration error: {e}");
-                return 78;
-            }
-        },
-        None => (Config::default(), Credentials::default()),
+    let (config, creds) = match super::load_optional(args.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bmc-catcher power: configuration error: {e}");
+            return 78;
+        }
     };
     let Some(url) = args.nats.clone().or(config.nats.url.clone()) else {
         eprintln!("bmc-catcher power: no NATS server: pass --nats URL or --config with [nats] url");

@@ -101,9 +101,6 @@ pub async fn connect_options(
     Ok(opts)
 }
 
-/// Connects (in the background: the daemon does not wait for NATS) and spawns the intake, sender
-/// and command tasks on `tracker`.
-#[allow(clippy::too_many_arguments)]
 /// A key-value bucket (one revision per key, file storage), created on first use.
 async fn kv_bucket(
     js: &async_nats::jetstream::Context,
@@ -146,6 +143,8 @@ pub struct Tasks<'a> {
     pub commands_cancel: CancellationToken,
 }
 
+/// Connects (in the background: the daemon does not wait for NATS) and spawns the sender on
+/// `tasks.tracker` and the command server on `tasks.commands`.
 pub async fn start(
     cfg: &NatsConfig,
     user: Option<&Credential>,

@@ -1,6 +1,6 @@
 //! Shared helpers of the integration tests: real peers (sushy-static, curl, promtool) started on
 //! loopback with free ports and stopped by PID, temp configs, and the built binaries.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a part of the shared setup")]
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

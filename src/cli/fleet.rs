@@ -1,0 +1,156 @@
+//! Where `status`, `issues` and `trust` get the fleet: the daemon's JSON API (`--api`, default the
+//! local listener) or, for a fleet-wide view across partitions, the NATS KV bucket (`--nats`); and
+//! how they print data (`-o json|yaml`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use futures::StreamExt;
+
+use crate::cli::table::{self as views, Row, Style};
+use crate::config::{Config, Credentials};
+use crate::model::BmcSnapshot;
+use crate::publish::http::BmcView;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Source {
+    /// The daemon's base URL (default: http://<[http] listen>, else http://127.0.0.1:9742).
+    #[arg(long)]
+    pub api: Option<String>,
+    /// Read the NATS KV instead (every partition's catcher).
+    #[arg(long)]
+    pub nats: Option<String>,
+    /// The daemon's config, for the listen address, NATS settings and credentials.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Only this partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    Mac,
+    Ip,
+    Power,
+    Watts,
+    Temp,
+    Age,
+    Issues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PowerFilter {
+    On,
+    Off,
+    Unknown,
+}
+
+/// The fleet as rows, from the API or the KV.
+pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
+    let (config, creds) = super::load_optional(source.config.as_deref())?;
+    let mut rows = match &source.nats {
+        Some(url) => from_kv(url, &config, &creds).await?,
+        None => {
+            let base = source.api.clone().unwrap_or_else(|| {
+                let mut a = config.http.listen;
+                if a.ip().is_unspecified() {
+                    a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{a}")
+            });
+            let url = format!("{}/api/v1/bmcs", base.trim_end_matches('/'));
+            let views: Vec<BmcView> = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()?
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("cannot reach the daemon at {url}"))?
+                .error_for_status()?
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer with BMCs"))?;
+            views
+                .into_iter()
+                .map(|v| Row {
+                    partition: v
+                        .snapshot
+                        .as_ref()
+                        .map(|s| s.partition.clone())
+                        .unwrap_or_else(|| config.partition.clone()),
+                    mac: v.target.mac.to_string(),
+                    ip: v.target.ip.to_string(),
+                    snapshot: v.snapshot.map(std::sync::Arc::unwrap_or_clone),
+                })
+                .collect()
+        }
+    };
+    if let Some(p) = &source.partition {
+        rows.retain(|r| &r.partition == p);
+    }
+    Ok(rows)
+}
+
+async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Result<Vec<Row>> {
+    let opts = crate::publish::nats::connect_options(
+        &config.nats,
+        creds.nats.as_ref(),
+        "bmc-catcher views",
+    )
+    .await?;
+    let client = opts
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    let js = async_nats::jetstream::new(client);
+    let kv = js
+        .get_key_value(&config.nats.kv_bucket)
+        .await
+        .with_context(|| format!("no KV bucket {}", config.nats.kv_bucket))?;
+    let mut keys = kv.keys().await?;
+    let mut rows = Vec::new();
+    while let Some(key) = keys.next().await {
+        let key = key?;
+        let Some(v) = kv.get(&key).await? else {
+            continue;
+        };
+        let Ok(s) = serde_json::from_slice::<BmcSnapshot>(&v) else {
+            continue;
+        };
+        rows.push(Row {
+            partition: s.partition.clone(),
+            mac: s.mac.to_string(),
+            ip: s.ip.to_string(),
+            snapshot: Some(s),
+        });
+    }
+    Ok(rows)
+}
+
+pub(super) fn style(output: Output) -> Style {
+    Style {
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        wide: output == Output::Wide,
+    }
+}
+
+pub(super) fn print_data<T: serde::Serialize>(output: Output, data: &T) -> anyhow::Result<()> {
+    let v = serde_json::to_value(data)?;
+    match output {
+        Output::Yaml => print!("{}", views::to_yaml(&v)),
+        _ => println!("{}", serde_json::to_string_pretty(&v)?),
+    }
+    Ok(())
+}
