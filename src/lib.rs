@@ -1,36 +1,46 @@
-//! bmc-catcher: finds every server's BMC from the DHCP leases, polls it, and publishes what it learns.
+//! bmc-catcher: finds every server's BMC from the DHCP leases, polls it over Redfish and IPMI, and
+//! publishes what it learns to Prometheus, a JSON API and NATS.
 //!
-//! # The map
+//! # Layout
+//!
+//! Three crates: this one (the daemon and its CLI), `ipmi-wire` (IPMI over LAN without I/O, both
+//! sides of the login as state machines) and `bmc-sim` (simulated BMCs, used by `demo`, the tests
+//! and the benchmarks). The modules of this crate depend one way, each only on those to its left:
 //!
 //! ```text
-//! leases file --stat poll--> discovery::watch --Vec<Target> (watch channel)--> poller
-//!                                                                               | one task per BMC
-//!                                                                               v
-//!                                        hal::Connector --> Arc<dyn hal::Bmc> (Redfish session per BMC)
-//!                                                                               |
-//!                                                                               v BmcSnapshot
-//!                                            store (latest per MAC, change events on a broadcast channel)
-//!                                                  |                     |
-//!                                    publish::metrics (scrape-time)   publish::http (/api/v1/bmcs)
+//! model <- config <- discovery, hal <- store, poller, issues <- control <- publish <- daemon <- cli
 //! ```
 //!
-//! - [`config`]: the TOML config and the separate credentials file; errors name file and key.
-//! - [`model`]: MACs, targets, readings, per-field results and error kinds. No I/O.
-//! - [`discovery`]: lease parsers (ISC dhcpd, Kea CSV, dnsmasq), target selection, the file watcher.
-//! - [`hal`]: the `Bmc` trait and the Redfish backend (sessions, TLS policy, the three
-//!   thermal/power shapes).
-//! - [`poller`]: per-BMC phase offsets, bounded concurrency, deadlines, drain on shutdown.
-//! - [`store`]: the newest snapshot per BMC and the events its changes make.
-//! - [`publish`]: `/metrics` and the JSON API.
-//! - [`app`]: wiring, systemd notify/watchdog, SIGTERM drain. [`demo`] and [`sim`]: simulated BMCs.
+//! - [`model`]: MACs, targets, readings, per-field errors and their kinds, snapshots, issues,
+//!   actions, events. No I/O.
+//! - [`config`]: the TOML config and the credentials file; errors name the file and key.
+//! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher.
+//! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends.
+//! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
+//! - [`poller`]: schedule, one supervised worker per BMC, reload, rounds, its metrics.
+//! - [`issues`]: one function per rule in a table, and the evaluation task.
+//! - [`control`]: one command against one BMC, with its prechecks and deadline.
+//! - [`publish`]: HTTP (API, health), `/metrics`, NATS (KV, events, commands, pins).
+//! - [`daemon`]: wiring, SIGHUP reload, systemd notify and watchdog, drain on shutdown.
+//! - [`cli`]: one file per subcommand.
+//!
+//! # The data path
+//!
+//! ```text
+//! leases --stat poll--> discovery::watch --Vec<Target> (watch channel)--> poller
+//!   --one worker per MAC--> Arc<dyn hal::Bmc> --Reading--> BmcSnapshot --> store
+//!   --> observers (NATS outbox, KV dirty set); /metrics and /api read the store at request time
+//! ```
 //!
 //! # Tasks and shutdown
 //!
-//! `app::Daemon::start` spawns, on one `TaskTracker`: the discovery watcher (waits on a `refresh`
-//! interval), the poller (waits on target-list changes; its workers wait on their next slot and on the
-//! concurrency semaphore), and the HTTP listener. One `CancellationToken` stops them all: the watcher
-//! returns, workers finish their in-flight poll (bounded by the poll deadline), every backend logs out,
-//! the listener shuts down gracefully, then `Daemon::stop` returns.
+//! `daemon::Daemon::start` spawns, on one `TaskTracker`: the discovery watcher (waits on its
+//! `refresh` tick), the poller (waits on target-list changes and reloads; its workers wait on their
+//! slot, a concurrency permit and the poll deadline), the issue evaluation (its tick), the HTTP
+//! listener, and the NATS sender; the NATS command server runs on a tracker of its own. `stop`
+//! first stops taking commands and waits for those in flight, then cancels the one
+//! `CancellationToken`: workers finish their poll, every backend logs out, the listener shuts down
+//! gracefully. `docs/architecture.md` has the table of tasks.
 
 pub mod cli;
 pub mod config;
