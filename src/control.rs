@@ -85,11 +85,23 @@ fn precheck(action: Action, power: PowerState) -> Result<bool, String> {
     }
 }
 
-async fn run(bmc: &dyn Bmc, action: Action) -> Result<(bool, Option<PowerState>), ReplyError> {
+/// What a command did: nothing (`noop`, the BMC was already there), or the action; the power
+/// state read afterwards.
+struct Outcome {
+    noop: bool,
+    power: Option<PowerState>,
+}
+
+async fn run(bmc: &dyn Bmc, action: Action) -> Result<Outcome, ReplyError> {
     if action.is_power() {
         let before = bmc.power_state().await.map_err(|e| hal_error(&e))?;
         match precheck(action, before) {
-            Ok(true) => return Ok((true, Some(before))),
+            Ok(true) => {
+                return Ok(Outcome {
+                    noop: true,
+                    power: Some(before),
+                });
+            }
             Ok(false) => {}
             Err(message) => {
                 return Err(ReplyError {
@@ -101,7 +113,10 @@ async fn run(bmc: &dyn Bmc, action: Action) -> Result<(bool, Option<PowerState>)
     }
     bmc.perform(action).await.map_err(|e| hal_error(&e))?;
     let after = bmc.power_state().await.ok();
-    Ok((false, after))
+    Ok(Outcome {
+        noop: false,
+        power: after,
+    })
 }
 
 /// Runs `action` on the BMC with `mac` and reports the outcome (also as a `command-result` event).
@@ -151,7 +166,7 @@ pub async fn execute(
     };
     reply.duration_ms = started.elapsed().as_millis() as u64;
     match outcome {
-        Ok((noop, power)) => {
+        Ok(Outcome { noop, power }) => {
             reply.ok = true;
             reply.noop = noop;
             reply.power = power;

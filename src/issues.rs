@@ -1,6 +1,6 @@
 //! Issue evaluation: what is wrong with each BMC, computed where the data is, from the store's
 //! entries (targets + newest snapshots) and the clock. [`evaluate`] is pure: it builds the fleet
-//! indexes once ([`rules::Fleet`]), runs every rule of [`rules::RULES`] over each BMC and returns each
+//! indexes once (`rules::Fleet`), runs every rule of `rules::RULES` over each BMC and returns each
 //! BMC's issues; [`task::run`] evaluates the fleet periodically and hands the result to the store.
 //! The types ([`crate::model::IssueType`]) are documented in docs/issues.md.
 

@@ -30,7 +30,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             PowerFilter::Off => "off",
             PowerFilter::Unknown => "unknown",
         };
-        rows.retain(|r| views::power_cell(r.snapshot.as_ref()).0 == want);
+        rows.retain(|r| views::power_cell(r.snapshot.as_ref()).word == want);
     }
     if let Some(t) = args.issue {
         rows.retain(|r| {
@@ -44,7 +44,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     match args.sort {
         SortKey::Mac => rows.sort_by(|a, b| a.mac.cmp(&b.mac)),
         SortKey::Ip => rows.sort_by_key(|r| r.ip.parse::<std::net::IpAddr>().ok()),
-        SortKey::Power => rows.sort_by_key(|r| views::power_cell(r.snapshot.as_ref()).0),
+        SortKey::Power => rows.sort_by_key(|r| views::power_cell(r.snapshot.as_ref()).word),
         SortKey::Watts => rows.sort_by(|a, b| {
             num(b.snapshot.as_ref().and_then(views::watts))
                 .total_cmp(&num(a.snapshot.as_ref().and_then(views::watts)))

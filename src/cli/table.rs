@@ -33,10 +33,28 @@ const WHITE: &str = "\x1b[37m";
 const YELLOW: &str = "\x1b[33m";
 const RESET: &str = "\x1b[0m";
 
-/// The row's power as text and colour: (`on`/`off`/`unknown`, symbol, colour).
-pub fn power_cell(s: Option<&BmcSnapshot>) -> (&'static str, &'static str, &'static str) {
+/// How a row shows its power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerCell {
+    /// `on`, `off` or `unknown`.
+    pub word: &'static str,
+    pub symbol: &'static str,
+    /// The ANSI colour (red when a PSU is in warning or critical health).
+    pub colour: &'static str,
+}
+
+const fn cell(word: &'static str, symbol: &'static str, colour: &'static str) -> PowerCell {
+    PowerCell {
+        word,
+        symbol,
+        colour,
+    }
+}
+
+/// The row's power as a word, a symbol and a colour.
+pub fn power_cell(s: Option<&BmcSnapshot>) -> PowerCell {
     let Some(s) = s else {
-        return ("unknown", "⏻", WHITE);
+        return cell("unknown", "⏻", WHITE);
     };
     let psu_bad = s.reading.psus.ok().is_some_and(|p| {
         p.iter()
@@ -44,12 +62,12 @@ pub fn power_cell(s: Option<&BmcSnapshot>) -> (&'static str, &'static str, &'sta
     });
     match (s.up, s.reading.power.ok()) {
         (true, Some(PowerState::On | PowerState::PoweringOn)) => {
-            ("on", "⏻", if psu_bad { RED } else { GREEN })
+            cell("on", "⏻", if psu_bad { RED } else { GREEN })
         }
         (true, Some(PowerState::Off | PowerState::PoweringOff)) => {
-            ("off", "⏾", if psu_bad { RED } else { WHITE })
+            cell("off", "⏾", if psu_bad { RED } else { WHITE })
         }
-        _ => ("unknown", "⏻", if psu_bad { RED } else { WHITE }),
+        _ => cell("unknown", "⏻", if psu_bad { RED } else { WHITE }),
     }
 }
 
@@ -117,7 +135,11 @@ pub fn status_table(rows: &[Row], now_ms: i64, style: Style) -> String {
     out.push_str(&head);
     for r in rows {
         let s = r.snapshot.as_ref();
-        let (word, symbol, colour) = power_cell(s);
+        let PowerCell {
+            word,
+            symbol,
+            colour,
+        } = power_cell(s);
         let power = if style.color {
             format!("{colour}{symbol}{RESET} {:<5}", word)
         } else {

@@ -238,7 +238,11 @@ impl RedfishBmc {
         );
         let (power, inventory, led) = match sys {
             Ok(doc) => {
-                let (power, mut inv, led) = shapes::system(&doc);
+                let shapes::System {
+                    power,
+                    inventory: mut inv,
+                    led,
+                } = shapes::system(&doc);
                 match &manager {
                     Ok(m) => inv.bmc_firmware = m.as_ref().and_then(shapes::manager_firmware),
                     Err(e) => tracing::warn!(bmc = %self.bmc(), error = %e, "manager read failed"),
@@ -278,7 +282,7 @@ impl RedfishBmc {
 
     async fn power_state_of(&self, layout: &Layout) -> Result<PowerState, HalError> {
         let doc = self.session.get(&layout.system).await?;
-        Ok(shapes::system(&doc).0.unwrap_or(PowerState::Unknown))
+        Ok(shapes::system(&doc).power.unwrap_or(PowerState::Unknown))
     }
 }
 

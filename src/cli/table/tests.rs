@@ -99,7 +99,7 @@ fn a_sick_psu_turns_the_power_symbol_red() {
             capacity_watts: None,
         }]);
     }
-    assert_eq!(power_cell(r.snapshot.as_ref()), ("on", "⏻", RED));
+    assert_eq!(power_cell(r.snapshot.as_ref()), cell("on", "⏻", RED));
 }
 
 #[test]

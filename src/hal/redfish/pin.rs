@@ -82,15 +82,24 @@ pub struct PinVerifier {
     file: PathBuf,
     /// Checks the handshake signatures, as every policy does.
     signatures: super::tls::AcceptAnyCert,
-    /// The pins and the file's modification time they were read at.
-    state: Mutex<(Pins, Option<std::time::SystemTime>)>,
+    state: Mutex<PinState>,
+}
+
+/// The pins and the pin file's modification time they were read at.
+#[derive(Debug)]
+struct PinState {
+    pins: Pins,
+    mtime: Option<std::time::SystemTime>,
 }
 
 impl PinVerifier {
     pub fn new(file: PathBuf, provider: Arc<CryptoProvider>) -> PinVerifier {
         let mtime = std::fs::metadata(&file).and_then(|m| m.modified()).ok();
         PinVerifier {
-            state: Mutex::new((load(&file), mtime)),
+            state: Mutex::new(PinState {
+                pins: load(&file),
+                mtime,
+            }),
             file,
             signatures: super::tls::AcceptAnyCert(provider),
         }
@@ -112,10 +121,13 @@ impl ServerCertVerifier for PinVerifier {
         let mtime = std::fs::metadata(&self.file)
             .and_then(|m| m.modified())
             .ok();
-        if mtime != state.1 {
-            *state = (load(&self.file), mtime);
+        if mtime != state.mtime {
+            *state = PinState {
+                pins: load(&self.file),
+                mtime,
+            };
         }
-        match state.0.get(&addr) {
+        match state.pins.get(&addr) {
             Some(pinned) if *pinned == seen => Ok(ServerCertVerified::assertion()),
             Some(pinned) => Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::Other(rustls::OtherError(Arc::new(CertificateChanged {
@@ -125,11 +137,11 @@ impl ServerCertVerifier for PinVerifier {
                 }))),
             )),
             None => {
-                state.0.insert(addr.clone(), seen.clone());
-                if let Err(e) = save(&self.file, &state.0) {
+                state.pins.insert(addr.clone(), seen.clone());
+                if let Err(e) = save(&self.file, &state.pins) {
                     tracing::warn!(file = %self.file.display(), error = %e, "cannot save the TLS pin");
                 }
-                state.1 = std::fs::metadata(&self.file)
+                state.mtime = std::fs::metadata(&self.file)
                     .and_then(|m| m.modified())
                     .ok();
                 tracing::info!(addr, sha256 = %seen, "TLS certificate pinned (first use)");

@@ -87,7 +87,15 @@ fn name(v: &Value, fallback: &str) -> String {
 }
 
 /// Power state, inventory and indicator LED from a `ComputerSystem`.
-pub fn system(v: &Value) -> (Option<PowerState>, Inventory, Option<Led>) {
+/// What a `ComputerSystem` resource says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct System {
+    pub power: Option<PowerState>,
+    pub inventory: Inventory,
+    pub led: Option<Led>,
+}
+
+pub fn system(v: &Value) -> System {
     let power = v
         .get("PowerState")
         .and_then(Value::as_str)
@@ -114,7 +122,11 @@ pub fn system(v: &Value) -> (Option<PowerState>, Inventory, Option<Led>) {
                 _ => Led::Unknown,
             }),
     };
-    (power, inventory, led)
+    System {
+        power,
+        inventory,
+        led,
+    }
 }
 
 /// The reset action target of a `ComputerSystem`.

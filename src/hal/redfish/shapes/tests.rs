@@ -14,7 +14,11 @@ fn fixture(path: &str) -> Value {
 #[test]
 fn system_gives_power_inventory_led() {
     let v = fixture("Systems/437XR1138R2");
-    let (power, inv, led) = system(&v);
+    let System {
+        power,
+        inventory: inv,
+        led,
+    } = system(&v);
     assert_eq!(power, Some(PowerState::On));
     assert_eq!(
         inv.uuid.as_deref(),
