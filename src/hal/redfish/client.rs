@@ -121,10 +121,10 @@ impl Session {
             detail.push_str(&format!(": {s}"));
             src = s.source();
         }
-        if super::pin::CertificateChanged::find_in(e).is_some() {
+        if let Some(changed) = super::pin::CertificateChanged::find_in(e) {
             HalError::Tls {
                 bmc: self.bmc.clone(),
-                detail,
+                detail: format!("{path}: {changed}"),
             }
         } else if e.is_timeout() {
             HalError::Timeout {

@@ -32,16 +32,18 @@ impl CertificateChanged {
     pub fn find_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a CertificateChanged> {
         let mut next = Some(e);
         while let Some(cur) = next {
-            let rustls_err = cur.downcast_ref::<rustls::Error>().or_else(|| {
-                cur.downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            });
             if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) =
-                rustls_err
+                cur.downcast_ref::<rustls::Error>()
                 && let Some(c) = o.0.downcast_ref::<CertificateChanged>()
             {
                 return Some(c);
+            }
+            if let Some(found) = cur
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| CertificateChanged::find_in(inner))
+            {
+                return Some(found);
             }
             next = cur.source();
         }
@@ -170,5 +172,48 @@ impl ServerCertVerifier for PinVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.signatures.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error whose source is `inner`, as hyper and reqwest wrap a connector's error.
+    #[derive(Debug, thiserror::Error)]
+    #[error("client error (Connect)")]
+    struct Wrapper(#[source] std::io::Error);
+
+    fn chain(tls: rustls::Error) -> Wrapper {
+        Wrapper(std::io::Error::new(std::io::ErrorKind::InvalidData, tls))
+    }
+
+    #[test]
+    fn a_refusal_is_found_by_type_through_an_io_error() {
+        let changed = CertificateChanged {
+            addr: "127.0.0.9".into(),
+            pinned: "aa".into(),
+            seen: "bb".into(),
+        };
+        let e = chain(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Other(rustls::OtherError(Arc::new(changed.clone()))),
+        ));
+        assert_eq!(CertificateChanged::find_in(&e), Some(&changed));
+    }
+
+    #[test]
+    fn other_certificate_errors_are_not_a_changed_pin() {
+        let e = chain(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert_eq!(CertificateChanged::find_in(&e), None);
+        let words = chain(rustls::Error::General(
+            "TLS certificate changed for 127.0.0.9".into(),
+        ));
+        assert_eq!(
+            CertificateChanged::find_in(&words),
+            None,
+            "the words alone are not the refusal"
+        );
     }
 }
