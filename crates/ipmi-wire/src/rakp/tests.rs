@@ -1,6 +1,6 @@
 //! Unit tests of `wire::rakp`: round trips, rejected tampering and truncation, no panics on noise.
-use super::super::crypto::CipherSuite;
 use super::*;
+use crate::crypto::CipherSuite;
 
 struct Lcg(u64);
 impl Lcg {

@@ -1,10 +1,10 @@
 //! Unit tests of `wire::packet`: round trips, rejected tampering and truncation, no panics on noise.
-use super::super::crypto::{CipherSuite, SessionKeys};
 use super::*;
+use crate::crypto::{CipherSuite, SessionKeys};
 
 const PING_PONG: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ipmi/rmcp/asf_ping_pong.txt"
+    "/tests/fixtures/rmcp/asf_ping_pong.txt"
 ));
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -14,7 +14,7 @@ impl Lcg {
 
 #[test]
 fn real_get_channel_auth_caps_bytes() {
-    // From the ipmitool capture (tests/fixtures/ipmi/rmcp/cs3_mc_info.txt).
+    // From the ipmitool capture (crates/ipmi-wire/tests/fixtures/rmcp/cs3_mc_info.txt).
     let req_bytes = [0x20, 0x18, 0xc8, 0x81, 0x00, 0x38, 0x8e, 0x04, 0xb5];
     let req = Request::decode(&req_bytes).unwrap();
     assert_eq!(req, Request::new(0x06, 0x38, 0, vec![0x8e, 0x04]));

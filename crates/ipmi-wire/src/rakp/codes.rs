@@ -2,8 +2,8 @@
 //! the RMCP+ / RAKP status codes (IPMI 2.0 table 13-15) and the three 8-byte
 //! algorithm payloads of Open Session.
 
-use super::super::crypto::CipherSuite;
 use super::{NAME_ONLY_LOOKUP, RakpError, need};
+use crate::crypto::CipherSuite;
 
 /// Privilege levels. `Highest` (0) is only meaningful as the requested maximum
 /// in Open Session / RAKP 1: "the highest level the user has".

@@ -1,5 +1,5 @@
 //! Known-answer tests from real traffic: an `ipmitool -I lanplus -C 3 mc info`
-//! session against ipmi_sim captured with tcpdump (tests/fixtures/ipmi/rmcp/), and
+//! session against ipmi_sim captured with tcpdump (tests/fixtures/rmcp/), and
 //! HMAC-SHA256 values for cipher suite 17 computed with Python's hmac/hashlib.
 
 use super::crypto::*;
@@ -9,15 +9,15 @@ use super::rakp::*;
 
 const CS3: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ipmi/rmcp/cs3_mc_info.txt"
+    "/tests/fixtures/rmcp/cs3_mc_info.txt"
 ));
 const CS17_REFUSED: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ipmi/rmcp/cs17_refused.txt"
+    "/tests/fixtures/rmcp/cs17_refused.txt"
 ));
 const CS17_KAT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ipmi/rmcp/cs17_python_kat.txt"
+    "/tests/fixtures/rmcp/cs17_python_kat.txt"
 ));
 
 fn unhex(s: &str) -> Vec<u8> {

@@ -40,14 +40,7 @@ pub struct SessionConfig {
 }
 
 /// One request and its reply, as `capture` records them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Exchange {
-    pub net_fn: u8,
-    pub cmd: u8,
-    pub request: Vec<u8>,
-    pub cc: u8,
-    pub response: Vec<u8>,
-}
+pub use super::wire::capture::Exchange;
 
 /// Where `capture` collects exchanges.
 pub type Recorder = std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>;
