@@ -22,7 +22,8 @@
 //! - [`poller`]: per-BMC phase offsets, bounded concurrency, deadlines, drain on shutdown.
 //! - [`store`]: the newest snapshot per BMC and the events its changes make.
 //! - [`publish`]: `/metrics` and the JSON API.
-//! - [`app`]: wiring, systemd notify/watchdog, SIGTERM drain. [`demo`] and [`sim`]: simulated BMCs.
+//! - [`app`]: wiring, systemd notify/watchdog, SIGTERM drain. `demo` (feature `demo`, on by
+//!   default): the daemon against simulated BMCs of the `bmc-sim` crate.
 //!
 //! # Tasks and shutdown
 //!
@@ -35,6 +36,7 @@
 pub mod app;
 pub mod commands;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod discovery;
 pub mod hal;
@@ -44,7 +46,6 @@ pub mod poller;
 pub mod power_cli;
 pub mod probe;
 pub mod publish;
-pub mod sim;
 pub mod store;
 pub mod views;
 pub mod views_cli;

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bmc_catcher::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
-use bmc_catcher::{app, demo, discovery, hal, poller, power_cli, probe, views_cli};
+#[cfg(feature = "demo")]
+use bmc_catcher::demo;
+use bmc_catcher::{app, discovery, hal, poller, power_cli, probe, views_cli};
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +60,7 @@ enum Command {
         config: PathBuf,
     },
     /// Start simulated BMCs and the real daemon against them; show a live table until Ctrl-C.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Send a power, identify or boot command to a BMC through NATS; print the reply.
     Power(power_cli::PowerArgs),
@@ -233,6 +236,7 @@ fn main() -> ExitCode {
             init_logging("warn");
             ExitCode::from(rt.block_on(power_cli::run(args)))
         }
+        #[cfg(feature = "demo")]
         Command::Demo(args) => {
             init_logging("warn");
             match rt.block_on(demo::run(args)) {

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use common::*;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -234,7 +234,7 @@ async fn ipmi_capture_of_ipmi_sim_replays_in_the_simulator() {
     let spec = FleetSpec {
         count: 1,
         first_ip: unique_ip(),
-        protocols: vec![bmc_catcher::sim::SimProtocol::Ipmi],
+        protocols: vec![bmc_sim::SimProtocol::Ipmi],
         mockup: Some(out.clone()),
         ..Default::default()
     };

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::hal::ipmi::wire::crypto::CipherSuite;
-use crate::model::{Health, PowerState};
-use crate::sim::ipmi::test_client::{admin_session, call, responder};
+use crate::ipmi::test_client::{admin_session, call, responder};
+use crate::state::{Health, PowerState};
+use ipmi_wire::crypto::CipherSuite;
 
 #[test]
 fn chassis_boot_identify_and_power_reading() {
@@ -73,7 +73,7 @@ fn chassis_boot_identify_and_power_reading() {
 fn sdr_reads_are_chunked_and_readings_follow_state() {
     let (mut r, bmc, _) = responder();
     let mut c = admin_session(&mut r, CipherSuite::Cs3);
-    let records = super::super::ipmi_sdr::records(&bmc.state());
+    let records = super::super::sdr::records(&bmc.state());
     let resv = call(&mut r, &mut c, 0x0a, 0x22, &[]).data;
     let (lo, hi) = (resv[0], resv[1]);
     // Whole-record reads: the MC locator fits, a full sensor record does not.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::state::{SimBmc, SimSensor, SimShape, SimState};
-use crate::model::{Health, PowerState, SensorKind};
+use crate::state::{Health, PowerState, SensorKind};
 
 fn health_str(h: Health) -> &'static str {
     match h {

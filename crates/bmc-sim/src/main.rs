@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimProtocol, SimShape};
+use bmc_sim::{FleetSpec, SimFleet, SimProtocol, SimShape};
 
 #[derive(Parser)]
 #[command(
@@ -79,14 +79,14 @@ async fn main() -> std::process::ExitCode {
         println!("{} {}", r.bmc.mac, services.join(" "));
     }
     if let Some(path) = &args.leases {
-        let now = bmc_catcher::store::now_ms() / 1000;
+        let now = unix_now();
         if let Err(e) = fleet.write_leases(path, now) {
             eprintln!("bmc-sim: cannot write {}: {e}", path.display());
             return std::process::ExitCode::from(1);
         }
         println!("leases written to {}", path.display());
     }
-    bmc_catcher::app::shutdown_signal().await;
+    shutdown_signal().await;
     // What the clients did to the fleet, for benchmarks and curious operators.
     let (mut rf_created, mut rf_open, mut ipmi_created, mut ipmi_open, mut requests) =
         (0u64, 0usize, 0u64, 0usize, 0u64);
@@ -106,4 +106,26 @@ async fn main() -> std::process::ExitCode {
     );
     fleet.stop();
     std::process::ExitCode::SUCCESS
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }

@@ -1,5 +1,6 @@
 //! The state of one simulated BMC: power, sensors, PSUs, identity, faults, the Redfish session
-//! table and the counters tests read. `render` (Redfish JSON) and the IPMI responder serve it.
+//! table and the counters tests read, in the simulator's own [`vocabulary`]. `render` (Redfish
+//! JSON) and the IPMI responder serve it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Health, MacAddr, PowerState, SensorKind};
+mod vocabulary;
+pub use vocabulary::{Health, MacAddr, PowerState, SensorKind};
 
 /// Which thermal/power resources the simulated chassis links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -114,7 +116,7 @@ pub struct SimState {
     /// Report this (UUID, serial) instead of the BMC's own: one board seen under two MACs.
     pub identity: Option<(String, String)>,
     /// Answer IPMI requests from this capture (`bmc-catcher capture`) where it has them.
-    pub ipmi_replay: Option<std::sync::Arc<crate::hal::ipmi::capture::Capture>>,
+    pub ipmi_replay: Option<std::sync::Arc<ipmi_wire::capture::Capture>>,
     /// The boot override applies to every boot, not just the next one (IPMI boot flags bit 6).
     pub boot_persistent: bool,
     /// When a timed identify (IPMI Chassis Identify with an interval) turns `led_on` off again.

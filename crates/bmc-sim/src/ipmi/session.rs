@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::ipmi::{SimUser, Stats};
-use super::ipmi_cmd::{self, CC_INSUFFICIENT_PRIVILEGE, CmdState, Reply};
-use crate::hal::ipmi::wire::crypto::{self, CipherSuite, SessionKeys};
-use crate::hal::ipmi::wire::message::{Request, Response};
-use crate::hal::ipmi::wire::packet::{
+use super::cmd::{self, CC_INSUFFICIENT_PRIVILEGE, CmdState, Reply};
+use super::{SimUser, Stats};
+use crate::state::{IpmiReplyDefect, SimBmc};
+use ipmi_wire::crypto::SessionKeys;
+use ipmi_wire::handshake::ServerHandshake;
+use ipmi_wire::message::{Request, Response};
+use ipmi_wire::packet::{
     self, AUTH_TYPE_NONE, AUTH_TYPE_RMCP_PLUS, Asf, AsfPong, CLASS_ASF, PayloadType,
 };
-use crate::sim::state::{IpmiReplyDefect, SimBmc};
 
 /// The session table holds at most this many sessions (pending or active).
 pub const MAX_SESSIONS: usize = 16;
@@ -60,17 +61,6 @@ impl SeqWindow {
     }
 }
 
-struct Pending {
-    /// GUIDc as sent in RAKP 2.
-    guid: [u8; 16],
-    user_max: u8,
-    console_random: [u8; 16],
-    bmc_random: [u8; 16],
-    role: u8,
-    username: Vec<u8>,
-    kuid: [u8; crypto::USER_KEY_LEN],
-}
-
 struct Active {
     keys: SessionKeys,
     /// The most this session may raise itself to.
@@ -84,15 +74,14 @@ struct Active {
 }
 
 enum Phase {
-    Opened,
-    Rakp2Sent(Box<Pending>),
+    /// Open Session accepted; RAKP 1-4 in progress.
+    Handshake(Box<ServerHandshake>),
     Active(Box<Active>),
 }
 
 struct Session {
     console_id: u32,
     handle: u8,
-    suite: CipherSuite,
     last_used: Instant,
     phase: Phase,
 }
@@ -186,7 +175,7 @@ impl Responder {
         }
         self.stats.expired.fetch_add(expired, Ordering::Relaxed);
         self.stats.closed.fetch_add(expired, Ordering::Relaxed);
-        ipmi_cmd::expire_identify(&mut self.bmc.state(), now);
+        cmd::expire_identify(&mut self.bmc.state(), now);
         self.sync_open();
     }
 
@@ -235,8 +224,8 @@ impl Responder {
     /// An IPMI message outside any session: only the discovery commands are answered.
     fn pre_session(&mut self, payload: &[u8]) -> Option<Vec<u8>> {
         let req = Request::decode(payload).ok()?;
-        let (code, data) = if ipmi_cmd::allowed_without_session(req.net_fn, req.cmd) {
-            ipmi_cmd::handle(&self.bmc, &mut self.cmd, &req, Instant::now())
+        let (code, data) = if cmd::allowed_without_session(req.net_fn, req.cmd) {
+            cmd::handle(&self.bmc, &mut self.cmd, &req, Instant::now())
         } else {
             (CC_INSUFFICIENT_PRIVILEGE, Vec::new())
         };
@@ -274,10 +263,10 @@ impl Responder {
                 }
                 Err(code) => (code, Vec::new()),
             },
-            (f, c) if ipmi_cmd::required_privilege(f, c) > privilege => {
+            (f, c) if cmd::required_privilege(f, c) > privilege => {
                 (CC_INSUFFICIENT_PRIVILEGE, Vec::new())
             }
-            _ => ipmi_cmd::handle(&self.bmc, &mut self.cmd, &req, now),
+            _ => cmd::handle(&self.bmc, &mut self.cmd, &req, now),
         };
         self.stats.answered(req.net_fn, req.cmd, code);
         let resp = Response::for_request(&req, code, data).encode();
@@ -339,7 +328,7 @@ impl Responder {
         let id = u32::from_le_bytes(
             d.get(0..4)
                 .and_then(|b| b.try_into().ok())
-                .ok_or(ipmi_cmd::CC_DATA_LENGTH)?,
+                .ok_or(cmd::CC_DATA_LENGTH)?,
         );
         let target = match (id, d.get(4)) {
             (0, Some(&h)) => self
@@ -348,7 +337,7 @@ impl Responder {
                 .find(|(_, s)| s.handle == h)
                 .map(|(id, _)| *id)
                 .ok_or(0x88)?,
-            (0, None) => return Err(ipmi_cmd::CC_DATA_LENGTH),
+            (0, None) => return Err(cmd::CC_DATA_LENGTH),
             (id, _) if self.sessions.contains_key(&id) => id,
             _ => return Err(0x87),
         };
@@ -368,7 +357,7 @@ impl Responder {
 /// the role the session was opened with is 0x80; callback/OEM levels are refused with 0x80.
 fn set_privilege(active: &mut Active, d: &[u8]) -> Reply {
     let Some(&b) = d.first() else {
-        return (ipmi_cmd::CC_DATA_LENGTH, Vec::new());
+        return (cmd::CC_DATA_LENGTH, Vec::new());
     };
     match b & 0x0f {
         0 => {}
@@ -380,9 +369,7 @@ fn set_privilege(active: &mut Active, d: &[u8]) -> Reply {
     (0, vec![active.privilege])
 }
 
-#[path = "ipmi_handshake.rs"]
 mod handshake;
 
 #[cfg(test)]
-#[path = "ipmi_session_tests.rs"]
 mod tests;

@@ -4,9 +4,6 @@
 //! real daemon can discover and poll them exactly as it would real hardware.
 
 pub mod ipmi;
-mod ipmi_cmd;
-mod ipmi_sdr;
-mod ipmi_session;
 pub mod redfish;
 mod render;
 pub mod state;
@@ -20,7 +17,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::MacAddr;
+use crate::state::MacAddr;
 pub use state::{Faults, SimBmc, SimShape};
 
 /// How to build a fleet.
@@ -77,6 +74,15 @@ pub struct Running {
     pub ipmi: Option<(SocketAddr, ipmi::IpmiSimHandle)>,
 }
 
+/// Where one BMC of a fleet listens (its Redfish address, or the would-be one for IPMI-only BMCs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub mac: MacAddr,
+    pub addr: SocketAddr,
+    /// The name its lease carries (`sim-SIM000001`).
+    pub hostname: String,
+}
+
 /// A running fleet; dropping it does not stop it, `stop()` or cancelling the token does.
 pub struct SimFleet {
     pub bmcs: Vec<Running>,
@@ -105,7 +111,7 @@ impl SimFleet {
             Some(f) => {
                 let text =
                     std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-                let c: crate::hal::ipmi::capture::Capture =
+                let c: ipmi_wire::capture::Capture =
                     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
                 Some(Arc::new(c))
             }
@@ -187,16 +193,14 @@ impl SimFleet {
         Ok(SimFleet { bmcs, cancel })
     }
 
-    /// Targets with their ports, for callers that bypass leases (ports may differ per BMC).
-    pub fn targets(&self) -> Vec<crate::model::Target> {
+    /// Where each BMC listens, for callers that bypass leases (ports may differ per BMC).
+    pub fn endpoints(&self) -> Vec<Endpoint> {
         self.bmcs
             .iter()
-            .map(|r| crate::model::Target {
+            .map(|r| Endpoint {
                 mac: r.bmc.mac,
-                ip: r.addr.ip(),
-                port: Some(r.addr.port()),
-                hostname: Some(format!("sim-{}", r.bmc.serial)),
-                lease_ends: None,
+                addr: r.addr,
+                hostname: format!("sim-{}", r.bmc.serial),
             })
             .collect()
     }

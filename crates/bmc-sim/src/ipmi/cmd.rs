@@ -4,10 +4,10 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::ipmi_sdr::{self, Measure, SDR_VERSION};
-use crate::hal::ipmi::wire::message::Request;
-use crate::model::PowerState;
-use crate::sim::state::SimBmc;
+use super::sdr::{self, Measure, SDR_VERSION};
+use crate::state::PowerState;
+use crate::state::SimBmc;
+use ipmi_wire::message::Request;
 
 /// IANA enterprise number reported by Get Device ID (4753, as ipmi_sim: ipmitool names it).
 pub const MANUFACTURER_ID: u32 = 4753;
@@ -41,7 +41,7 @@ fn ok(data: Vec<u8>) -> Reply {
     (CC_OK, data)
 }
 
-/// Per-BMC command state that is not part of [`crate::sim::state::SimState`].
+/// Per-BMC command state that is not part of [`crate::state::SimState`].
 #[derive(Debug, Default)]
 pub(crate) struct CmdState {
     sdr_reservation: u16,
@@ -225,14 +225,14 @@ fn chassis(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8], now: Instant) -> 
 }
 
 /// Turns the identify LED off once its timed interval has passed.
-pub(crate) fn expire_identify(st: &mut crate::sim::state::SimState, now: Instant) {
+pub(crate) fn expire_identify(st: &mut crate::state::SimState, now: Instant) {
     if st.identify_until.is_some_and(|t| now >= t) {
         st.led_on = false;
         st.identify_until = None;
     }
 }
 
-fn set_boot_option(st: &mut crate::sim::state::SimState, cs: &mut CmdState, d: &[u8]) -> Reply {
+fn set_boot_option(st: &mut crate::state::SimState, cs: &mut CmdState, d: &[u8]) -> Reply {
     let Some((&param, data)) = d.split_first() else {
         return cc(CC_DATA_LENGTH);
     };
@@ -262,9 +262,9 @@ fn sensor(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8]) -> Reply {
     match cmd {
         0x20 => {
             let count = if d.first().is_some_and(|b| b & 1 != 0) {
-                ipmi_sdr::records(&st).len()
+                sdr::records(&st).len()
             } else {
-                ipmi_sdr::sensors(&st).len()
+                sdr::sensors(&st).len()
             };
             ok(vec![count.min(255) as u8, 0x01])
         }
@@ -274,15 +274,12 @@ fn sensor(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8]) -> Reply {
             let Some(&number) = d.first() else {
                 return cc(CC_DATA_LENGTH);
             };
-            let Some(s) = ipmi_sdr::sensors(&st)
-                .into_iter()
-                .find(|s| s.number == number)
-            else {
+            let Some(s) = sdr::sensors(&st).into_iter().find(|s| s.number == number) else {
                 return cc(CC_NOT_PRESENT);
             };
             match cmd {
-                0x2d => ok(ipmi_sdr::reading(&s)),
-                0x27 => ok(ipmi_sdr::thresholds(&s)),
+                0x2d => ok(sdr::reading(&s)),
+                0x27 => ok(sdr::thresholds(&s)),
                 _ if matches!(s.measure, Measure::Threshold { .. }) => ok(vec![0x00, 0x00]),
                 _ => cc(CC_INVALID_COMMAND),
             }
@@ -301,7 +298,7 @@ fn u16_at(d: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Get SDR / Get Device SDR: reservation, record ID, offset, bytes to read (0xff = to the end).
-fn get_sdr(st: &crate::sim::state::SimState, cs: &CmdState, d: &[u8]) -> Reply {
+fn get_sdr(st: &crate::state::SimState, cs: &CmdState, d: &[u8]) -> Reply {
     let (Some(resv), Some(id), Some(&offset), Some(&count)) =
         (u16_at(d, 0), u16_at(d, 2), d.get(4), d.get(5))
     else {
@@ -310,7 +307,7 @@ fn get_sdr(st: &crate::sim::state::SimState, cs: &CmdState, d: &[u8]) -> Reply {
     if offset != 0 && resv != cs.sdr_reservation {
         return cc(CC_RESERVATION);
     }
-    let records = ipmi_sdr::records(st);
+    let records = sdr::records(st);
     let index = match id {
         0x0000 => 0,
         0xffff => records.len().saturating_sub(1),
@@ -350,7 +347,7 @@ fn storage(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8]) -> Reply {
     match cmd {
         0x10 | 0x11 => fru(bmc, cmd, d),
         0x20 => {
-            let count = ipmi_sdr::records(&bmc.state()).len() as u16;
+            let count = sdr::records(&bmc.state()).len() as u16;
             let mut out = vec![SDR_VERSION];
             out.extend_from_slice(&count.to_le_bytes());
             out.extend_from_slice(&[0xfe, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x02]);
@@ -378,7 +375,7 @@ fn fru(bmc: &SimBmc, cmd: u8, d: &[u8]) -> Reply {
         Some(0) => {}
         Some(_) => return cc(CC_NOT_PRESENT),
     }
-    let image = ipmi_sdr::fru_image(&identity(bmc).1);
+    let image = sdr::fru_image(&identity(bmc).1);
     if cmd == 0x10 {
         let size = (image.len() as u16).to_le_bytes();
         return ok(vec![size[0], size[1], 0x00]);
@@ -412,5 +409,4 @@ fn group_extension(bmc: &SimBmc, cmd: u8, d: &[u8]) -> Reply {
 }
 
 #[cfg(test)]
-#[path = "ipmi_cmd_tests.rs"]
 mod tests;

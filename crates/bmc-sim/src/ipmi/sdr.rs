@@ -5,8 +5,8 @@
 //! then one full sensor record (type 0x01) per `state.sensors` entry (sensor numbers 1..=n), one for
 //! the system power draw ("Pwr Consumption", n + 1), and one compact record (type 0x02) per PSU.
 
-use crate::model::{Health, SensorKind};
-use crate::sim::state::SimState;
+use crate::state::SimState;
+use crate::state::{Health, SensorKind};
 
 /// SDR version 1.5 (0x51).
 pub(crate) const SDR_VERSION: u8 = 0x51;
@@ -176,7 +176,7 @@ fn mc_locator(id: u16) -> Vec<u8> {
         OWNER,
         0x00,
         0x00,
-        super::ipmi_cmd::DEVICE_SUPPORT,
+        super::cmd::DEVICE_SUPPORT,
         0,
         0,
         0,
@@ -363,5 +363,4 @@ pub(crate) fn fru_image(serial: &str) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[path = "ipmi_sdr_tests.rs"]
 mod tests;

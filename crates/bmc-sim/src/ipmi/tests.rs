@@ -2,7 +2,7 @@
 //! 17), skipped when `/usr/bin/ipmitool` is not installed.
 
 use super::test_client::{Sim, start};
-use crate::model::PowerState;
+use crate::state::PowerState;
 
 pub(super) struct Out {
     pub(super) ok: bool,
@@ -148,7 +148,7 @@ async fn sdr_and_sensor_lists_follow_state() {
         {
             let mut st = sim.bmc.state();
             st.sensors[0].reading = 44.0;
-            st.psus[0].health = crate::model::Health::Ok;
+            st.psus[0].health = crate::state::Health::Ok;
             st.consumed_watts = 370.0;
         }
         let sdr = rows(&admin(&sim, suite, &["sdr", "list"]).await);
@@ -214,7 +214,7 @@ async fn sdr_and_sensor_lists_follow_state() {
         {
             let mut st = sim.bmc.state();
             st.sensors[0].reading = 95.0;
-            st.psus[0].health = crate::model::Health::Critical;
+            st.psus[0].health = crate::state::Health::Critical;
             st.consumed_watts = 400.0;
         }
         let sdr = rows(&admin(&sim, suite, &["sdr", "list"]).await);
@@ -370,3 +370,5 @@ async fn operator_may_control_and_user_may_only_read() {
         assert_eq!(user.stdout.trim(), "Chassis Power is on");
     }
 }
+
+mod socket;

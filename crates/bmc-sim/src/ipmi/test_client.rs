@@ -1,6 +1,6 @@
-//! Test support: a minimal sans-IO RMCP+ console built on the wire codec's client side (Open
-//! Session, RAKP 1-4 checking the BMC's codes, encrypted requests), a responder with three users to
-//! drive it against, and a spawned responder on a 127.0.70.1 socket.
+//! Test support: a minimal RMCP+ console (the login is `ipmi_wire`'s [`ClientHandshake`], then
+//! encrypted requests), a responder with three users to drive it against, and a spawned responder
+//! on a 127.0.70.1 socket.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,17 +9,14 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use super::session::Responder;
 use super::{IpmiSimHandle, SimUser, Stats, spawn};
-use crate::hal::ipmi::wire::crypto::{self, CipherSuite, RakpContext, SessionKeys};
-use crate::hal::ipmi::wire::message::{Request, Response};
-use crate::hal::ipmi::wire::packet::{self, PayloadType};
-use crate::hal::ipmi::wire::rakp::{
-    Algorithms, OpenSessionRequest, OpenSessionResponse, Privilege, Rakp1, Rakp2, Rakp3, Rakp4,
-    RmcpStatus,
-};
-use crate::model::MacAddr;
-use crate::sim::ipmi_session::Responder;
-use crate::sim::state::{SimBmc, SimShape};
+use crate::state::{MacAddr, SimBmc, SimShape};
+use ipmi_wire::crypto::{CipherSuite, SessionKeys};
+use ipmi_wire::handshake::{ClientHandshake, ClientParams, HandshakeError, Stage, Step};
+use ipmi_wire::message::{Request, Response};
+use ipmi_wire::packet::{self, PayloadType};
+use ipmi_wire::rakp::{Algorithms, Privilege, RmcpStatus};
 
 /// Sends one datagram and returns the answer, if any.
 pub(crate) type Io<'a> = dyn FnMut(&[u8]) -> Option<Vec<u8>> + 'a;
@@ -44,17 +41,6 @@ pub(crate) struct Client {
     pub rq_seq: u8,
     /// Corrupt the RAKP 3 code (what a console with the wrong password but no RAKP 2 check does).
     pub bad_rakp3: bool,
-}
-
-fn v2(ptype: PayloadType, payload: &[u8]) -> Vec<u8> {
-    packet::encode_v2(ptype, 0, 0, payload, None, [0; 16]).unwrap_or_default()
-}
-
-fn payload_of(bytes: Option<Vec<u8>>, what: &'static str) -> Result<Vec<u8>, Failed> {
-    let bytes = bytes.ok_or(Failed::NoAnswer(what))?;
-    packet::decode_v2(&bytes, None)
-        .map(|p| p.payload)
-        .map_err(|_| Failed::NoAnswer(what))
 }
 
 impl Client {
@@ -89,78 +75,51 @@ impl Client {
         role: u8,
         algorithms: Algorithms,
     ) -> Result<(), Failed> {
-        let req = OpenSessionRequest {
-            tag: 1,
-            max_privilege: Privilege::from_byte(role).unwrap_or(Privilege::Administrator),
-            console_session_id: self.console_sid,
+        let params = ClientParams {
             algorithms,
-        };
-        let resp = payload_of(
-            io(&v2(PayloadType::OpenSessionRequest, &req.encode())),
-            "open",
-        )?;
-        let resp = OpenSessionResponse::decode(&resp).map_err(|_| Failed::NoAnswer("open"))?;
-        let Some((bmc_sid, _)) = resp.session.filter(|_| resp.status.is_ok()) else {
-            return Err(Failed::OpenSession(resp.status));
-        };
-        self.bmc_sid = bmc_sid;
-        let rakp1 = Rakp1 {
-            tag: 2,
-            bmc_session_id: bmc_sid,
-            console_random: [0x5a; 16],
+            max_privilege: Privilege::from_byte(role).unwrap_or(Privilege::Administrator),
             role: role | 0x10,
-            username: user.as_bytes().to_vec(),
+            ..ClientParams::new(
+                self.suite,
+                Privilege::Administrator,
+                user.as_bytes(),
+                pass.as_bytes(),
+                self.console_sid,
+                1,
+                [0x5a; 16],
+            )
         };
-        let msg = rakp1.encode().unwrap_or_default();
-        let resp = payload_of(io(&v2(PayloadType::Rakp1, &msg)), "rakp1")?;
-        let r2 = Rakp2::decode(&resp).map_err(|_| Failed::NoAnswer("rakp1"))?;
-        if !r2.status.is_ok() {
-            return Err(Failed::Rakp2(r2.status));
+        let (mut hs, mut datagram) =
+            ClientHandshake::new(params).map_err(|_| Failed::NoAnswer("encode"))?;
+        loop {
+            let what = hs.stage().what();
+            let answer = io(&datagram).ok_or(Failed::NoAnswer(what))?;
+            match hs.handle(&answer) {
+                Ok(Step::Send(mut next)) => {
+                    if self.bad_rakp3
+                        && hs.stage() == Stage::Rakp3
+                        && let Some(last) = next.last_mut()
+                    {
+                        *last ^= 1;
+                    }
+                    datagram = next;
+                }
+                Ok(Step::Done(e)) => {
+                    self.bmc_sid = e.bmc_session_id;
+                    self.keys = Some(e.keys);
+                    return Ok(());
+                }
+                Ok(Step::Ignore) => return Err(Failed::NoAnswer(what)),
+                // Tell the BMC in RAKP 3, as the old console did; it must stay silent.
+                Err(HandshakeError::Rakp2Code) => {
+                    return match hs.abort().and_then(|d| io(&d)) {
+                        None => Err(Failed::Rakp2Code),
+                        Some(_) => Err(Failed::NoAnswer("unexpected RAKP 4")),
+                    };
+                }
+                Err(e) => return Err(failed(e)),
+            }
         }
-        let kuid = crypto::user_key(pass.as_bytes()).unwrap_or_default();
-        let ctx = RakpContext {
-            suite: self.suite,
-            console_session_id: self.console_sid,
-            bmc_session_id: bmc_sid,
-            console_random: rakp1.console_random,
-            bmc_random: r2.bmc_random,
-            bmc_guid: r2.bmc_guid,
-            role: rakp1.role,
-            username: user.as_bytes(),
-        };
-        let good = crypto::rakp2_auth_code(&ctx, &kuid) == r2.auth_code;
-        let mut code = crypto::rakp3_auth_code(&ctx, &kuid);
-        if self.bad_rakp3 {
-            code[0] ^= 1;
-        }
-        let r3 = Rakp3 {
-            tag: 3,
-            status: if good || self.bad_rakp3 {
-                RmcpStatus::Ok
-            } else {
-                RmcpStatus::InvalidIntegrityCheckValue
-            },
-            bmc_session_id: bmc_sid,
-            auth_code: code,
-        };
-        let answer = io(&v2(PayloadType::Rakp3, &r3.encode()));
-        if !good && !self.bad_rakp3 {
-            return match answer {
-                None => Err(Failed::Rakp2Code),
-                Some(_) => Err(Failed::NoAnswer("unexpected RAKP 4")),
-            };
-        }
-        let r4 =
-            Rakp4::decode(&payload_of(answer, "rakp3")?).map_err(|_| Failed::NoAnswer("rakp3"))?;
-        if !r4.status.is_ok() {
-            return Err(Failed::Rakp4(r4.status));
-        }
-        let keys = SessionKeys::derive(&ctx, &kuid, None);
-        if crypto::rakp4_icv(&ctx, keys.sik()) != r4.integrity_check_value {
-            return Err(Failed::Rakp4Icv);
-        }
-        self.keys = Some(keys);
-        Ok(())
     }
 
     /// The datagram of one in-session request (advances the sequence numbers).
@@ -193,6 +152,21 @@ impl Client {
         let req = self.request(net_fn, cmd, data);
         let answer = io(&req)?;
         self.response(&answer)
+    }
+}
+
+fn failed(e: HandshakeError) -> Failed {
+    match e {
+        HandshakeError::SuiteRefused(s) | HandshakeError::OpenSessionRefused(s) => {
+            Failed::OpenSession(s)
+        }
+        HandshakeError::Rakp2Refused(s) => Failed::Rakp2(s),
+        HandshakeError::Rakp2Code => Failed::Rakp2Code,
+        HandshakeError::Rakp4Refused(s) => Failed::Rakp4(s),
+        HandshakeError::Rakp4Icv => Failed::Rakp4Icv,
+        HandshakeError::UserName(_) | HandshakeError::Password(_) | HandshakeError::Encode(_) => {
+            Failed::NoAnswer("encode")
+        }
     }
 }
 

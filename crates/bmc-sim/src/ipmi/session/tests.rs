@@ -4,14 +4,12 @@
 use std::time::{Duration, Instant};
 
 use super::MAX_SESSIONS;
-use crate::hal::ipmi::wire::crypto::CipherSuite;
-use crate::hal::ipmi::wire::message::{Request, Response};
-use crate::hal::ipmi::wire::packet::{self, AsfPing, AsfPong, PayloadType};
-use crate::hal::ipmi::wire::rakp::{Algorithms, RmcpStatus};
-use crate::model::PowerState;
-use crate::sim::ipmi::test_client::{
-    Client, Failed, IDLE, admin_session, call, open_as, responder,
-};
+use crate::ipmi::test_client::{Client, Failed, IDLE, admin_session, call, open_as, responder};
+use crate::state::PowerState;
+use ipmi_wire::crypto::CipherSuite;
+use ipmi_wire::message::{Request, Response};
+use ipmi_wire::packet::{self, AsfPing, AsfPong, PayloadType};
+use ipmi_wire::rakp::{Algorithms, RmcpStatus};
 const SUITES: [CipherSuite; 2] = [CipherSuite::Cs3, CipherSuite::Cs17];
 
 #[test]

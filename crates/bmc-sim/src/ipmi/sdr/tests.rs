@@ -1,8 +1,8 @@
 //! Pure tests of the SDR records, the reading conversion and the FRU image.
 
 use super::*;
-use crate::model::MacAddr;
-use crate::sim::state::{SimBmc, SimShape};
+use crate::state::MacAddr;
+use crate::state::{SimBmc, SimShape};
 
 fn bmc(index: u32) -> SimBmc {
     SimBmc::new(

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::render::render;
 use super::state::SimBmc;
-use crate::model::PowerState;
+use crate::state::PowerState;
 
 /// What one simulated BMC serves.
 pub struct Served {

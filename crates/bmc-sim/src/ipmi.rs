@@ -8,14 +8,14 @@
 //!   per-user passwords and maximum privileges; at most 16 sessions; idle expiry; sequence windows;
 //! - in session: Set Session Privilege Level, Close Session, Get Device ID / GUIDs, chassis status,
 //!   control, identify and boot flags, the SDR repository, sensor readings and thresholds, FRU 0,
-//!   SEL info and DCMI Get Power Reading (see `ipmi_cmd`, `ipmi_sdr`).
+//!   SEL info and DCMI Get Power Reading (see `cmd`, `sdr`).
 //!
 //! `state.faults` apply: `delay` delays every answer, `refuse_logins` refuses every user in RAKP 2
 //! ("unauthorized name"), `drop_connections` makes the BMC silent, `ipmi_reply` breaks in-session
 //! replies (bad integrity, another session's ID, a replayed sequence number, truncated), sent
 //! before the right reply or instead of it.
 //!
-//! The session layer is sans-IO (`ipmi_session::Responder`); this file owns the socket task.
+//! The session layer is sans-IO (`session::Responder`); this file owns the socket task.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,9 +25,13 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::ipmi_session::Responder;
-pub use super::ipmi_session::{HANDSHAKE_TIMEOUT, MAX_SESSIONS};
-use crate::sim::state::SimBmc;
+mod cmd;
+mod sdr;
+mod session;
+
+use crate::state::SimBmc;
+use session::Responder;
+pub use session::{HANDSHAKE_TIMEOUT, MAX_SESSIONS};
 
 /// One IPMI user of the simulated BMC.
 #[derive(Clone, PartialEq, Eq)]
@@ -216,13 +220,7 @@ async fn serve(
 }
 
 #[cfg(test)]
-#[path = "ipmi_test_client.rs"]
 pub(crate) mod test_client;
 
 #[cfg(test)]
-#[path = "ipmi_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "ipmi_socket_tests.rs"]
-mod socket_tests;

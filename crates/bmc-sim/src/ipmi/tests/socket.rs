@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::test_client::{Client, start, start_with};
-use super::tests::{have_ipmitool, ipmitool};
-use crate::hal::ipmi::wire::crypto::CipherSuite;
+use super::super::test_client::{Client, start, start_with};
+use super::{have_ipmitool, ipmitool};
+use ipmi_wire::crypto::CipherSuite;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sessions_expire() {
@@ -55,7 +55,7 @@ async fn ping(addr: SocketAddr) -> Option<Duration> {
     tokio::task::spawn_blocking(move || {
         let sock = std::net::UdpSocket::bind("127.0.70.1:0").ok()?;
         sock.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-        let ping = crate::hal::ipmi::wire::packet::AsfPing { tag: 5 }.encode();
+        let ping = ipmi_wire::packet::AsfPing { tag: 5 }.encode();
         let sent = std::time::Instant::now();
         sock.send_to(&ping, addr).ok()?;
         let mut buf = [0u8; 64];
