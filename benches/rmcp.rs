@@ -5,12 +5,10 @@
 
 use std::hint::black_box;
 
-use bmc_catcher::hal::ipmi::wire::crypto::{CipherSuite, SessionKeys};
-use bmc_catcher::hal::ipmi::wire::message::{Request, Response};
-use bmc_catcher::hal::ipmi::wire::packet::{
-    Incoming, PayloadType, decode_incoming, decode_v2, encode_v2,
-};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ipmi_wire::crypto::{CipherSuite, SessionKeys};
+use ipmi_wire::message::{Request, Response};
+use ipmi_wire::packet::{Incoming, PayloadType, decode_incoming, decode_v2, encode_v2};
 
 const SESSION_ID: u32 = 0x0203_0405;
 const IV: [u8; 16] = [0xa5; 16];

@@ -12,7 +12,7 @@ set -euo pipefail
 N=${1:-10000}; CONC=${2:-64}
 cd "$(dirname "$0")/.."
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-cargo build --release -q
+cargo build --release -q --workspace  # bmc-catcher and the bmc-sim crate's binary
 RUN=$(mktemp -d /tmp/bench-fleet.XXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 venv=${BMC_PEERS_VENV:-/tmp/bmc-catcher-peers}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import sushy' 2>/dev/null || "$venv/bin/pip" install -q sushy
-cargo build --release -q
+cargo build --release -q --workspace  # bmc-catcher and the bmc-sim crate's binary
 RUN=$(mktemp -d /tmp/bench-redfish.XXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT

@@ -36,7 +36,7 @@ seed() {
     leases_dnsmasq) cp tests/fixtures/leases/dnsmasq*.leases "$dir/" ;;
     rmcp_packet)
         # "c2s <hex>" / "s2c <hex>": one UDP payload per line
-        for f in tests/fixtures/ipmi/rmcp/*.txt; do
+        for f in crates/ipmi-wire/tests/fixtures/rmcp/*.txt; do
             n=$(basename "$f" .txt)
             i=0
             while read -r dir_ hex _; do

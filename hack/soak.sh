@@ -9,7 +9,7 @@
 set -euo pipefail
 ROUNDS=${1:-1000}; N=${2:-60}; INTERVAL=${3:-1s}
 cd "$(dirname "$0")/.."
-cargo build --release -q
+cargo build --release -q --workspace  # bmc-catcher and the bmc-sim crate's binary
 RUN=$(mktemp -d /tmp/soak.XXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT

@@ -4,6 +4,7 @@
 
 pub mod capture;
 pub mod check_config;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod fleet;
 pub mod issues;

@@ -52,5 +52,4 @@ pub mod issues;
 pub mod model;
 pub mod poller;
 pub mod publish;
-pub mod sim;
 pub mod store;

@@ -57,6 +57,7 @@ enum Command {
         config: PathBuf,
     },
     /// Start simulated BMCs and the real daemon against them; show a live table until Ctrl-C.
+    #[cfg(feature = "demo")]
     Demo(cli::demo::DemoArgs),
     /// Send a power, identify or boot command to a BMC through NATS; print the reply.
     Power(cli::power::PowerArgs),
@@ -146,6 +147,7 @@ fn main() -> ExitCode {
             init_logging("warn");
             ExitCode::from(rt.block_on(cli::power::run(args)))
         }
+        #[cfg(feature = "demo")]
         Command::Demo(args) => {
             init_logging("warn");
             match rt.block_on(cli::demo::run(args)) {

@@ -77,12 +77,12 @@ fn check_config_prints_effective_config_without_secrets() {
 async fn poll_once_skips_a_broken_lease_block_and_keeps_the_rest() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_catcher::sim::FleetSpec {
+    let spec = bmc_sim::FleetSpec {
         count: 2,
         first_ip: unique_ip(),
         ..Default::default()
     };
-    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
         .await
         .expect("sim");
     let good = fleet.leases_text(bmc_catcher::store::now_ms() / 1000);
@@ -159,12 +159,12 @@ fn demo_runs_and_shows_the_fleet() {
 async fn run_notifies_systemd_and_logs_out_on_sigterm() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_catcher::sim::FleetSpec {
+    let spec = bmc_sim::FleetSpec {
         count: 2,
         first_ip: unique_ip(),
         ..Default::default()
     };
-    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
         .await
         .expect("sim");
     let dir = tempfile::tempdir().expect("tmp");
@@ -261,13 +261,13 @@ fn a_credentials_file_others_can_read_is_refused() {
 async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_still_valid() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_catcher::sim::FleetSpec {
+    let spec = bmc_sim::FleetSpec {
         count: 2,
         first_ip: unique_ip(),
-        shapes: vec![bmc_catcher::sim::SimShape::Legacy],
+        shapes: vec![bmc_sim::SimShape::Legacy],
         ..Default::default()
     };
-    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
         .await
         .expect("sim");
     let dir = tempfile::tempdir().expect("tmp");
@@ -292,7 +292,7 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
         .expect("run");
     let pid = child.id().expect("pid").to_string();
     let (a, b) = (fleet.bmcs[0].bmc.clone(), fleet.bmcs[1].bmc.clone());
-    let created = |x: &bmc_catcher::sim::SimBmc| {
+    let created = |x: &bmc_sim::SimBmc| {
         x.counters
             .sessions_created
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -354,7 +354,7 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
     );
 
     // A shorter [poll] interval applies at once, and the first BMC keeps its session.
-    let requests = |x: &bmc_catcher::sim::SimBmc| {
+    let requests = |x: &bmc_sim::SimBmc| {
         x.counters
             .requests
             .load(std::sync::atomic::Ordering::Relaxed)

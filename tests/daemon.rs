@@ -14,8 +14,8 @@ use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{BmcSnapshot, ErrorKind, Health, MacAddr, SensorKind};
 use bmc_catcher::poller::{Schedule, poll_round};
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
 use bmc_catcher::store::Store;
+use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -112,7 +112,7 @@ async fn three_shapes_give_the_same_readings() {
     let mut seen = Vec::new();
     for shape in [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors] {
         let (f, cancel) = fleet(1, vec![shape]).await;
-        f.bmcs[0].bmc.state().psus[1].health = Health::Warning;
+        f.bmcs[0].bmc.state().psus[1].health = bmc_sim::state::Health::Warning;
         let dir = tempfile::tempdir().expect("tmp");
         let cfg = config(
             dir.path(),
@@ -126,7 +126,7 @@ async fn three_shapes_give_the_same_readings() {
             timeout: cfg.poll.timeout,
             concurrency: 4,
         };
-        let snaps = poll_round(&connector, &f.targets(), "test", schedule).await;
+        let snaps = poll_round(&connector, &targets(&f), "test", schedule).await;
         assert_eq!(snaps.len(), 1);
         assert!(
             snaps[0].up && snaps[0].reading.first_error().is_none(),
@@ -163,7 +163,7 @@ async fn one_session_across_ten_rounds_and_none_after_shutdown() {
         Duration::from_secs(1),
     );
     let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
-    let mac = f.bmcs[0].bmc.mac;
+    let mac = common::mac(f.bmcs[0].bmc.mac);
     let mut rounds = std::collections::BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while rounds.len() < 10 {
@@ -211,7 +211,7 @@ async fn a_hanging_bmc_costs_only_its_own_deadline() {
     let timeout = Duration::from_secs(3);
     let cfg = config(dir.path(), f.port(), Duration::from_secs(60), timeout);
     let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
-    let healthy: Vec<MacAddr> = f.bmcs.iter().map(|r| r.bmc.mac).collect();
+    let healthy: Vec<MacAddr> = f.bmcs.iter().map(|r| mac(r.bmc.mac)).collect();
     wait_for(
         &daemon.store,
         Duration::from_secs(20),
@@ -263,7 +263,7 @@ async fn refused_login_and_closed_port_have_their_kinds() {
         Duration::from_secs(5),
     );
     let connector = Connector::new(&cfg, creds()).expect("connector");
-    let mut targets = f.targets();
+    let mut targets = targets(&f);
     let closed_ip = unique_ip();
     targets.push(bmc_catcher::model::Target {
         mac: "02:ff:00:00:00:02".parse().expect("mac"),
@@ -281,7 +281,7 @@ async fn refused_login_and_closed_port_have_their_kinds() {
     let kind = |i: usize| snaps[i].reading.power.err().map(|e| e.kind);
     let auth = snaps
         .iter()
-        .position(|s| s.mac == f.bmcs[0].bmc.mac)
+        .position(|s| s.mac == mac(f.bmcs[0].bmc.mac))
         .expect("sim");
     assert_eq!(kind(auth), Some(ErrorKind::Auth), "{:?}", snaps[auth]);
     assert_eq!(
@@ -454,17 +454,17 @@ async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
         &daemon.store,
         Duration::from_secs(10),
         "first BMC polled",
-        |s| snapshot(s, a.mac).is_some(),
+        |s| snapshot(s, mac(a.mac)).is_some(),
     )
     .await;
-    assert!(daemon.store.get(b.mac).is_none());
+    assert!(daemon.store.get(mac(b.mac)).is_none());
 
     replace(&full);
     wait_for(
         &daemon.store,
         Duration::from_secs(10),
         "new BMC polled",
-        |s| snapshot(s, b.mac).is_some(),
+        |s| snapshot(s, mac(b.mac)).is_some(),
     )
     .await;
     assert_eq!(a.sessions_open(), 1);
@@ -474,7 +474,7 @@ async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
         &daemon.store,
         Duration::from_secs(10),
         "vanished BMC dropped",
-        |s| s.get(a.mac).is_none(),
+        |s| s.get(mac(a.mac)).is_none(),
     )
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -503,7 +503,7 @@ async fn an_expired_session_is_replaced_once() {
         Duration::from_secs(5),
     );
     let connector = Connector::new(&cfg, creds()).expect("connector");
-    let bmc = connector.connect(&f.targets()[0]);
+    let bmc = connector.connect(&targets(&f)[0]);
     let sim = f.bmcs[0].bmc.clone();
     assert!(bmc.poll().await.first_error().is_none());
     // The BMC forgets every session (reboot, timeout): the next poll logs in again, once.

@@ -14,8 +14,8 @@ use bmc_catcher::config::{Config, Credentials, ProtocolChoice, TlsPolicy};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{ErrorKind, Target};
 use bmc_catcher::poller::poll_one;
-use bmc_catcher::sim::state::{BodyFault, IpmiReplyDefect, IpmiReplyFault};
-use bmc_catcher::sim::{FleetSpec, SimBmc, SimFleet, SimProtocol};
+use bmc_sim::state::{BodyFault, IpmiReplyDefect, IpmiReplyFault};
+use bmc_sim::{FleetSpec, SimBmc, SimFleet, SimProtocol};
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -233,7 +233,7 @@ async fn run_case(case: &Case) -> Outcome {
         .bmcs
         .iter()
         .map(|r| Target {
-            mac: r.bmc.mac,
+            mac: mac(r.bmc.mac),
             ip: r.ipmi.as_ref().map_or(r.addr.ip(), |(a, _)| a.ip()),
             port: None,
             hostname: None,

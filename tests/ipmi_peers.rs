@@ -375,12 +375,12 @@ async fn auto_detects_redfish_and_ipmi_and_remembers() {
     let ipmi_ip = unique_ip();
     let _sim = IpmiSim::start(dir.path(), "auto", ipmi_ip);
     let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_catcher::sim::FleetSpec {
+    let spec = bmc_sim::FleetSpec {
         count: 1,
         first_ip: unique_ip(),
         ..Default::default()
     };
-    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
         .await
         .expect("sim");
     let mut cfg = ipmi_config(dir.path());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{Action, ErrorKind, PowerState, Target};
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimProtocol};
+use bmc_sim::{FleetSpec, SimFleet, SimProtocol};
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,7 @@ fn connector(fleet: &SimFleet, suites: Vec<u8>, creds: Credentials) -> Connector
 
 fn target(fleet: &SimFleet) -> Target {
     Target {
-        mac: fleet.bmcs[0].bmc.mac,
+        mac: mac(fleet.bmcs[0].bmc.mac),
         ip: fleet.bmcs[0].ipmi.as_ref().expect("ipmi").0.ip(),
         port: None,
         hostname: None,
@@ -131,7 +131,7 @@ async fn a_user_account_reads_but_cannot_switch_power() {
         .await
         .expect_err("a user may not switch power");
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
-    assert_eq!(sim.state().power, PowerState::On);
+    assert_eq!(sim.state().power, sim_power(PowerState::On));
     bmc.close().await;
     cancel.cancel();
 }

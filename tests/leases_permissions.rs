@@ -29,12 +29,12 @@ fn denied_lines(log: &Path) -> usize {
 async fn an_unreadable_leases_file_is_reported_once_and_the_last_good_targets_stay() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_catcher::sim::FleetSpec {
+    let spec = bmc_sim::FleetSpec {
         count: 2,
         first_ip: unique_ip(),
         ..Default::default()
     };
-    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
         .await
         .expect("sim");
     let dir = tempfile::tempdir().expect("tmp");

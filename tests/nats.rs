@@ -12,8 +12,8 @@ use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::{Event, EventKind};
 use bmc_catcher::model::{MacAddr, PowerState};
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
 use bmc_catcher::store::Store;
+use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use common::*;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -124,10 +124,10 @@ async fn power_change_reaches_a_subscriber_exactly_once() {
     let token = sim.mac.to_string().replace(':', "-");
     // Wait until the BMC was polled once with power On.
     wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, sim.mac) > 0
+        polled_at(&daemon.store, mac(sim.mac)) > 0
     })
     .await;
-    sim.state().power = PowerState::Off;
+    sim.state().power = sim_power(PowerState::Off);
     let mut power_changed = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
     while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, sub.next()).await {
@@ -140,7 +140,7 @@ async fn power_change_reaches_a_subscriber_exactly_once() {
                 e.kind.name()
             )
         );
-        if e.mac == sim.mac && matches!(e.kind, EventKind::PowerChanged { .. }) {
+        if e.mac == mac(sim.mac) && matches!(e.kind, EventKind::PowerChanged { .. }) {
             power_changed.push(e);
         }
     }
@@ -202,7 +202,7 @@ async fn power_commands_through_the_cli_get_replies() {
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
     let sim = s.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, sim.mac) > 0
+        polled_at(&daemon.store, mac(sim.mac)) > 0
     })
     .await;
     let mac = sim.mac.to_string();
@@ -303,7 +303,7 @@ async fn an_outage_loses_and_duplicates_nothing() {
     daemon.store.observe(produced.clone());
     let sim = s.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, sim.mac) > 0
+        polled_at(&daemon.store, mac(sim.mac)) > 0
     })
     .await;
     let url = s.config.nats.url.clone().expect("url");
@@ -322,18 +322,18 @@ async fn an_outage_loses_and_duplicates_nothing() {
     drop(nats); // outage: longer than two poll periods, with power changes during it
     let mut expected_power = PowerState::On;
     for _ in 0..4 {
-        let before = polled_at(&daemon.store, sim.mac);
+        let before = polled_at(&daemon.store, mac(sim.mac));
         expected_power = if expected_power == PowerState::On {
             PowerState::Off
         } else {
             PowerState::On
         };
-        sim.state().power = expected_power;
+        sim.state().power = sim_power(expected_power);
         wait_until(Duration::from_secs(10), "a poll after the flip", || {
-            polled_at(&daemon.store, sim.mac) > before + 500
+            polled_at(&daemon.store, mac(sim.mac)) > before + 500
                 && daemon
                     .store
-                    .get(sim.mac)
+                    .get(mac(sim.mac))
                     .and_then(|e| e.snapshot)
                     .and_then(|s| s.reading.power.ok().copied())
                     == Some(expected_power)
@@ -401,12 +401,12 @@ async fn nats_down_never_blocks_polling_or_metrics() {
         .expect("daemon starts without NATS");
     let sim = s.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, sim.mac) > 0
+        polled_at(&daemon.store, mac(sim.mac)) > 0
     })
     .await;
     for i in 0..2_500u32 {
         daemon.store.emit(
-            sim.mac,
+            mac(sim.mac),
             EventKind::HealthChanged {
                 component: format!("sensor:load-{i}"),
                 old: bmc_catcher::model::Health::Ok,
@@ -434,9 +434,9 @@ async fn nats_down_never_blocks_polling_or_metrics() {
         .and_then(|v| v.trim().parse().ok())
         .expect("buffered gauge");
     assert!(buffered >= 2_500.0, "buffered {buffered}");
-    let before = polled_at(&daemon.store, sim.mac);
+    let before = polled_at(&daemon.store, mac(sim.mac));
     wait_until(Duration::from_secs(10), "polling goes on", || {
-        polled_at(&daemon.store, sim.mac) > before
+        polled_at(&daemon.store, mac(sim.mac)) > before
     })
     .await;
     // NATS comes: the backlog drains into the stream.
@@ -506,7 +506,7 @@ async fn real_payloads_match_the_documented_schemas() {
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
     let sim = s.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, sim.mac) > 0
+        polled_at(&daemon.store, mac(sim.mac)) > 0
     })
     .await;
     let subject = format!("bmc.test.{}.cmd", sim.mac.to_string().replace(':', "-"));
@@ -528,7 +528,7 @@ async fn real_payloads_match_the_documented_schemas() {
         .await
         .expect("reply");
     replies.push(serde_json::from_slice(&r.payload).expect("json"));
-    sim.state().power = PowerState::On;
+    sim.state().power = sim_power(PowerState::On);
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
     while let Ok(Some(m)) = tokio::time::timeout_at(deadline, sub.next()).await {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use common::*;
 use futures::StreamExt;
 

@@ -11,7 +11,7 @@ use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::redfish::pin;
 use bmc_catcher::publish::nats::pins;
-use bmc_catcher::sim::{FleetSpec, SimFleet};
+use bmc_sim::{FleetSpec, SimFleet};
 use common::*;
 use tokio_util::sync::CancellationToken;
 

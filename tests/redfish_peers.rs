@@ -74,12 +74,12 @@ async fn curl_drives_the_simulator() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ip = unique_ip();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_catcher::sim::FleetSpec {
+    let spec = bmc_sim::FleetSpec {
         count: 1,
         first_ip: ip,
         ..Default::default()
     };
-    let fleet = bmc_catcher::sim::SimFleet::start(&spec, cancel.clone())
+    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
         .await
         .expect("sim");
     let base = format!("https://{}", fleet.bmcs[0].addr);

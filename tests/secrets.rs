@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use common::*;
 use futures::StreamExt;
 

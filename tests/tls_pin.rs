@@ -9,7 +9,7 @@ use std::time::Duration;
 use bmc_catcher::config::{Config, Credentials};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::IssueType;
-use bmc_catcher::sim::{FleetSpec, SimFleet};
+use bmc_sim::{FleetSpec, SimFleet};
 use common::*;
 use tokio_util::sync::CancellationToken;
 
@@ -47,7 +47,7 @@ async fn a_changed_certificate_is_refused_until_trusted() {
     let daemon = Daemon::start(&config, Credentials::single("admin", "password"))
         .await
         .expect("daemon");
-    let mac = fleet.bmcs[0].bmc.mac;
+    let mac = common::mac(fleet.bmcs[0].bmc.mac);
     let deadline = |s| tokio::time::Instant::now() + Duration::from_secs(s);
     let until = tokio::time::Instant::now() + Duration::from_secs(20);
     while !daemon
@@ -72,7 +72,7 @@ async fn a_changed_certificate_is_refused_until_trusted() {
         })
         .expect("certificate expiry in the inventory");
     let in_days = (expires - bmc_catcher::store::now_ms() / 1000) as f64 / 86400.0;
-    let valid = bmc_catcher::sim::redfish::CERT_VALID_DAYS as f64;
+    let valid = bmc_sim::redfish::CERT_VALID_DAYS as f64;
     assert!(
         (valid - 1.0..=valid).contains(&in_days),
         "expires in {in_days} days"

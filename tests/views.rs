@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
-use bmc_catcher::model::Health;
 use bmc_catcher::model::{Event, EventKind};
-use bmc_catcher::sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::state::Health;
+use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use common::*;
 use futures::StreamExt;
 

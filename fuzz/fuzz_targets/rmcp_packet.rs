@@ -7,14 +7,14 @@
 
 use std::sync::LazyLock;
 
-use bmc_catcher::hal::ipmi::wire::crypto::{CipherSuite, SessionKeys};
-use bmc_catcher::hal::ipmi::wire::message::{Request, Response};
-use bmc_catcher::hal::ipmi::wire::packet::{
+use ipmi_wire::crypto::{CipherSuite, SessionKeys};
+use ipmi_wire::message::{Request, Response};
+use ipmi_wire::packet::{
     AUTH_TYPE_RMCP_PLUS, CLASS_IPMI, Incoming, NEXT_HEADER, PAYLOAD_AUTHENTICATED,
     PAYLOAD_ENCRYPTED, PayloadType, RMCP_SEQ_NO_ACK, RMCP_VERSION, decode_asf, decode_incoming,
     decode_v2, decode_v15, encode_v2,
 };
-use bmc_catcher::hal::ipmi::wire::rakp::{
+use ipmi_wire::rakp::{
     OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4,
 };
 use libfuzzer_sys::fuzz_target;
@@ -100,8 +100,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(
                     matches!(
                         e,
-                        bmc_catcher::hal::ipmi::wire::packet::PacketError::Decrypt(_)
-                            | bmc_catcher::hal::ipmi::wire::packet::PacketError::OemPayloadUnsupported
+                        ipmi_wire::packet::PacketError::Decrypt(_)
+                            | ipmi_wire::packet::PacketError::OemPayloadUnsupported
                     ),
                     "{e:?}"
                 );

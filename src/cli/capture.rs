@@ -120,7 +120,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             anyhow::bail!("the BMC answered nothing: {}", summary(&snap));
         }
         let exchanges = recorder.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let capture = crate::hal::ipmi::capture::Capture::from_exchanges(exchanges);
+        let capture = crate::hal::ipmi::capture::from_exchanges(exchanges);
         let file = args.out.join("ipmi.json");
         std::fs::write(&file, serde_json::to_string_pretty(&capture)?)?;
         eprintln!(

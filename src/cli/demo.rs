@@ -12,9 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use crate::daemon::{Daemon, shutdown_signal};
-use crate::model::{PowerState, SensorKind};
-use crate::sim::{FleetSpec, SimFleet, SimProtocol};
+use crate::model::SensorKind;
 use crate::store::{Store, now_ms};
+use bmc_sim::state::PowerState;
+use bmc_sim::{FleetSpec, SimFleet, SimProtocol};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {

@@ -287,3 +287,36 @@ pub fn signal(pid: &str, sig: &str) {
         .expect("kill");
     assert!(status.success(), "kill {sig} {pid}: {status}");
 }
+
+/// bmc-catcher's MAC of a simulated BMC (bmc-sim has its own `MacAddr`).
+pub fn mac(m: bmc_sim::state::MacAddr) -> bmc_catcher::model::MacAddr {
+    bmc_catcher::model::MacAddr(m.0)
+}
+
+/// The fleet as poll targets, each with its own port (for callers that bypass leases).
+pub fn targets(fleet: &bmc_sim::SimFleet) -> Vec<bmc_catcher::model::Target> {
+    fleet
+        .endpoints()
+        .into_iter()
+        .map(|e| bmc_catcher::model::Target {
+            mac: mac(e.mac),
+            ip: e.addr.ip(),
+            port: Some(e.addr.port()),
+            hostname: Some(e.hostname),
+            lease_ends: None,
+        })
+        .collect()
+}
+
+/// A power state of bmc-catcher's model as the simulator spells it.
+pub fn sim_power(p: bmc_catcher::model::PowerState) -> bmc_sim::state::PowerState {
+    use bmc_catcher::model::PowerState as P;
+    use bmc_sim::state::PowerState as S;
+    match p {
+        P::On => S::On,
+        P::Off => S::Off,
+        P::PoweringOn => S::PoweringOn,
+        P::PoweringOff => S::PoweringOff,
+        P::Unknown => S::Unknown,
+    }
+}

@@ -1,83 +1,18 @@
-//! IPMI captures: the requests and replies of one poll, as `bmc-catcher capture` writes them
-//! (`ipmi.json`, bytes in hex) and the simulator replays them. Serial numbers and the asset tag in
-//! the FRU data are overwritten with `X` (area checksums fixed) before anything is written.
+//! IPMI captures as bmc-catcher writes them: the exchanges of one poll with the serial numbers and
+//! the asset tag in the FRU data overwritten with `X` (area checksums fixed), in the file format of
+//! `ipmi_wire::capture` (re-exported here), which the simulator replays.
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+pub use ipmi_wire::capture::{Capture, Exchange, FORMAT, HexExchange};
 
 use super::decode::fru::parse_fru;
-use super::session::Exchange;
 
-/// The file format: one entry per distinct request, the last reply wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capture {
-    pub format: String,
-    pub exchanges: Vec<HexExchange>,
+/// The capture of a poll's exchanges, scrubbed of FRU secrets.
+pub fn from_exchanges(mut ex: Vec<Exchange>) -> Capture {
+    scrub_fru(&mut ex);
+    Capture::from_scrubbed(ex)
 }
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HexExchange {
-    pub net_fn: u8,
-    pub cmd: u8,
-    pub request: String,
-    pub cc: u8,
-    pub response: String,
-}
-
-pub const FORMAT: &str = "bmc-catcher ipmi capture 1";
-
-fn hex(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    s.split_whitespace()
-        .map(|x| u8::from_str_radix(x, 16).ok())
-        .collect()
-}
-
-/// Session management is the simulator's own business, not replayed.
-fn replayable(e: &Exchange) -> bool {
-    !(e.net_fn == 0x06 && matches!(e.cmd, 0x38 | 0x3b | 0x3c | 0x54))
-}
-
-impl Capture {
-    pub fn from_exchanges(mut ex: Vec<Exchange>) -> Capture {
-        scrub_fru(&mut ex);
-        let mut last: BTreeMap<(u8, u8, Vec<u8>), Exchange> = BTreeMap::new();
-        for e in ex.into_iter().filter(replayable) {
-            last.insert((e.net_fn, e.cmd, e.request.clone()), e);
-        }
-        Capture {
-            format: FORMAT.into(),
-            exchanges: last
-                .into_values()
-                .map(|e| HexExchange {
-                    net_fn: e.net_fn,
-                    cmd: e.cmd,
-                    request: hex(&e.request),
-                    cc: e.cc,
-                    response: hex(&e.response),
-                })
-                .collect(),
-        }
-    }
-
-    /// The recorded reply to a request: (completion code, data).
-    pub fn lookup(&self, net_fn: u8, cmd: u8, request: &[u8]) -> Option<(u8, Vec<u8>)> {
-        self.exchanges
-            .iter()
-            .find(|e| {
-                e.net_fn == net_fn && e.cmd == cmd && unhex(&e.request).as_deref() == Some(request)
-            })
-            .and_then(|e| Some((e.cc, unhex(&e.response)?)))
-    }
-}
-
 /// Overwrites the FRU's serial numbers and asset tag with `X` in the Read FRU Data replies.
 pub fn scrub_fru(ex: &mut [Exchange]) {
     // Read FRU Data (0x0a 0x11): request [device, offset lo, offset hi, count]; reply [count, data..].

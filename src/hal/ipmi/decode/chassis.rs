@@ -308,5 +308,4 @@ pub fn inventory(
 }
 
 #[cfg(test)]
-#[path = "chassis_tests.rs"]
 mod tests;

@@ -312,5 +312,4 @@ pub fn chassis_type_name(code: u8) -> &'static str {
 }
 
 #[cfg(test)]
-#[path = "fru_tests.rs"]
 mod tests;

@@ -390,10 +390,8 @@ pub fn parse_repository(records: &[Vec<u8>]) -> (Vec<SdrRecord>, Vec<SdrError>) 
     (out, warnings)
 }
 
-#[path = "sdr_repository.rs"]
 mod repository;
 pub use repository::*;
 
 #[cfg(test)]
-#[path = "sdr_tests.rs"]
 mod tests;

@@ -1,19 +1,18 @@
-//! Opening an RMCP+ session: Open Session and RAKP 1-4 for one cipher suite, checking the BMC's
-//! key-exchange code and integrity check value, deriving the session keys. A suite the BMC refuses is
-//! reported as such, so the caller can try the next one.
+//! Opening an RMCP+ session over the socket: drives `ipmi_wire`'s [`ClientHandshake`] (Open Session
+//! and RAKP 1-4 for one cipher suite) with the session's retry and timeout policy ([`exchange`]),
+//! and maps its failures to [`HalError`]s naming the BMC. A suite the BMC refuses is reported as
+//! such, so the caller can try the next one.
 
-use super::super::wire::crypto::{
-    CipherSuite, RakpContext, SessionKeys, ct_eq, rakp2_auth_code, rakp3_auth_code, rakp4_icv,
-    user_key,
-};
-use super::super::wire::packet::{Incoming, PayloadType, decode_incoming, encode_v2};
-use super::super::wire::rakp::{
-    Algorithms, OpenSessionRequest, OpenSessionResponse, Rakp1, Rakp2, Rakp3, Rakp4, RmcpStatus,
-};
-use super::{Session, SessionConfig, exchange, nonzero_u32, protocol, random};
-use crate::hal::HalError;
 use secrecy::ExposeSecret;
 use tokio::net::UdpSocket;
+
+use super::super::wire::crypto::{CipherSuite, SessionKeys};
+use super::super::wire::handshake::{
+    ClientHandshake, ClientParams, Established, HandshakeError, Step,
+};
+use super::super::wire::rakp::RmcpStatus;
+use super::{Session, SessionConfig, exchange, nonzero_u32, protocol, random};
+use crate::hal::HalError;
 
 pub(super) enum Handshake {
     SuiteRefused(RmcpStatus),
@@ -27,153 +26,75 @@ impl Session {
         bmc: &str,
         suite: CipherSuite,
     ) -> Result<(SessionKeys, u32, u32), Handshake> {
-        let console_sid = nonzero_u32();
-        let tag = random::<1>()[0];
-        let open = OpenSessionRequest {
-            tag,
-            max_privilege: cfg.privilege,
-            console_session_id: console_sid,
-            algorithms: Algorithms::of_suite(suite),
-        }
-        .encode();
-        let resp: OpenSessionResponse = exchange(
-            socket,
-            bmc,
-            "Open Session",
-            cfg,
-            |_| {
-                encode_v2(PayloadType::OpenSessionRequest, 0, 0, &open, None, [0; 16])
-                    .map_err(|e| protocol(bmc, e.to_string()))
-            },
-            |bytes| match decode_incoming(bytes, None) {
-                Ok(Incoming::V2(p)) if p.payload_type == PayloadType::OpenSessionResponse => {
-                    OpenSessionResponse::decode(&p.payload)
-                        .ok()
-                        .filter(|r| r.tag == tag)
-                }
-                _ => None,
-            },
-        )
-        .await
-        .map_err(Handshake::Failed)?;
-        let bmc_sid = match (resp.status, resp.session) {
-            (RmcpStatus::Ok, Some((sid, _))) => sid,
-            (
-                s @ (RmcpStatus::InvalidAuthAlgorithm
-                | RmcpStatus::InvalidIntegrityAlgorithm
-                | RmcpStatus::InvalidConfidentialityAlgorithm
-                | RmcpStatus::NoCipherSuiteMatch
-                | RmcpStatus::NoMatchingAuthPayload
-                | RmcpStatus::NoMatchingIntegrityPayload),
-                _,
-            ) => return Err(Handshake::SuiteRefused(s)),
-            (s, _) => {
-                return Err(Handshake::Failed(protocol(
-                    bmc,
-                    format!("Open Session refused: {s}"),
-                )));
-            }
-        };
-        let console_random = random::<16>();
-        let role = cfg.privilege.role_byte(true);
-        let username = cfg.username.as_bytes().to_vec();
-        let rakp1 = Rakp1 {
-            tag,
-            bmc_session_id: bmc_sid,
-            console_random,
-            role,
-            username: username.clone(),
-        }
-        .encode()
-        .map_err(|e| {
-            Handshake::Failed(HalError::Auth {
-                bmc: bmc.to_string(),
-                detail: e.to_string(),
-            })
-        })?;
-        let rakp2: Rakp2 = exchange(
-            socket,
-            bmc,
-            "RAKP 1",
-            cfg,
-            |_| {
-                encode_v2(PayloadType::Rakp1, 0, 0, &rakp1, None, [0; 16])
-                    .map_err(|e| protocol(bmc, e.to_string()))
-            },
-            |bytes| match decode_incoming(bytes, None) {
-                Ok(Incoming::V2(p)) if p.payload_type == PayloadType::Rakp2 => {
-                    Rakp2::decode(&p.payload).ok().filter(|r| r.tag == tag)
-                }
-                _ => None,
-            },
-        )
-        .await
-        .map_err(Handshake::Failed)?;
-        let auth = |detail: String| {
-            Handshake::Failed(HalError::Auth {
-                bmc: bmc.to_string(),
-                detail,
-            })
-        };
-        if !rakp2.status.is_ok() {
-            return Err(auth(format!(
-                "RAKP 2: {} (user {:?})",
-                rakp2.status, cfg.username
-            )));
-        }
-        let kuid =
-            user_key(cfg.password.expose_secret().as_bytes()).map_err(|e| auth(e.to_string()))?;
-        let ctx = RakpContext {
+        let params = ClientParams::new(
             suite,
-            console_session_id: console_sid,
-            bmc_session_id: bmc_sid,
-            console_random,
-            bmc_random: rakp2.bmc_random,
-            bmc_guid: rakp2.bmc_guid,
-            role,
-            username: &username,
-        };
-        if !ct_eq(&rakp2.auth_code, &rakp2_auth_code(&ctx, &kuid)) {
-            return Err(auth(format!(
-                "RAKP 2: the BMC's key-exchange code does not match: wrong password for user {:?}",
-                cfg.username
-            )));
-        }
-        let rakp3 = Rakp3 {
-            tag,
-            status: RmcpStatus::Ok,
-            bmc_session_id: bmc_sid,
-            auth_code: rakp3_auth_code(&ctx, &kuid),
-        }
-        .encode();
-        let rakp4: Rakp4 = exchange(
-            socket,
-            bmc,
-            "RAKP 3",
-            cfg,
-            |_| {
-                encode_v2(PayloadType::Rakp3, 0, 0, &rakp3, None, [0; 16])
-                    .map_err(|e| protocol(bmc, e.to_string()))
-            },
-            |bytes| match decode_incoming(bytes, None) {
-                Ok(Incoming::V2(p)) if p.payload_type == PayloadType::Rakp4 => {
-                    Rakp4::decode(&p.payload).ok().filter(|r| r.tag == tag)
-                }
-                _ => None,
-            },
-        )
-        .await
-        .map_err(Handshake::Failed)?;
-        if !rakp4.status.is_ok() {
-            return Err(auth(format!("RAKP 4: {}", rakp4.status)));
-        }
-        let keys = SessionKeys::derive(&ctx, &kuid, None);
-        if !ct_eq(&rakp4.integrity_check_value, &rakp4_icv(&ctx, keys.sik())) {
-            return Err(Handshake::Failed(protocol(
+            cfg.privilege,
+            cfg.username.as_bytes(),
+            cfg.password.expose_secret().as_bytes(),
+            nonzero_u32(),
+            random::<1>()[0],
+            random::<16>(),
+        );
+        let (mut hs, mut datagram) =
+            ClientHandshake::new(params).map_err(|e| failed(bmc, cfg, e))?;
+        loop {
+            let what = hs.stage().what();
+            let step = exchange(
+                socket,
                 bmc,
-                "RAKP 4: integrity check value does not match".into(),
-            )));
+                what,
+                cfg,
+                |_| Ok(datagram.clone()),
+                |bytes| match hs.handle(bytes) {
+                    Ok(Step::Ignore) => None,
+                    other => Some(other),
+                },
+            )
+            .await
+            .map_err(Handshake::Failed)?;
+            match step {
+                Ok(Step::Send(next)) => datagram = next,
+                Ok(Step::Done(e)) => {
+                    let Established {
+                        keys,
+                        bmc_session_id,
+                        console_session_id,
+                        ..
+                    } = *e;
+                    return Ok((keys, bmc_session_id, console_session_id));
+                }
+                Ok(Step::Ignore) => {}
+                Err(e) => return Err(failed(bmc, cfg, e)),
+            }
         }
-        Ok((keys, bmc_sid, console_sid))
+    }
+}
+
+/// The error the daemon reports for a failed login (the messages of the socket-driven handshake).
+fn failed(bmc: &str, cfg: &SessionConfig, e: HandshakeError) -> Handshake {
+    let auth = |detail: String| {
+        Handshake::Failed(HalError::Auth {
+            bmc: bmc.to_string(),
+            detail,
+        })
+    };
+    match e {
+        HandshakeError::SuiteRefused(s) => Handshake::SuiteRefused(s),
+        HandshakeError::OpenSessionRefused(s) => {
+            Handshake::Failed(protocol(bmc, format!("Open Session refused: {s}")))
+        }
+        HandshakeError::UserName(e) => auth(e.to_string()),
+        HandshakeError::Password(e) => auth(e.to_string()),
+        HandshakeError::Rakp2Refused(s) => auth(format!("RAKP 2: {s} (user {:?})", cfg.username)),
+        HandshakeError::Rakp2Code => auth(format!(
+            "RAKP 2: the BMC's key-exchange code does not match: wrong password for user {:?}",
+            cfg.username
+        )),
+        HandshakeError::Rakp4Refused(s) => auth(format!("RAKP 4: {s}")),
+        HandshakeError::Rakp4Icv => Handshake::Failed(protocol(
+            bmc,
+            "RAKP 4: integrity check value does not match".into(),
+        )),
+        HandshakeError::Encode(e) => Handshake::Failed(protocol(bmc, e.to_string())),
     }
 }

@@ -1,0 +1,131 @@
+//! `bmc-sim`: a fleet of simulated BMCs (Redfish over HTTPS, IPMI over RMCP+, or both) on loopback
+//! addresses, with a matching ISC dhcpd leases file, running until Ctrl-C or SIGTERM. For trying
+//! bmc-catcher (or ipmitool, curl, any Redfish or IPMI client) without hardware.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use bmc_sim::{FleetSpec, SimFleet, SimProtocol, SimShape};
+
+#[derive(Parser)]
+#[command(
+    name = "bmc-sim",
+    version,
+    about = "Simulated Redfish BMCs on loopback, with a dhcpd leases file"
+)]
+struct Args {
+    /// How many BMCs.
+    #[arg(long, default_value_t = 3)]
+    count: u32,
+    /// First address (must be in 127.0.0.0/8); the others follow.
+    #[arg(long, default_value = "127.0.1.1")]
+    first_ip: Ipv4Addr,
+    /// Port shared by every BMC (0: a free one).
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Protocols, assigned round-robin (redfish, ipmi, both).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SimProtocol::Redfish])]
+    protocol: Vec<SimProtocol>,
+    /// UDP port shared by every IPMI responder (0: a free one; 623 needs root).
+    #[arg(long, default_value_t = 6230)]
+    ipmi_port: u16,
+    /// Thermal/power shapes, assigned round-robin.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors])]
+    shape: Vec<SimShape>,
+    /// Serve this DMTF mockup directory instead of generated resources (power and sessions still live).
+    #[arg(long)]
+    mockup: Option<PathBuf>,
+    /// Write an ISC dhcpd leases file listing the fleet here.
+    #[arg(long)]
+    leases: Option<PathBuf>,
+    #[arg(long, default_value = "admin")]
+    username: String,
+    /// The BMCs' password (a simulator's; not a secret).
+    #[arg(long, default_value = "password")]
+    password: String,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args = Args::parse();
+    let spec = FleetSpec {
+        count: args.count,
+        first_ip: args.first_ip,
+        port: args.port,
+        shapes: args.shape,
+        protocols: args.protocol,
+        ipmi_port: args.ipmi_port,
+        mockup: args.mockup,
+        username: args.username,
+        password: args.password,
+    };
+    let cancel = CancellationToken::new();
+    let fleet = match SimFleet::start(&spec, cancel.clone()).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("bmc-sim: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    for r in &fleet.bmcs {
+        let redfish = (r.protocol != SimProtocol::Ipmi)
+            .then(|| format!("https://{} {:?}", r.addr, r.bmc.shape));
+        let ipmi = r.ipmi.as_ref().map(|(a, _)| format!("ipmi://{a}"));
+        let services: Vec<String> = [redfish, ipmi].into_iter().flatten().collect();
+        println!("{} {}", r.bmc.mac, services.join(" "));
+    }
+    if let Some(path) = &args.leases {
+        let now = unix_now();
+        if let Err(e) = fleet.write_leases(path, now) {
+            eprintln!("bmc-sim: cannot write {}: {e}", path.display());
+            return std::process::ExitCode::from(1);
+        }
+        println!("leases written to {}", path.display());
+    }
+    shutdown_signal().await;
+    // What the clients did to the fleet, for benchmarks and curious operators.
+    let (mut rf_created, mut rf_open, mut ipmi_created, mut ipmi_open, mut requests) =
+        (0u64, 0usize, 0u64, 0usize, 0u64);
+    for r in &fleet.bmcs {
+        use std::sync::atomic::Ordering;
+        rf_created += r.bmc.counters.sessions_created.load(Ordering::Relaxed);
+        rf_open += r.bmc.sessions_open();
+        requests += r.bmc.counters.requests.load(Ordering::Relaxed);
+        if let Some((_, h)) = &r.ipmi {
+            ipmi_created += h.sessions_created();
+            ipmi_open += h.sessions_open();
+            requests += h.requests();
+        }
+    }
+    eprintln!(
+        "bmc-sim: sessions created: redfish {rf_created}, ipmi {ipmi_created}; still open: redfish {rf_open}, ipmi {ipmi_open}; requests {requests}"
+    );
+    fleet.stop();
+    std::process::ExitCode::SUCCESS
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
