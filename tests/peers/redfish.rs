@@ -2,11 +2,9 @@
 //! served by sushy-static, and curl (a real client) exercises our simulator's sessions, auth and
 //! Reset action.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[test]

@@ -2,8 +2,7 @@
 //! printed for the same BMC state (`sensor list`, `sdr list`), for three states:
 //! normal, alarm (cr/nc everywhere, PSU failure) and extreme (nr, scanning disabled, AC lost).
 
-mod ipmi_fixtures;
-
+use crate::it::ipmi_fixtures::*;
 use bmc_catcher::hal::ipmi::decode::reading::{
     SensorReading, parse_sensor_reading, to_psu, to_sensor,
 };
@@ -11,7 +10,6 @@ use bmc_catcher::hal::ipmi::decode::sdr::{
     SdrRecord, SdrType, parse_get_sdr, parse_repository, record_len,
 };
 use bmc_catcher::model::{Health, SensorKind, Unit};
-use ipmi_fixtures::*;
 
 fn records(set: &str) -> Vec<Vec<u8>> {
     hex_lines(set, "sdr_records.hex")

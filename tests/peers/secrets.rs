@@ -2,13 +2,11 @@
 //! logs at any level (trace included), /metrics, the JSON API, NATS payloads, command output or the
 //! process arguments, whether logins work or fail, over Redfish and IPMI.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use common::*;
 use futures::StreamExt;
 
 const SECRET: &str = "Sup3r-S3cret-Pw!";
@@ -178,7 +176,7 @@ async fn the_password_appears_nowhere() {
     assert!(payloads.contains("discovered"), "{payloads}");
     assert_clean("NATS payloads", &payloads);
 
-    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = kill(&pid.to_string(), libc::SIGTERM);
     let _ = child.wait();
     let log_text = std::fs::read_to_string(&log).expect("log");
     assert!(log_text.lines().count() > 100, "trace logging was on");

@@ -3,19 +3,17 @@
 //! what it names, and the NATS events and `bmc_issue` series agree with it; `status` shows power
 //! symbols and colour on a terminal (tmux) and none when piped.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::{Event, EventKind};
 use bmc_sim::state::Health;
 use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use common::*;
 use futures::StreamExt;
 
 type Found = BTreeSet<(String, String)>;

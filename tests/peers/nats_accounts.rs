@@ -2,16 +2,14 @@
 //! catcher can publish its state and answer commands, the reader can read state and events but not
 //! command, the operator can command.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::common::*;
 use async_nats::jetstream;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use common::*;
 use futures::StreamExt;
 
 const ACCOUNTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nats/accounts.conf");

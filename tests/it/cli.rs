@@ -1,11 +1,9 @@
 //! The command line as an operator meets it: `check-config` exit codes and messages, `poll-once` over
 //! a leases file with a broken block in the middle, and `demo` with a time limit.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[test]
@@ -378,7 +376,7 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
         std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
     );
     assert_eq!(created(&a), 1, "the schedule change kept the session");
-    let _ = std::process::Command::new("kill").arg(&pid).status();
+    let _ = kill(&pid, libc::SIGTERM);
     let _ = child.wait().await;
     fleet.stop();
 }

@@ -1,5 +1,4 @@
 //! Fixture loading shared by the ipmi_sim fixture tests (see tests/fixtures/capture.py).
-#![allow(dead_code, reason = "each test binary uses a part of the shared setup")]
 
 use std::path::PathBuf;
 

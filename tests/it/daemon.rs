@@ -2,13 +2,12 @@
 //! session across many rounds and none after shutdown, a hanging BMC that costs only its own
 //! deadline, a refused login, and a real scrape accepted by promtool.
 
-mod common;
-
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::Connector;
@@ -16,14 +15,18 @@ use bmc_catcher::model::{BmcSnapshot, ErrorKind, Health, MacAddr, SensorKind};
 use bmc_catcher::poller::{Schedule, poll_round};
 use bmc_catcher::store::Store;
 use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use common::*;
 use tokio_util::sync::CancellationToken;
 
-fn init() {
+pub(crate) fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn config(dir: &std::path::Path, port: u16, interval: Duration, timeout: Duration) -> Config {
+pub(crate) fn config(
+    dir: &std::path::Path,
+    port: u16,
+    interval: Duration,
+    timeout: Duration,
+) -> Config {
     let mut c = Config {
         partition: "test".into(),
         credentials_file: None,
@@ -40,11 +43,11 @@ fn config(dir: &std::path::Path, port: u16, interval: Duration, timeout: Duratio
     c
 }
 
-fn creds() -> Credentials {
+pub(crate) fn creds() -> Credentials {
     Credentials::single("admin", "password")
 }
 
-async fn fleet(count: u32, shapes: Vec<SimShape>) -> (SimFleet, CancellationToken) {
+pub(crate) async fn fleet(count: u32, shapes: Vec<SimShape>) -> (SimFleet, CancellationToken) {
     let cancel = CancellationToken::new();
     let spec = FleetSpec {
         count,
@@ -61,7 +64,12 @@ async fn fleet(count: u32, shapes: Vec<SimShape>) -> (SimFleet, CancellationToke
 }
 
 /// Waits until `pred` holds for the store, or fails after `within`.
-async fn wait_for(store: &Store, within: Duration, what: &str, pred: impl Fn(&Store) -> bool) {
+pub(crate) async fn wait_for(
+    store: &Store,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&Store) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + within;
     while !pred(store) {
         assert!(
@@ -163,7 +171,7 @@ async fn one_session_across_ten_rounds_and_none_after_shutdown() {
         Duration::from_secs(1),
     );
     let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
-    let mac = common::mac(f.bmcs[0].bmc.mac);
+    let mac = crate::common::mac(f.bmcs[0].bmc.mac);
     let mut rounds = std::collections::BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while rounds.len() < 10 {
@@ -292,136 +300,6 @@ async fn refused_login_and_closed_port_have_their_kinds() {
     );
     let msg = &snaps[auth].reading.power.err().expect("err").message;
     assert!(!msg.contains("password"), "no secret in errors: {msg}");
-    cancel.cancel();
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn promtool_accepts_a_real_scrape() {
-    init();
-    let (f, cancel) = fleet(
-        3,
-        vec![SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors],
-    )
-    .await;
-    let dir = tempfile::tempdir().expect("tmp");
-    f.write_leases(
-        &dir.path().join("dhcpd.leases"),
-        bmc_catcher::store::now_ms() / 1000,
-    )
-    .expect("leases");
-    let mut cfg = config(
-        dir.path(),
-        f.port(),
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    );
-    // A NATS URL where nothing listens: the NATS families are served (and NATS being away is fine).
-    let nats_ip = unique_ip();
-    cfg.nats.url = Some(format!("nats://{nats_ip}:{}", free_port(nats_ip)));
-    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
-    wait_for(&daemon.store, Duration::from_secs(20), "three polls", |s| {
-        s.snapshots().len() == 3
-    })
-    .await;
-    let url = format!("http://{}/metrics", daemon.addr);
-    let http = reqwest::Client::new();
-    let text_resp = http.get(&url).send().await.expect("scrape");
-    let ctype = text_resp.headers()[reqwest::header::CONTENT_TYPE]
-        .to_str()
-        .expect("ct")
-        .to_string();
-    assert!(ctype.starts_with("text/plain; version=0.0.4"), "{ctype}");
-    let text = text_resp.text().await.expect("body");
-    for needle in [
-        "bmc_up{",
-        "bmc_power_on{",
-        "bmc_temperature_celsius{",
-        "bmc_fan_speed_rpm{",
-        "bmc_psu_health{",
-        "bmc_power_consumed_watts{",
-        "bmc_last_success_timestamp_seconds{",
-        "bmc_catcher_polls_total{",
-        "bmc_catcher_poll_duration_seconds_bucket{",
-    ] {
-        assert!(text.contains(needle), "{needle} missing from\n{text}");
-    }
-    // Every family the daemon serves is documented, and every documented family is served.
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
-        .expect("docs");
-    let served: std::collections::BTreeSet<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split(' ').next())
-        .collect();
-    for name in &served {
-        assert!(
-            docs.contains(&format!("`{name}`")),
-            "{name} is not in docs/metrics.md"
-        );
-    }
-    for line in docs.lines().filter(|l| l.starts_with("| `")) {
-        let name = line
-            .trim_start_matches("| `")
-            .split('`')
-            .next()
-            .expect("name");
-        let optional = [
-            "bmc_power_watts",
-            "bmc_current_amperes",
-            "bmc_fan_speed_percent",
-            "bmc_read_error",
-            "bmc_issue",
-            // Label families with no sample yet are not written.
-            "bmc_catcher_poll_errors_total",
-            "bmc_catcher_nats_published_total",
-            "bmc_catcher_nats_commands_total",
-        ];
-        assert!(
-            served.contains(name) || optional.contains(&name),
-            "docs/metrics.md lists {name}, the scrape has none"
-        );
-    }
-    std::fs::write(dir.path().join("scrape.txt"), &text).expect("write scrape");
-    let out = std::process::Command::new(which("promtool"))
-        .args(["check", "metrics"])
-        .stdin(std::fs::File::open(dir.path().join("scrape.txt")).expect("open"))
-        .output()
-        .expect("promtool");
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let om = http
-        .get(&url)
-        .header("Accept", "application/openmetrics-text; version=1.0.0")
-        .send()
-        .await
-        .expect("scrape");
-    assert!(
-        om.headers()[reqwest::header::CONTENT_TYPE]
-            .to_str()
-            .expect("ct")
-            .starts_with("application/openmetrics-text")
-    );
-    assert!(om.text().await.expect("body").ends_with("# EOF\n"));
-    let api: serde_json::Value = http
-        .get(format!("http://{}/api/v1/bmcs", daemon.addr))
-        .send()
-        .await
-        .expect("api")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(api.as_array().expect("array").len(), 3);
-    let ready = http
-        .get(format!("http://{}/readyz", daemon.addr))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 200);
-    daemon.stop().await;
     cancel.cancel();
 }
 

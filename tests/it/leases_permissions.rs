@@ -3,13 +3,11 @@
 //! every BMC; when it is denied again it keeps polling the last good targets and says so once more.
 //! Run as root (CI), the daemon is started as `nobody` through `setpriv`, since root reads any file.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const NOBODY: u32 = 65534;
 

@@ -2,14 +2,12 @@
 //! from ipmi_sim, checked against ipmitool's `fru print`, `mc info`, `mc guid`,
 //! `chassis status` and `sel info` for the same BMC.
 
-mod ipmi_fixtures;
-
+use crate::it::ipmi_fixtures::*;
 use bmc_catcher::hal::ipmi::decode::IpmiTime;
 use bmc_catcher::hal::ipmi::decode::chassis::*;
 use bmc_catcher::hal::ipmi::decode::fru::{parse_area_info, parse_fru, parse_read_data};
 use bmc_catcher::hal::ipmi::decode::sdr::{parse_repository_info, parse_reservation};
 use bmc_catcher::model::{Led, PowerState};
-use ipmi_fixtures::*;
 
 fn fru_image(set: &str) -> Vec<u8> {
     ok(hex_lines(set, "fru0.hex")

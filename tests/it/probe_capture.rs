@@ -2,12 +2,10 @@
 //! capture the simulated BMC into a scrubbed mockup, serve the capture back with the simulator and
 //! get the same readings.
 
-mod common;
-
 use std::process::Command;
 
+use crate::common::*;
 use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use common::*;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +28,7 @@ async fn fleet(
     )
 }
 
-fn run(args: Vec<String>) -> (bool, String, String) {
+pub(crate) fn run(args: Vec<String>) -> (bool, String, String) {
     let out = Command::new(bin()).args(&args).output().expect("run");
     (
         out.status.success(),
@@ -39,7 +37,7 @@ fn run(args: Vec<String>) -> (bool, String, String) {
     )
 }
 
-fn creds_file(dir: &std::path::Path) -> String {
+pub(crate) fn creds_file(dir: &std::path::Path) -> String {
     let f = dir.join("creds.toml");
     write_secret(&f, "username = \"admin\"\npassword = \"password\"\n");
     f.display().to_string()
@@ -48,7 +46,7 @@ fn creds_file(dir: &std::path::Path) -> String {
 /// What must survive a capture: everything a poll reads but the scrubbed serial and the TLS
 /// certificate's expiry (each simulator makes its own certificate, "now" + N days: a second apart
 /// when the two fleets start on either side of a second boundary).
-fn comparable(mut s: Value) -> Value {
+pub(crate) fn comparable(mut s: Value) -> Value {
     for k in [
         "mac",
         "ip",
@@ -166,29 +164,6 @@ fn the_committed_capture_replays() {
     });
 }
 
-#[test]
-fn probe_finds_ipmi_on_ipmi_sim() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let ip = unique_ip();
-    let _sim = IpmiSim::start(dir.path(), "probe", ip);
-    let (ok, out, err) = run(vec![
-        "probe".into(),
-        ip.to_string(),
-        "--credentials-file".into(),
-        creds_file(dir.path()),
-        "--timeout".into(),
-        "10s".into(),
-    ]);
-    assert!(ok, "{err}");
-    let s: Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(s["protocol"], "ipmi", "{s}");
-    assert_eq!(s["power"]["ok"], "On");
-    assert!(
-        err.contains("protocol: ipmi") && err.contains("ipmi request"),
-        "{err}"
-    );
-}
-
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("dir").flatten() {
@@ -200,78 +175,4 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn ipmi_capture_of_ipmi_sim_replays_in_the_simulator() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().expect("tmp");
-    let ip = unique_ip();
-    let sim = IpmiSim::start(dir.path(), "capture", ip);
-    sim.console(&["sensor_set_value 0x20 0 1 85 1"]);
-    let creds = creds_file(dir.path());
-    let out = dir.path().join("ipmi-capture");
-    let (ok, _, err) = {
-        let args = vec![
-            "capture".into(),
-            ip.to_string(),
-            "--protocol".into(),
-            "ipmi".into(),
-            "--out".into(),
-            out.display().to_string(),
-            "--credentials-file".into(),
-            creds.clone(),
-        ];
-        tokio::task::spawn_blocking(move || run(args))
-            .await
-            .expect("join")
-    };
-    assert!(ok, "{err}");
-    let text = std::fs::read_to_string(out.join("ipmi.json")).expect("ipmi.json");
-    assert!(
-        !text.to_ascii_lowercase().contains(&hex_of("SRV-capture")),
-        "the serial is scrubbed from the FRU bytes"
-    );
-
-    let cancel = CancellationToken::new();
-    let spec = FleetSpec {
-        count: 1,
-        first_ip: unique_ip(),
-        protocols: vec![bmc_sim::SimProtocol::Ipmi],
-        mockup: Some(out.clone()),
-        ..Default::default()
-    };
-    let replay = SimFleet::start(&spec, cancel.clone()).await.expect("sim");
-    let replay_addr = replay.bmcs[0].ipmi.as_ref().expect("ipmi").0.to_string();
-    let probe = |addr: String| {
-        let creds = creds.clone();
-        tokio::task::spawn_blocking(move || {
-            run(vec![
-                "probe".into(),
-                addr,
-                "--protocol".into(),
-                "ipmi".into(),
-                "--credentials-file".into(),
-                creds,
-            ])
-        })
-    };
-    let (ok1, original, e1) = probe(ip.to_string()).await.expect("join");
-    let (ok2, replayed, e2) = probe(replay_addr).await.expect("join");
-    assert!(ok1 && ok2, "{e1}\n{e2}");
-    let a: Value = serde_json::from_str(&original).expect("json");
-    let b: Value = serde_json::from_str(&replayed).expect("json");
-    assert_eq!(a["inventory"]["ok"]["serial"], "SRV-capture");
-    assert_eq!(b["inventory"]["ok"]["serial"], "XXXXXXXXXXX");
-    assert_eq!(a["sensors"]["ok"][0]["reading"], 85.0);
-    assert_eq!(comparable(a), comparable(b));
-    drop(sim);
-    cancel.cancel();
-}
-
-fn hex_of(s: &str) -> String {
-    s.bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

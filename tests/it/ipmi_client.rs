@@ -2,15 +2,13 @@
 //! (HMAC-SHA256) end to end, the SDR cache (a second poll reads only sensor values), a BMC that
 //! forgets every session (re-opened once), and an operator-only command refused to a user account.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{Action, ErrorKind, PowerState, Target};
 use bmc_sim::{FleetSpec, SimFleet, SimProtocol};
-use common::*;
 use tokio_util::sync::CancellationToken;
 
 async fn ipmi_fleet() -> (SimFleet, CancellationToken) {

@@ -2,11 +2,10 @@
 //! commands through the CLI get replies, an outage loses and duplicates nothing, and a dead NATS never
 //! stalls polling or /metrics.
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::common::*;
 use async_nats::jetstream;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
@@ -14,7 +13,6 @@ use bmc_catcher::model::{Event, EventKind};
 use bmc_catcher::model::{MacAddr, PowerState};
 use bmc_catcher::store::Store;
 use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use common::*;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 

@@ -2,15 +2,13 @@
 //! certificate on the same address) stops the BMC's polls and raises `tls-certificate-changed`
 //! until `bmc-catcher trust` accepts it.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use bmc_catcher::config::{Config, Credentials};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::IssueType;
 use bmc_sim::{FleetSpec, SimFleet};
-use common::*;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -47,7 +45,7 @@ async fn a_changed_certificate_is_refused_until_trusted() {
     let daemon = Daemon::start(&config, Credentials::single("admin", "password"))
         .await
         .expect("daemon");
-    let mac = common::mac(fleet.bmcs[0].bmc.mac);
+    let mac = crate::common::mac(fleet.bmcs[0].bmc.mac);
     let deadline = |s| tokio::time::Instant::now() + Duration::from_secs(s);
     let until = tokio::time::Instant::now() + Duration::from_secs(20);
     while !daemon

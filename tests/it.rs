@@ -1,0 +1,15 @@
+//! Integration tests that need nothing but Rust: the real daemon, CLI and backends against the
+//! simulator, fixtures captured from real BMC software, and the shipped assets checked as text.
+
+mod cli;
+pub mod daemon;
+pub mod deploy_assets;
+mod faults;
+mod ipmi_client;
+mod ipmi_decode_mc;
+mod ipmi_decode_sensors;
+pub mod ipmi_fixtures;
+mod leases_permissions;
+pub mod probe_capture;
+pub mod service_unit;
+mod tls_pin;
