@@ -1,12 +1,15 @@
 //! Shared helpers of the integration tests: loopback addresses and free ports, leases, configs and
 //! credentials written to a temp dir, the built binary, signals, and the mapping between the
-//! simulator's vocabulary and the daemon's. [`programs`] (with `--features peers`) starts and stops
+//! simulator's vocabulary and the daemon's; [`TestBed`], the one builder of a simulated fleet with
+//! its leases, credentials and config files. [`programs`] (with `--features peers`) starts and stops
 //! the real peer programs.
 
 #[cfg(feature = "peers")]
 pub mod programs;
+mod testbed;
 #[cfg(feature = "peers")]
 pub use programs::*;
+pub use testbed::{TestBed, write_config_file, write_credentials};
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -54,20 +57,12 @@ pub fn write_secret(path: &Path, text: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }
 
-/// Writes config.toml + credentials.toml into `dir` and returns the config path.
+/// Writes the leases, `credentials.toml` (admin/password) and `config.toml` (polled every minute)
+/// into `dir`, for tests that bring their own BMCs; returns the config path.
 pub fn write_config(dir: &Path, leases_text: &str, port: u16, extra: &str) -> PathBuf {
     std::fs::write(dir.join("dhcpd.leases"), leases_text).expect("leases");
-    write_secret(
-        &dir.join("credentials.toml"),
-        "username = \"admin\"\npassword = \"password\"\n",
-    );
-    let cfg = format!(
-        "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\n[discovery]\nleases-file = \"{d}/dhcpd.leases\"\nrefresh = \"200ms\"\n\n[poll]\ninterval = \"1m\"\ntimeout = \"10s\"\n\n[redfish]\nport = {port}\ntls = \"insecure\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n{extra}",
-        d = dir.display()
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, cfg).expect("config");
-    path
+    write_credentials(dir, "admin", "password");
+    write_config_file(dir, port, "1m", "10s", extra)
 }
 
 pub fn bin() -> &'static str {

@@ -73,16 +73,8 @@ fn check_config_prints_effective_config_without_secrets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn poll_once_skips_a_broken_lease_block_and_keeps_the_rest() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_sim::FleetSpec {
-        count: 2,
-        first_ip: unique_ip(),
-        ..Default::default()
-    };
-    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
-        .await
-        .expect("sim");
+    let bed = TestBed::new().bmcs(2).start().await;
+    let fleet = &bed.fleet;
     let good = fleet.leases_text(bmc_catcher::store::now_ms() / 1000);
     // Put a garbage block between the two good leases.
     let split = good.rfind("lease ").expect("two leases");
@@ -155,23 +147,10 @@ fn demo_runs_and_shows_the_fleet() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_notifies_systemd_and_logs_out_on_sigterm() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_sim::FleetSpec {
-        count: 2,
-        first_ip: unique_ip(),
-        ..Default::default()
-    };
-    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
-        .await
-        .expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    let cfg = write_config(
-        dir.path(),
-        &fleet.leases_text(bmc_catcher::store::now_ms() / 1000),
-        fleet.port(),
-        "",
-    );
+    let bed = TestBed::new().bmcs(2).start().await;
+    let fleet = &bed.fleet;
+    let dir = &bed.dir;
+    let cfg = bed.config_path();
     let sock_path = dir.path().join("notify.sock");
     let sock = tokio::net::UnixDatagram::bind(&sock_path).expect("notify socket");
     let mut child = tokio::process::Command::new(bin())
@@ -257,30 +236,18 @@ fn a_credentials_file_others_can_read_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_still_valid() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_sim::FleetSpec {
-        count: 2,
-        first_ip: unique_ip(),
-        shapes: vec![bmc_sim::SimShape::Legacy],
-        ..Default::default()
-    };
-    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
-        .await
-        .expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    let cfg = write_config(
-        dir.path(),
-        &fleet.leases_text(bmc_catcher::store::now_ms() / 1000),
-        fleet.port(),
-        "",
-    );
-    let text = std::fs::read_to_string(&cfg)
-        .expect("cfg")
-        .replace("interval = \"1m\"", "interval = \"3s\"")
-        .replace("timeout = \"10s\"", "timeout = \"3s\"")
-        + "\n[ipmi]\nrequest-timeout = \"200ms\"\n";
-    std::fs::write(&cfg, &text).expect("cfg");
+    let bed = TestBed::new()
+        .bmcs(2)
+        .shapes(vec![bmc_sim::SimShape::Legacy])
+        .interval("3s")
+        .timeout("3s")
+        .toml("\n[ipmi]\nrequest-timeout = \"200ms\"\n")
+        .start()
+        .await;
+    let fleet = &bed.fleet;
+    let dir = &bed.dir;
+    let cfg = bed.config_path();
+    let text = std::fs::read_to_string(&cfg).expect("cfg");
     let mut child = tokio::process::Command::new(bin())
         .args(["run", "--config"])
         .arg(&cfg)

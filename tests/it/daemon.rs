@@ -2,65 +2,21 @@
 //! session across many rounds and none after shutdown, a hanging BMC that costs only its own
 //! deadline, a refused login, and a real scrape accepted by promtool.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::*;
-use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{BmcSnapshot, ErrorKind, Health, MacAddr, SensorKind};
 use bmc_catcher::poller::{Schedule, poll_round};
 use bmc_catcher::store::Store;
-use bmc_sim::{FleetSpec, SimFleet, SimShape};
-use tokio_util::sync::CancellationToken;
+use bmc_sim::SimShape;
 
 pub(crate) fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-pub(crate) fn config(
-    dir: &std::path::Path,
-    port: u16,
-    interval: Duration,
-    timeout: Duration,
-) -> Config {
-    let mut c = Config {
-        partition: "test".into(),
-        credentials_file: None,
-        ..Config::default()
-    };
-    c.discovery.leases_file = dir.join("dhcpd.leases");
-    c.discovery.leases_format = LeasesFormat::IscDhcpd;
-    c.discovery.refresh = Duration::from_millis(200);
-    c.poll.interval = interval;
-    c.poll.timeout = timeout;
-    c.redfish.port = port;
-    c.redfish.tls = TlsPolicy::Insecure;
-    c.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    c
-}
-
-pub(crate) fn creds() -> Credentials {
-    Credentials::single("admin", "password")
-}
-
-pub(crate) async fn fleet(count: u32, shapes: Vec<SimShape>) -> (SimFleet, CancellationToken) {
-    let cancel = CancellationToken::new();
-    let spec = FleetSpec {
-        count,
-        first_ip: unique_ip(),
-        shapes,
-        ..Default::default()
-    };
-    (
-        SimFleet::start(&spec, cancel.clone())
-            .await
-            .expect("sim fleet"),
-        cancel,
-    )
 }
 
 /// Waits until `pred` holds for the store, or fails after `within`.
@@ -119,22 +75,19 @@ async fn three_shapes_give_the_same_readings() {
     init();
     let mut seen = Vec::new();
     for shape in [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors] {
-        let (f, cancel) = fleet(1, vec![shape]).await;
+        let bed = TestBed::new().bmcs(1).shapes(vec![shape]).start().await;
+        let (f, cancel) = (&bed.fleet, &bed.cancel);
         f.bmcs[0].bmc.state().psus[1].health = bmc_sim::state::Health::Warning;
-        let dir = tempfile::tempdir().expect("tmp");
-        let cfg = config(
-            dir.path(),
-            f.port(),
-            Duration::from_secs(60),
-            Duration::from_secs(10),
-        );
-        let connector = Connector::new(&cfg, creds()).expect("connector");
+        let mut cfg = bed.config();
+        cfg.poll.interval = Duration::from_secs(60);
+        cfg.poll.timeout = Duration::from_secs(10);
+        let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
         let schedule = Schedule {
             interval: cfg.poll.interval,
             timeout: cfg.poll.timeout,
             concurrency: 4,
         };
-        let snaps = poll_round(&connector, &targets(&f), "test", schedule).await;
+        let snaps = poll_round(&connector, &targets(f), "test", schedule).await;
         assert_eq!(snaps.len(), 1);
         assert!(
             snaps[0].up && snaps[0].reading.first_error().is_none(),
@@ -156,21 +109,18 @@ async fn three_shapes_give_the_same_readings() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_session_across_ten_rounds_and_none_after_shutdown() {
-    init();
-    let (f, cancel) = fleet(1, vec![SimShape::Legacy]).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    f.write_leases(
-        &dir.path().join("dhcpd.leases"),
-        bmc_catcher::store::now_ms() / 1000,
-    )
-    .expect("leases");
-    let cfg = config(
-        dir.path(),
-        f.port(),
-        Duration::from_secs(1),
-        Duration::from_secs(1),
-    );
-    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let bed = TestBed::new()
+        .bmcs(1)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
+    let (f, cancel) = (&bed.fleet, &bed.cancel);
+    let mut cfg = bed.config();
+    cfg.poll.interval = Duration::from_secs(1);
+    cfg.poll.timeout = Duration::from_secs(1);
+    let daemon = Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
     let mac = crate::common::mac(f.bmcs[0].bmc.mac);
     let mut rounds = std::collections::BTreeSet::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -197,8 +147,12 @@ async fn one_session_across_ten_rounds_and_none_after_shutdown() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hanging_bmc_costs_only_its_own_deadline() {
-    init();
-    let (f, cancel) = fleet(2, vec![SimShape::Legacy]).await;
+    let bed = TestBed::new()
+        .bmcs(2)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
+    let (f, cancel) = (&bed.fleet, &bed.cancel);
     // A third "BMC" that accepts TCP on the same port and never says a word.
     let hang_ip = unique_ip();
     let hang = tokio::net::TcpListener::bind((hang_ip, f.port()))
@@ -211,14 +165,18 @@ async fn a_hanging_bmc_costs_only_its_own_deadline() {
             held2.lock().await.push(s);
         }
     });
-    let dir = tempfile::tempdir().expect("tmp");
+    let dir = &bed.dir;
     let hang_mac: MacAddr = "02:ff:00:00:00:01".parse().expect("mac");
     let mut text = f.leases_text(bmc_catcher::store::now_ms() / 1000);
     text.push_str(&leases(&[("02:ff:00:00:00:01", hang_ip)]));
     std::fs::write(dir.path().join("dhcpd.leases"), text).expect("leases");
     let timeout = Duration::from_secs(3);
-    let cfg = config(dir.path(), f.port(), Duration::from_secs(60), timeout);
-    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let mut cfg = bed.config();
+    cfg.poll.interval = Duration::from_secs(60);
+    cfg.poll.timeout = timeout;
+    let daemon = Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
     let healthy: Vec<MacAddr> = f.bmcs.iter().map(|r| mac(r.bmc.mac)).collect();
     wait_for(
         &daemon.store,
@@ -260,18 +218,18 @@ async fn a_hanging_bmc_costs_only_its_own_deadline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_login_and_closed_port_have_their_kinds() {
-    init();
-    let (f, cancel) = fleet(1, vec![SimShape::Legacy]).await;
+    let bed = TestBed::new()
+        .bmcs(1)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
+    let (f, cancel) = (&bed.fleet, &bed.cancel);
     f.bmcs[0].bmc.state().faults.refuse_logins = true;
-    let dir = tempfile::tempdir().expect("tmp");
-    let cfg = config(
-        dir.path(),
-        f.port(),
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    );
-    let connector = Connector::new(&cfg, creds()).expect("connector");
-    let mut targets = targets(&f);
+    let mut cfg = bed.config();
+    cfg.poll.interval = Duration::from_secs(60);
+    cfg.poll.timeout = Duration::from_secs(5);
+    let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
+    let mut targets = targets(f);
     let closed_ip = unique_ip();
     targets.push(bmc_catcher::model::Target {
         mac: "02:ff:00:00:00:02".parse().expect("mac"),
@@ -305,9 +263,13 @@ async fn refused_login_and_closed_port_have_their_kinds() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
-    init();
-    let (f, cancel) = fleet(2, vec![SimShape::Legacy]).await;
-    let dir = tempfile::tempdir().expect("tmp");
+    let bed = TestBed::new()
+        .bmcs(2)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
+    let (f, cancel) = (&bed.fleet, &bed.cancel);
+    let dir = &bed.dir;
     let path = dir.path().join("dhcpd.leases");
     let now = bmc_catcher::store::now_ms() / 1000;
     let full = f.leases_text(now);
@@ -320,13 +282,12 @@ async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
         std::fs::rename(&tmp, &path).expect("rename");
     };
     replace(&first_only);
-    let cfg = config(
-        dir.path(),
-        f.port(),
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    );
-    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let mut cfg = bed.config();
+    cfg.poll.interval = Duration::from_secs(60);
+    cfg.poll.timeout = Duration::from_secs(5);
+    let daemon = Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
     let (a, b) = (f.bmcs[0].bmc.clone(), f.bmcs[1].bmc.clone());
     wait_for(
         &daemon.store,
@@ -371,17 +332,17 @@ async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_session_is_replaced_once() {
-    init();
-    let (f, cancel) = fleet(1, vec![SimShape::Sensors]).await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let cfg = config(
-        dir.path(),
-        f.port(),
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    );
-    let connector = Connector::new(&cfg, creds()).expect("connector");
-    let bmc = connector.connect(&targets(&f)[0]);
+    let bed = TestBed::new()
+        .bmcs(1)
+        .shapes(vec![SimShape::Sensors])
+        .start()
+        .await;
+    let (f, cancel) = (&bed.fleet, &bed.cancel);
+    let mut cfg = bed.config();
+    cfg.poll.interval = Duration::from_secs(60);
+    cfg.poll.timeout = Duration::from_secs(5);
+    let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
+    let bmc = connector.connect(&targets(f)[0]);
     let sim = f.bmcs[0].bmc.clone();
     assert!(bmc.poll().await.first_error().is_none());
     // The BMC forgets every session (reboot, timeout): the next poll logs in again, once.

@@ -8,21 +8,14 @@ use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{Action, ErrorKind, PowerState, Target};
-use bmc_sim::{FleetSpec, SimFleet, SimProtocol};
-use tokio_util::sync::CancellationToken;
+use bmc_sim::{SimFleet, SimProtocol};
 
-async fn ipmi_fleet() -> (SimFleet, CancellationToken) {
-    let cancel = CancellationToken::new();
-    let spec = FleetSpec {
-        count: 1,
-        first_ip: unique_ip(),
-        protocols: vec![SimProtocol::Ipmi],
-        ..Default::default()
-    };
-    (
-        SimFleet::start(&spec, cancel.clone()).await.expect("sim"),
-        cancel,
-    )
+/// One simulated BMC that speaks IPMI only.
+async fn ipmi_bed() -> TestBed {
+    TestBed::new()
+        .protocols(vec![SimProtocol::Ipmi])
+        .start()
+        .await
 }
 
 fn connector(fleet: &SimFleet, suites: Vec<u8>, creds: Credentials) -> Connector {
@@ -46,10 +39,11 @@ fn target(fleet: &SimFleet) -> Target {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cipher_17_polls_and_the_sdr_cache_saves_requests() {
-    let (fleet, cancel) = ipmi_fleet().await;
+    let bed = ipmi_bed().await;
+    let (fleet, cancel) = (&bed.fleet, &bed.cancel);
     let handle = fleet.bmcs[0].ipmi.as_ref().expect("ipmi").1.clone();
-    let bmc = connector(&fleet, vec![17], Credentials::single("admin", "password"))
-        .connect(&target(&fleet));
+    let bmc = connector(fleet, vec![17], Credentials::single("admin", "password"))
+        .connect(&target(fleet));
     let r = bmc.poll().await;
     assert!(r.first_error().is_none(), "{r:?}");
     assert_eq!(handle.sessions_created(), 1);
@@ -77,15 +71,12 @@ async fn cipher_17_polls_and_the_sdr_cache_saves_requests() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bmc_that_forgets_sessions_gets_one_new_one() {
-    let (fleet, cancel) = ipmi_fleet().await;
+    let bed = ipmi_bed().await;
+    let (fleet, cancel) = (&bed.fleet, &bed.cancel);
     let handle = fleet.bmcs[0].ipmi.as_ref().expect("ipmi").1.clone();
     let sim = fleet.bmcs[0].bmc.clone();
-    let bmc = connector(
-        &fleet,
-        vec![17, 3],
-        Credentials::single("admin", "password"),
-    )
-    .connect(&target(&fleet));
+    let bmc = connector(fleet, vec![17, 3], Credentials::single("admin", "password"))
+        .connect(&target(fleet));
     assert!(bmc.poll().await.first_error().is_none());
     // "Reboot": the BMC goes silent for a moment and comes back without our session.
     sim.state().faults.drop_connections = true;
@@ -109,7 +100,8 @@ async fn a_bmc_that_forgets_sessions_gets_one_new_one() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_account_reads_but_cannot_switch_power() {
-    let (fleet, cancel) = ipmi_fleet().await;
+    let bed = ipmi_bed().await;
+    let (fleet, cancel) = (&bed.fleet, &bed.cancel);
     let sim = fleet.bmcs[0].bmc.clone();
     let creds = Credentials::parse(
         "username = \"reader\"\npassword = \"password\"\n",
@@ -122,7 +114,7 @@ async fn a_user_account_reads_but_cannot_switch_power() {
     c.ipmi.privilege = bmc_catcher::config::IpmiPrivilege::User;
     let bmc = Connector::new(&c, creds)
         .expect("connector")
-        .connect(&target(&fleet));
+        .connect(&target(fleet));
     assert!(bmc.poll().await.power.ok().is_some(), "a user may read");
     let e = bmc
         .perform(Action::PowerOff)

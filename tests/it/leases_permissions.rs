@@ -25,23 +25,10 @@ fn denied_lines(log: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_leases_file_is_reported_once_and_the_last_good_targets_stay() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = bmc_sim::FleetSpec {
-        count: 2,
-        first_ip: unique_ip(),
-        ..Default::default()
-    };
-    let fleet = bmc_sim::SimFleet::start(&spec, cancel.clone())
-        .await
-        .expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    let cfg = write_config(
-        dir.path(),
-        &fleet.leases_text(bmc_catcher::store::now_ms() / 1000),
-        fleet.port(),
-        "",
-    );
+    let bed = TestBed::new().bmcs(2).start().await;
+    let fleet = &bed.fleet;
+    let dir = &bed.dir;
+    let cfg = bed.config_path();
     let leases = dir.path().join("dhcpd.leases");
     let log = dir.path().join("daemon.log");
     chmod(&leases, 0o000);

@@ -2,73 +2,42 @@
 //! commands through the CLI get replies, an outage loses and duplicates nothing, and a dead NATS never
 //! stalls polling or /metrics.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::common::*;
 use async_nats::jetstream;
-use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
+use bmc_catcher::config::{Config, Credentials};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::{Event, EventKind};
 use bmc_catcher::model::{MacAddr, PowerState};
 use bmc_catcher::store::Store;
-use bmc_sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::SimShape;
 use futures::StreamExt;
-use tokio_util::sync::CancellationToken;
 
-fn init() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
+/// A test bed of Legacy-shaped BMCs and a NATS address for it (the server is started by the test).
 struct Setup {
-    fleet: SimFleet,
-    sim_cancel: CancellationToken,
-    dir: tempfile::TempDir,
+    bed: TestBed,
     nats_ip: Ipv4Addr,
     nats_port: u16,
     config: Config,
 }
 
 async fn setup(count: u32, interval: Duration) -> Setup {
-    init();
-    let sim_cancel = CancellationToken::new();
-    let spec = FleetSpec {
-        count,
-        first_ip: unique_ip(),
-        shapes: vec![SimShape::Legacy],
-        ..Default::default()
-    };
-    let fleet = SimFleet::start(&spec, sim_cancel.clone())
-        .await
-        .expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    fleet
-        .write_leases(
-            &dir.path().join("dhcpd.leases"),
-            bmc_catcher::store::now_ms() / 1000,
-        )
-        .expect("leases");
+    let bed = TestBed::new()
+        .bmcs(count)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
     let nats_ip = unique_ip();
     let nats_port = free_port(nats_ip);
-    let mut config = Config {
-        partition: "test".into(),
-        credentials_file: None,
-        ..Config::default()
-    };
-    config.discovery.leases_file = dir.path().join("dhcpd.leases");
-    config.discovery.leases_format = LeasesFormat::IscDhcpd;
-    config.discovery.refresh = Duration::from_millis(200);
+    let mut config = bed.config();
     config.poll.interval = interval;
     config.poll.timeout = interval.min(Duration::from_secs(5));
-    config.redfish.port = fleet.port();
-    config.redfish.tls = TlsPolicy::Insecure;
-    config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.nats.url = Some(format!("nats://{nats_ip}:{nats_port}"));
     config.nats.publish_timeout = Duration::from_secs(2);
     Setup {
-        fleet,
-        sim_cancel,
-        dir,
+        bed,
         nats_ip,
         nats_port,
         config,
@@ -108,7 +77,7 @@ async fn kv_power(js: &jetstream::Context, key: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn power_change_reaches_a_subscriber_exactly_once() {
     let s = setup(2, Duration::from_secs(1)).await;
-    let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let _nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
     let url = s.config.nats.url.clone().expect("url");
     let client = async_nats::connect(url.as_str())
         .await
@@ -118,7 +87,7 @@ async fn power_change_reaches_a_subscriber_exactly_once() {
         .await
         .expect("subscribe");
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
-    let sim = s.fleet.bmcs[0].bmc.clone();
+    let sim = s.bed.fleet.bmcs[0].bmc.clone();
     let token = sim.mac.to_string().replace(':', "-");
     // Wait until the BMC was polled once with power On.
     wait_until(Duration::from_secs(20), "first poll", || {
@@ -166,7 +135,7 @@ async fn power_change_reaches_a_subscriber_exactly_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     daemon.stop().await;
-    s.sim_cancel.cancel();
+    s.bed.cancel.cancel();
 }
 
 fn power_cli(url: &str, mac: &str, action: &str) -> (Option<i32>, serde_json::Value, String) {
@@ -195,10 +164,10 @@ fn power_cli(url: &str, mac: &str, action: &str) -> (Option<i32>, serde_json::Va
 #[tokio::test(flavor = "multi_thread")]
 async fn power_commands_through_the_cli_get_replies() {
     let s = setup(1, Duration::from_secs(60)).await;
-    let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let _nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
     let url = s.config.nats.url.clone().expect("url");
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
-    let sim = s.fleet.bmcs[0].bmc.clone();
+    let sim = s.bed.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
         polled_at(&daemon.store, mac(sim.mac)) > 0
     })
@@ -268,7 +237,7 @@ async fn power_commands_through_the_cli_get_replies() {
         "{reply}"
     );
     daemon.stop().await;
-    s.sim_cancel.cancel();
+    s.bed.cancel.cancel();
 }
 
 /// Every event id in the stream for `mac`, in stream order.
@@ -295,11 +264,11 @@ async fn stream_events(js: &jetstream::Context) -> Vec<Event> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outage_loses_and_duplicates_nothing() {
     let s = setup(1, Duration::from_secs(1)).await;
-    let nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
     let produced = std::sync::Arc::new(bmc_catcher::store::Recorder::default());
     daemon.store.observe(produced.clone());
-    let sim = s.fleet.bmcs[0].bmc.clone();
+    let sim = s.bed.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
         polled_at(&daemon.store, mac(sim.mac)) > 0
     })
@@ -338,7 +307,7 @@ async fn an_outage_loses_and_duplicates_nothing() {
         })
         .await;
     }
-    let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let _nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
     let seen: Vec<Event> = produced.take();
     assert!(
         seen.iter()
@@ -387,7 +356,7 @@ async fn an_outage_loses_and_duplicates_nothing() {
         .collect();
     assert_eq!(tail, produced_ids, "every event, in order");
     daemon.stop().await;
-    s.sim_cancel.cancel();
+    s.bed.cancel.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -397,7 +366,7 @@ async fn nats_down_never_blocks_polling_or_metrics() {
     let daemon = Daemon::start(&s.config, creds())
         .await
         .expect("daemon starts without NATS");
-    let sim = s.fleet.bmcs[0].bmc.clone();
+    let sim = s.bed.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
         polled_at(&daemon.store, mac(sim.mac)) > 0
     })
@@ -438,7 +407,7 @@ async fn nats_down_never_blocks_polling_or_metrics() {
     })
     .await;
     // NATS comes: the backlog drains into the stream.
-    let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let _nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
     let js = jetstream::new(
         async_nats::connect(s.config.nats.url.clone().expect("url").as_str())
             .await
@@ -460,7 +429,7 @@ async fn nats_down_never_blocks_polling_or_metrics() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     daemon.stop().await;
-    s.sim_cancel.cancel();
+    s.bed.cancel.cancel();
 }
 
 fn validate(schema: &str, docs: &[serde_json::Value], dir: &std::path::Path) -> (bool, String) {
@@ -492,7 +461,7 @@ fn validate(schema: &str, docs: &[serde_json::Value], dir: &std::path::Path) -> 
 #[tokio::test(flavor = "multi_thread")]
 async fn real_payloads_match_the_documented_schemas() {
     let s = setup(2, Duration::from_secs(1)).await;
-    let _nats = nats_server(s.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let _nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
     let url = s.config.nats.url.clone().expect("url");
     let client = async_nats::connect(url.as_str()).await.expect("connect");
     let mut sub = client
@@ -500,9 +469,9 @@ async fn real_payloads_match_the_documented_schemas() {
         .await
         .expect("subscribe");
     client.flush().await.expect("flush");
-    s.fleet.bmcs[1].bmc.state().faults.refuse_logins = true;
+    s.bed.fleet.bmcs[1].bmc.state().faults.refuse_logins = true;
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
-    let sim = s.fleet.bmcs[0].bmc.clone();
+    let sim = s.bed.fleet.bmcs[0].bmc.clone();
     wait_until(Duration::from_secs(20), "first poll", || {
         polled_at(&daemon.store, mac(sim.mac)) > 0
     })
@@ -547,12 +516,12 @@ async fn real_payloads_match_the_documented_schemas() {
     let js = jetstream::new(client);
     let kv = js.get_key_value("bmc_state").await.expect("kv");
     let mut snaps = Vec::new();
-    for r in &s.fleet.bmcs {
+    for r in &s.bed.fleet.bmcs {
         let key = format!("test.{}", r.bmc.mac.to_string().replace(':', "-"));
         let v = kv.get(&key).await.expect("get").expect("entry");
         snaps.push(serde_json::from_slice::<serde_json::Value>(&v).expect("json"));
     }
-    let dir = s.dir.path();
+    let dir = s.bed.dir.path();
     for (schema, docs) in [
         ("snapshot", &snaps),
         ("event", &events),
@@ -566,5 +535,5 @@ async fn real_payloads_match_the_documented_schemas() {
     broken["power"] = serde_json::json!({"ok": "Sideways"});
     assert!(!validate("snapshot", &[broken], dir).0);
     daemon.stop().await;
-    s.sim_cancel.cancel();
+    s.bed.cancel.cancel();
 }

@@ -9,7 +9,7 @@ use crate::common::*;
 use async_nats::jetstream;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
-use bmc_sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::SimShape;
 use futures::StreamExt;
 
 const ACCOUNTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nats/accounts.conf");
@@ -59,22 +59,13 @@ fn power(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_user_can_do_exactly_its_job() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = FleetSpec {
-        count: 1,
-        first_ip: unique_ip(),
-        shapes: vec![SimShape::Legacy],
-        ..Default::default()
-    };
-    let fleet = SimFleet::start(&spec, cancel.clone()).await.expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    fleet
-        .write_leases(
-            &dir.path().join("dhcpd.leases"),
-            bmc_catcher::store::now_ms() / 1000,
-        )
-        .expect("leases");
+    let bed = TestBed::new()
+        .bmcs(1)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
+    let (fleet, cancel) = (&bed.fleet, &bed.cancel);
+    let dir = &bed.dir;
     let ip = unique_ip();
     let port = free_port(ip);
     let _nats = nats_server(dir.path(), ip, port, &["-c", ACCOUNTS]);

@@ -10,7 +10,7 @@ use bmc_catcher::daemon::Daemon;
 use bmc_sim::SimShape;
 
 use crate::common::*;
-use crate::it::daemon::{config, creds, fleet, init, wait_for};
+use crate::it::daemon::wait_for;
 use crate::it::deploy_assets::{
     ALERTS, RULE_TESTS, dashboard, panel_queries, root, variable_query, variables,
 };
@@ -52,28 +52,24 @@ fn promtool_ok(args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn promtool_accepts_a_real_scrape() {
-    init();
-    let (f, cancel) = fleet(
-        3,
-        vec![SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors],
-    )
-    .await;
-    let dir = tempfile::tempdir().expect("tmp");
-    f.write_leases(
-        &dir.path().join("dhcpd.leases"),
-        bmc_catcher::store::now_ms() / 1000,
-    )
-    .expect("leases");
-    let mut cfg = config(
-        dir.path(),
-        f.port(),
-        Duration::from_secs(60),
-        Duration::from_secs(5),
-    );
+    let bed = TestBed::new()
+        .bmcs(3)
+        .shapes(vec![
+            SimShape::Legacy,
+            SimShape::Subsystem,
+            SimShape::Sensors,
+        ])
+        .timeout("5s")
+        .start()
+        .await;
+    let dir = &bed.dir;
+    let mut cfg = bed.config();
     // A NATS URL where nothing listens: the NATS families are served (and NATS being away is fine).
     let nats_ip = unique_ip();
     cfg.nats.url = Some(format!("nats://{nats_ip}:{}", free_port(nats_ip)));
-    let daemon = Daemon::start(&cfg, creds()).await.expect("daemon");
+    let daemon = Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
     wait_for(&daemon.store, Duration::from_secs(20), "three polls", |s| {
         s.snapshots().len() == 3
     })
@@ -177,7 +173,6 @@ async fn promtool_accepts_a_real_scrape() {
         .expect("readyz");
     assert_eq!(ready.status(), 200);
     daemon.stop().await;
-    cancel.cancel();
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::common::*;
-use bmc_sim::{FleetSpec, SimFleet, SimShape};
+use bmc_sim::SimShape;
 use futures::StreamExt;
 
 const SECRET: &str = "Sup3r-S3cret-Pw!";
@@ -20,56 +20,38 @@ fn assert_clean(what: &str, text: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_password_appears_nowhere() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
     // Two Redfish BMCs that know the password, one that refuses every login.
-    let spec = FleetSpec {
-        count: 3,
-        first_ip: unique_ip(),
-        shapes: vec![SimShape::Legacy],
-        password: SECRET.into(),
-        ..Default::default()
-    };
-    let fleet = SimFleet::start(&spec, cancel.clone()).await.expect("sim");
-    fleet.bmcs[2].bmc.state().faults.refuse_logins = true;
-    let dir = tempfile::tempdir().expect("tmp");
     let ipmi_ip = unique_ip();
-    let _ipmi = IpmiSim::start_with(dir.path(), "secrets", ipmi_ip, SECRET);
     let nats_ip = unique_ip();
     let nats_port = free_port(nats_ip);
-    let _nats = nats_server(dir.path(), nats_ip, nats_port, &[]);
     let url = format!("nats://{nats_ip}:{nats_port}");
+    let http_port = free_port(std::net::Ipv4Addr::LOCALHOST);
+    let bed = TestBed::new()
+        .bmcs(3)
+        .shapes(vec![SimShape::Legacy])
+        .password(SECRET)
+        .interval("2s")
+        .timeout("2s")
+        .extra_leases(&leases(&[("52:54:00:cc:00:01", ipmi_ip)]))
+        .toml(&format!(
+            "\n[nats]\nurl = \"{url}\"\n\n[ipmi]\nport = 623\nrequest-timeout = \"500ms\"\nretries = 1\n"
+        ))
+        .start()
+        .await;
+    let (fleet, cancel) = (&bed.fleet, &bed.cancel);
+    fleet.bmcs[2].bmc.state().faults.refuse_logins = true;
+    let dir = &bed.dir;
+    let _ipmi = IpmiSim::start_with(dir.path(), "secrets", ipmi_ip, SECRET);
+    let _nats = nats_server(dir.path(), nats_ip, nats_port, &[]);
     let nc = async_nats::connect(url.as_str()).await.expect("nats");
     let mut events = nc.subscribe("bmc.test.>").await.expect("sub");
     nc.flush().await.expect("flush");
-
-    let mut leases_text = fleet.leases_text(bmc_catcher::store::now_ms() / 1000);
-    leases_text.push_str(&leases(&[("52:54:00:cc:00:01", ipmi_ip)]));
-    let http_port = free_port(std::net::Ipv4Addr::LOCALHOST);
-    let cfg = write_config(
-        dir.path(),
-        &leases_text,
-        fleet.port(),
-        &format!("\n[nats]\nurl = \"{url}\"\n\n[ipmi]\nport = 623\n"),
+    let cfg = bed.config_path();
+    let text = std::fs::read_to_string(&cfg).expect("cfg").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{http_port}\""),
     );
-    let text = std::fs::read_to_string(&cfg)
-        .expect("cfg")
-        .replace("interval = \"1m\"", "interval = \"2s\"")
-        .replace("timeout = \"10s\"", "timeout = \"2s\"")
-        .replace(
-            "listen = \"127.0.0.1:0\"",
-            &format!("listen = \"127.0.0.1:{http_port}\""),
-        )
-        .replace(
-            "[ipmi]\nport = 623\n",
-            "[ipmi]\nport = 623\nrequest-timeout = \"500ms\"\nretries = 1\n",
-        );
     std::fs::write(&cfg, text).expect("cfg");
-    write_secret(
-        &dir.path().join("credentials.toml"),
-        &format!("username = \"admin\"\npassword = \"{SECRET}\"\n"),
-    );
-
     let log = dir.path().join("run.log");
     let mut child = std::process::Command::new(bin())
         .args(["run", "--config"])

@@ -12,8 +12,8 @@ use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::{Event, EventKind};
+use bmc_sim::SimShape;
 use bmc_sim::state::Health;
-use bmc_sim::{FleetSpec, SimFleet, SimShape};
 use futures::StreamExt;
 
 type Found = BTreeSet<(String, String)>;
@@ -50,28 +50,19 @@ fn parse_issues(text: &str) -> Found {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn issues_cli_nats_and_metrics_agree() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let spec = FleetSpec {
-        count: 6,
-        first_ip: unique_ip(),
-        shapes: vec![SimShape::Legacy],
-        ..Default::default()
-    };
-    let fleet = SimFleet::start(&spec, cancel.clone()).await.expect("sim");
+    let bed = TestBed::new()
+        .bmcs(6)
+        .shapes(vec![SimShape::Legacy])
+        .start()
+        .await;
+    let (fleet, cancel) = (&bed.fleet, &bed.cancel);
     let b = |i: usize| fleet.bmcs[i].bmc.clone();
     b(0).state().faults.drop_connections = true;
     b(1).state().psus[0].health = Health::Critical;
     b(2).state().sensors[0].reading = 95.0;
     let twin = (b(3).uuid.clone(), b(3).serial.clone());
     b(4).state().identity = Some(twin);
-    let dir = tempfile::tempdir().expect("tmp");
-    fleet
-        .write_leases(
-            &dir.path().join("dhcpd.leases"),
-            bmc_catcher::store::now_ms() / 1000,
-        )
-        .expect("leases");
+    let dir = &bed.dir;
     let nats_ip = unique_ip();
     let nats_port = free_port(nats_ip);
     let _nats = nats_server(dir.path(), nats_ip, nats_port, &[]);
