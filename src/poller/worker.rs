@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use futures::FutureExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -30,7 +31,8 @@ pub(super) struct Context {
     pub token: CancellationToken,
 }
 
-/// Spawns the worker in its per-BMC span under a supervisor that restarts it after a panic.
+/// Spawns the worker in its per-BMC span; a panic inside it is caught (in the same task, so a
+/// fleet costs one task per BMC), logged, and the worker restarted at the BMC's next slot.
 pub(super) fn spawn(ctx: Context, first: FirstPoll) -> JoinHandle<()> {
     let span = tracing::info_span!("bmc", bmc.mac = %ctx.target.mac, bmc.ip = %ctx.target.ip, backend = ctx.bmc.describe().backend());
     tokio::spawn(
@@ -38,21 +40,37 @@ pub(super) fn spawn(ctx: Context, first: FirstPoll) -> JoinHandle<()> {
             let mut first = first;
             loop {
                 let token = ctx.token.clone();
-                match tokio::spawn(run(ctx.clone(), first).in_current_span()).await {
-                    Err(e) if e.is_panic() && !token.is_cancelled() => {
-                        tracing::error!(error = %e, "poll worker panicked; restarting it at its next slot");
+                let run = std::panic::AssertUnwindSafe(run(ctx.clone(), first));
+                match run.catch_unwind().await {
+                    Ok(()) => return,
+                    Err(panic) if !token.is_cancelled() => {
+                        tracing::error!(
+                            panic = panic_message(&panic),
+                            "poll worker panicked; restarting it at its next slot"
+                        );
                         first = FirstPoll::AtItsSlot;
                     }
-                    Err(e) if e.is_panic() => {
-                        tracing::error!(error = %e, "poll worker panicked while stopping");
+                    Err(panic) => {
+                        tracing::error!(
+                            panic = panic_message(&panic),
+                            "poll worker panicked while stopping"
+                        );
                         return;
                     }
-                    _ => return,
                 }
             }
         }
         .instrument(span),
     )
+}
+
+/// The text a panic was raised with, when it was a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
 }
 
 /// Polls one BMC until its token is cancelled.
