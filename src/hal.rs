@@ -125,6 +125,12 @@ impl Connector {
         })
     }
 
+    /// Applies new `[poll]` timing to every backend made by this connector, without dropping a
+    /// session: the Redfish request timeout and whether connections stay open between polls.
+    pub fn set_poll(&self, timeout: std::time::Duration, interval: std::time::Duration) {
+        self.redfish.set_poll(timeout, interval);
+    }
+
     pub fn ipmi_bmc(&self, target: &Target, cred: Option<&Credential>) -> ipmi::bmc::IpmiBmc {
         let port = target.port.unwrap_or(self.ipmi.port);
         let info = BmcInfo {

@@ -11,5 +11,6 @@ mod ipmi_decode_sensors;
 pub mod ipmi_fixtures;
 mod leases_permissions;
 pub mod probe_capture;
+mod reload;
 pub mod service_unit;
 mod tls_pin;

@@ -1,6 +1,6 @@
 //! What a SIGHUP changes in a running poller: new credentials (only BMCs whose credential changed
 //! lose their session), new `[poll]` timing (every worker restarts with it and keeps its backend,
-//! so no session is dropped), new transport settings (`[redfish]`, `[ipmi]`, `[poll] protocol`:
+//! so no session is dropped; the backends' request timeout and connection policy follow), new transport settings (`[redfish]`, `[ipmi]`, `[poll] protocol`:
 //! every backend is re-created, since its sessions were made under the old settings).
 
 use std::collections::HashMap;
@@ -67,6 +67,8 @@ impl Poller {
     /// again on the new schedule with the same backend.
     async fn new_schedule(&mut self, schedule: Schedule) {
         self.schedule = schedule;
+        // The backends' own deadlines and connection policy follow, sessions kept.
+        self.connector.set_poll(schedule.timeout, schedule.interval);
         self.permits = Arc::new(Semaphore::new(schedule.concurrency));
         let macs: Vec<MacAddr> = self.workers.keys().copied().collect();
         // All stop at once, so the wait is one in-flight poll, not one per BMC.

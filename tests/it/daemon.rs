@@ -36,7 +36,7 @@ pub(crate) async fn wait_for(
     }
 }
 
-fn snapshot(store: &Store, mac: MacAddr) -> Option<BmcSnapshot> {
+pub(crate) fn snapshot(store: &Store, mac: MacAddr) -> Option<BmcSnapshot> {
     store.get(mac).and_then(|e| e.snapshot.as_deref().cloned())
 }
 

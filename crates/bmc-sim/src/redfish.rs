@@ -56,6 +56,11 @@ pub fn spawn(
                 },
                 _ = cancel.cancelled() => return,
             };
+            served
+                .bmc
+                .counters
+                .connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if served.bmc.state().faults.drop_connections {
                 drop(tcp);
                 continue;

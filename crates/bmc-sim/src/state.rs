@@ -130,6 +130,8 @@ pub struct SimState {
 /// Counters a test reads to check how a client behaved.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// TCP connections accepted by the Redfish service.
+    pub connections: AtomicU64,
     pub sessions_created: AtomicU64,
     pub sessions_deleted: AtomicU64,
     pub requests: AtomicU64,

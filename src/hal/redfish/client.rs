@@ -99,7 +99,7 @@ impl Session {
     /// Called when an operation (a poll, a command) is done: closes its connection unless
     /// connections are kept between polls. The Redfish session (token) stays.
     pub fn operation_done(&self) {
-        if !self.shared.keep_between_polls {
+        if !self.shared.keep_between_polls() {
             self.drop_connections();
         }
     }
@@ -129,7 +129,7 @@ impl Session {
         } else if e.is_timeout() {
             HalError::Timeout {
                 bmc: self.bmc.clone(),
-                after: self.shared.timeout,
+                after: self.shared.timeout(),
                 what: detail,
             }
         } else if e.is_connect() {
@@ -181,6 +181,7 @@ impl Session {
             .http()?
             .post(format!("{}{}", self.base, path))
             .json(&body)
+            .timeout(self.shared.timeout())
             .send()
             .await
             .map_err(|e| self.transport_error(&path, &e))?;
@@ -248,7 +249,8 @@ impl Session {
             }
             let mut req = self
                 .http()?
-                .request(method.clone(), format!("{}{}", self.base, path));
+                .request(method.clone(), format!("{}{}", self.base, path))
+                .timeout(self.shared.timeout());
             if let Some(b) = body {
                 req = req.json(b);
             }
@@ -344,6 +346,7 @@ impl Session {
         let resp = self
             .http()?
             .get(format!("{}{}", self.base, path))
+            .timeout(self.shared.timeout())
             .send()
             .await
             .map_err(|e| self.transport_error(path, &e))?;

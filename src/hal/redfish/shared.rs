@@ -1,6 +1,8 @@
 //! What every Redfish backend shares: the TLS policy (with its TLS session cache), the settings
 //! each BMC's HTTP client is built from, and when connections are kept between polls.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::config::{Redfish as RedfishConfig, Scheme};
@@ -24,9 +26,17 @@ pub struct RedfishShared {
     pub(super) certificates: SeenCertificates,
     pub(super) scheme: &'static str,
     pub(super) port: u16,
-    pub(super) timeout: Duration,
     pub(super) connections_per_bmc: usize,
-    pub(super) keep_between_polls: bool,
+    /// From `[poll]`, shared by every BMC's copy and read at each request, so a SIGHUP reaches
+    /// the sessions that stay open.
+    poll: Arc<PollTiming>,
+}
+
+/// The `[poll]` settings a Redfish client reads at each request.
+#[derive(Debug)]
+struct PollTiming {
+    timeout_ms: AtomicU64,
+    keep_between_polls: AtomicBool,
 }
 
 impl RedfishShared {
@@ -54,20 +64,42 @@ impl RedfishShared {
                 Scheme::Http => "http",
             },
             port: cfg.port,
-            timeout: request_timeout,
             connections_per_bmc: cfg.connections_per_bmc,
-            keep_between_polls: interval <= KEEP_BETWEEN_POLLS_UP_TO,
+            poll: Arc::new(PollTiming {
+                timeout_ms: AtomicU64::new(request_timeout.as_millis() as u64),
+                keep_between_polls: AtomicBool::new(interval <= KEEP_BETWEEN_POLLS_UP_TO),
+            }),
         })
     }
 
+    /// Applies new `[poll]` settings to every BMC's client (SIGHUP): the request timeout from the
+    /// next request on, the connection policy from the end of the next poll on.
+    pub fn set_poll(&self, request_timeout: Duration, interval: Duration) {
+        self.poll
+            .timeout_ms
+            .store(request_timeout.as_millis() as u64, Ordering::Relaxed);
+        self.poll
+            .keep_between_polls
+            .store(interval <= KEEP_BETWEEN_POLLS_UP_TO, Ordering::Relaxed);
+    }
+
+    /// The deadline of one request.
+    pub(super) fn timeout(&self) -> Duration {
+        Duration::from_millis(self.poll.timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Whether a BMC's connection stays open between polls.
+    pub(super) fn keep_between_polls(&self) -> bool {
+        self.poll.keep_between_polls.load(Ordering::Relaxed)
+    }
+
     /// One BMC's HTTP client: its own small connection pool, the shared TLS config (and so the
-    /// shared TLS session cache).
+    /// shared TLS session cache). Each request carries its own deadline ([`Self::timeout`]).
     pub(super) fn client(&self, bmc: &str) -> Result<reqwest::Client, HalError> {
         reqwest::Client::builder()
             .tls_backend_preconfigured(self.tls.clone())
             .no_proxy()
-            .connect_timeout(Duration::from_secs(5).min(self.timeout))
-            .timeout(self.timeout)
+            .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(KEEP_BETWEEN_POLLS_UP_TO)
             .pool_max_idle_per_host(self.connections_per_bmc)
             .user_agent(concat!("bmc-catcher/", env!("CARGO_PKG_VERSION")))
