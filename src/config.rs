@@ -132,12 +132,31 @@ impl Config {
         if self.ipmi.port == 0 {
             return Err(invalid("ipmi.port", "must not be 0"));
         }
-        if self.ipmi.request_timeout.is_zero()
-            || self.ipmi.request_timeout * (self.ipmi.retries + 1) > self.poll.timeout
-        {
+        if self.ipmi.request_timeout.is_zero() {
+            return Err(invalid("ipmi.request-timeout", "must be greater than zero"));
+        }
+        // The IPMI timing must fit a poll only where IPMI can be used.
+        let ipmi_total = self.ipmi.request_timeout * (self.ipmi.retries + 1);
+        if self.poll.protocol != ProtocolChoice::Redfish && ipmi_total > self.poll.timeout {
+            let defaults = Ipmi::default();
+            let which = if self.ipmi.request_timeout == defaults.request_timeout
+                && self.ipmi.retries == defaults.retries
+            {
+                " (the [ipmi] defaults)"
+            } else {
+                ""
+            };
             return Err(invalid(
                 "ipmi.request-timeout",
-                "must be greater than zero, and request-timeout × (retries + 1) must fit in poll.timeout",
+                &format!(
+                    "request-timeout {} × (retries {} + 1) = {} does not fit in poll.timeout {}{which}: \
+                     set [ipmi] request-timeout or retries lower, [poll] timeout higher, or \
+                     [poll] protocol = \"redfish\" if no BMC speaks IPMI",
+                    humantime::format_duration(self.ipmi.request_timeout),
+                    self.ipmi.retries,
+                    humantime::format_duration(ipmi_total),
+                    humantime::format_duration(self.poll.timeout),
+                ),
             ));
         }
         if self.discovery.refresh < Duration::from_millis(100) {

@@ -114,3 +114,31 @@ fn credentials_errors_never_show_the_secret() {
     let e = Credentials::parse("username = \"a\"\n", Path::new("c.toml")).expect_err("no password");
     assert!(e.to_string().contains("`password`"));
 }
+
+#[test]
+fn ipmi_timing_is_checked_only_where_ipmi_can_be_used() {
+    // The IPMI defaults (1 s × 3 attempts) do not fit a 2 s poll, which only matters with IPMI.
+    let redfish_only = "[poll]\nprotocol = \"redfish\"\ntimeout = \"2s\"\n";
+    assert!(
+        parse(redfish_only).is_ok(),
+        "{:?}",
+        parse(redfish_only).err()
+    );
+    let auto = "[poll]\ntimeout = \"2s\"\n";
+    let e = parse(auto)
+        .expect_err("the defaults do not fit")
+        .to_string();
+    for words in [
+        "ipmi.request-timeout",
+        "(the [ipmi] defaults)",
+        "protocol = \"redfish\"",
+        "= 3s",
+    ] {
+        assert!(e.contains(words), "{words:?} missing in: {e}");
+    }
+    let set = "[poll]\ntimeout = \"2s\"\n[ipmi]\nrequest-timeout = \"900ms\"\nretries = 2\n";
+    let e = parse(set).expect_err("does not fit").to_string();
+    assert!(!e.contains("defaults"), "{e}");
+    let fits = "[poll]\ntimeout = \"2s\"\n[ipmi]\nrequest-timeout = \"500ms\"\nretries = 2\n";
+    assert!(parse(fits).is_ok());
+}
