@@ -12,6 +12,20 @@ pub mod watch;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Config, LeasesFormat};
+
+/// Which leases count, in the words README.md and the shipped config use (`check-config` prints
+/// it): active, unexpired leases, and for `expired-grace` those that ended.
+pub fn counting_rule(expired_grace: std::time::Duration) -> String {
+    if expired_grace.is_zero() {
+        return "a lease counts while it is active and unexpired (expired-grace = \"0s\")".into();
+    }
+    format!(
+        "a lease counts while it is active and unexpired, and for expired-grace ({}) after it \
+         ended (expired, freed or reclaimed; not released or declined): a BMC that still answers \
+         then raises lease-expired-but-answers",
+        humantime::format_duration(expired_grace)
+    )
+}
 use crate::model::Target;
 
 pub use lease::{Lease, ParseWarning, Parsed};

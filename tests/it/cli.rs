@@ -60,6 +60,18 @@ fn check_config_prints_effective_config_without_secrets() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("interval = \"1m\""), "{text}");
+    // Which leases count, in the words of README.md and the shipped config.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("leases: a lease counts while it is active and unexpired, and for expired-grace (1h) after it ended"),
+        "{err}"
+    );
+    let readme = include_str!("../../README.md").replace("\n  ", " ");
+    assert!(readme.contains("A lease counts while it is active and unexpired, and for `expired-grace` (default 1 h) after it ended"));
+    let shipped_text = include_str!("../../config/bmc-catcher.toml").replace("\n# ", " ");
+    assert!(shipped_text.contains(
+        "A lease counts while it is active and unexpired, and for expired-grace after it ended"
+    ));
     assert!(!text.contains("s3cr3t-pw"), "{text}");
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config/bmc-catcher.toml");
     let out = Command::new(bin())
