@@ -117,6 +117,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
                 sensor("12V", SensorKind::Voltage, Unit::Volts, 12.06, Some(13.2)),
                 sensor("3.3V", SensorKind::Voltage, Unit::Volts, 3.31, Some(3.6)),
             ]),
+            refused_certificate_expires: None,
         },
         issues: Vec::new(),
     }

@@ -277,6 +277,7 @@ impl RedfishBmc {
             psus: env.psus,
             power_metrics: env.power,
             sensors: env.sensors,
+            refused_certificate_expires: None,
         }
     }
 
@@ -294,7 +295,14 @@ impl Bmc for RedfishBmc {
 
     async fn poll(&self) -> Reading {
         let _op = self.op.lock().await;
-        let r = self.poll_inner().await;
+        let mut r = self.poll_inner().await;
+        if r.first_error()
+            .is_some_and(|e| e.kind == crate::model::ErrorKind::Tls)
+        {
+            // The refused certificate was noted before the policy refused it: its expiry is what
+            // the operator needs to judge the change.
+            r.refused_certificate_expires = self.session.certificate_expiry();
+        }
         self.session.operation_done();
         r
     }

@@ -47,6 +47,7 @@ fn healthy(i: u8) -> Entry {
             upper_critical: Some(90.0),
             lower_critical: None,
         }]),
+        refused_certificate_expires: None,
     };
     Entry {
         target: Target {

@@ -14,6 +14,10 @@ pub struct Reading {
     pub psus: Field<Vec<Psu>>,
     pub power_metrics: Field<PowerMetrics>,
     pub sensors: Field<Vec<Sensor>>,
+    /// When the certificate a BMC presented and the TLS policy refused (a changed pin) expires,
+    /// Unix seconds: the operator judges the change by it. `None` when nothing was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_certificate_expires: Option<i64>,
 }
 
 impl Reading {
@@ -26,6 +30,7 @@ impl Reading {
             psus: Field::failed(kind, message),
             power_metrics: Field::failed(kind, message),
             sensors: Field::failed(kind, message),
+            refused_certificate_expires: None,
         }
     }
 

@@ -113,6 +113,29 @@ async fn a_changed_certificate_is_refused_until_trusted() {
         .and_then(|e| e.snapshot)
         .expect("snap");
     assert!(!snap.up, "the new certificate is not used");
+    // The refused certificate's expiry stays visible, apart from the pinned one's.
+    let refused = snap
+        .reading
+        .refused_certificate_expires
+        .expect("the refused certificate's expiry");
+    let in_days = (refused - bmc_catcher::store::now_ms() / 1000) as f64 / 86400.0;
+    assert!(
+        (in_days - valid).abs() < 2.0,
+        "the refused certificate expires in {in_days} days"
+    );
+    let scrape = reqwest::get(format!("http://{}/metrics", daemon.addr))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    let series = format!("bmc_tls_refused_certificate_expiry_timestamp_seconds{{mac=\"{mac}\"}} ");
+    let value: f64 = scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{series} missing:\n{scrape}"));
+    assert_eq!(value, refused as f64);
     assert_eq!(
         swapped.bmcs[0].bmc.sessions_open(),
         0,

@@ -108,6 +108,7 @@ pub(super) async fn poll_session(
         psus,
         power_metrics,
         sensors,
+        refused_certificate_expires: None,
     })
 }
 

@@ -304,6 +304,16 @@ fn families() -> Vec<Family> {
             },
         ),
         Family::new(
+            "bmc_tls_refused_certificate_expiry_timestamp",
+            "When the certificate the BMC presented and the TLS policy refused (a changed pin) expires",
+            Some(Unit::Seconds),
+            |s, emit| {
+                if let Some(t) = s.reading.refused_certificate_expires {
+                    emit(mac(s), t as f64);
+                }
+            },
+        ),
+        Family::new(
             "bmc_read_error",
             "1 per part of the last poll that failed, by part and error kind",
             None,

@@ -58,6 +58,7 @@ fn snapshot() -> BmcSnapshot {
                 sensor("Fan1", SensorKind::Fan, SensorUnit::Rpm, 2100.0),
                 sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
             ]),
+            refused_certificate_expires: None,
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,
