@@ -122,6 +122,8 @@ async fn promtool_accepts_a_real_scrape() {
             "bmc_fan_speed_percent",
             "bmc_read_error",
             "bmc_issue",
+            // Only while a certificate is refused (it::tls_pin checks it).
+            "bmc_tls_refused_certificate_expiry_timestamp_seconds",
             // Label families with no sample yet are not written.
             "bmc_catcher_poll_errors_total",
             "bmc_catcher_nats_published_total",
