@@ -1,7 +1,9 @@
 //! Wiring for `run` and `demo`: builds the parts from the config, starts the tasks (discovery
-//! watcher, poller, HTTP listener), tells systemd READY once the config is loaded and the listener
-//! bound, feeds the watchdog, and on SIGTERM/SIGINT (or the caller's token) drains: the poller
-//! finishes in-flight polls and logs out of every BMC, the listener stops, then `run` returns.
+//! watcher, poller, issue evaluation, HTTP listener, NATS), tells systemd READY once the config is
+//! loaded and the listener bound, feeds the watchdog (`systemd.rs`), applies SIGHUP (`reload.rs`),
+//! and on SIGTERM/SIGINT (or the caller's token) drains: in-flight commands are answered, the
+//! poller finishes in-flight polls and logs out of every BMC, the listener stops, then `run`
+//! returns.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The operator views, rendered from snapshots (pure; `views_cli` fetches them): `status`, one row
+//! The operator views, rendered from snapshots (pure; `cli::fleet` fetches them): `status`, one row
 //! per BMC with a power symbol (⏻ on, ⏾ off; green on, red when a PSU is unhealthy, white when
 //! unknown), watts, hottest temperature, LED, age of the last successful poll and issue count; and
 //! `issues`, metalctl's layout with one BMC per row and its issues beneath each other. Colour and
