@@ -537,3 +537,40 @@ async fn real_payloads_match_the_documented_schemas() {
     daemon.stop().await;
     s.bed.cancel.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_answers_a_command_in_flight_before_it_stops() {
+    let s = setup(1, Duration::from_secs(60)).await;
+    let _nats = nats_server(s.bed.dir.path(), s.nats_ip, s.nats_port, &[]);
+    let url = s.config.nats.url.clone().expect("url");
+    let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
+    let sim = s.bed.fleet.bmcs[0].bmc.clone();
+    wait_until(Duration::from_secs(20), "first poll", || {
+        polled_at(&daemon.store, mac(sim.mac)) > 0
+    })
+    .await;
+    // From now on every answer of the BMC takes 1 s: a power-off (read power, switch, read
+    // power) is in flight for about 3 s.
+    sim.state().faults.delay = Duration::from_secs(1);
+    let nc = async_nats::connect(url.as_str()).await.expect("nats");
+    let subject = bmc_catcher::publish::nats::command_subject(
+        &s.config.nats.subject_prefix,
+        "test",
+        mac(sim.mac),
+    );
+    let reply = tokio::spawn(async move {
+        nc.request(subject, r#"{"action":"power-off"}"#.into())
+            .await
+            .map(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).expect("json"))
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    daemon.stop().await;
+    // The reply was sent before stop returned: it is here at once, not seconds later.
+    let reply = tokio::time::timeout(Duration::from_millis(500), reply)
+        .await
+        .expect("the reply came before the daemon stopped")
+        .expect("join")
+        .expect("a reply, not a NATS error");
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(reply["power"], "Off", "{reply}");
+}
