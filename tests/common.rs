@@ -128,3 +128,15 @@ pub fn sim_power(p: bmc_catcher::model::PowerState) -> bmc_sim::state::PowerStat
         P::Unknown => S::Unknown,
     }
 }
+
+/// Waits until `pred` holds, checking every 50 ms; fails the test naming `what` after `within`.
+pub async fn wait_until(within: std::time::Duration, what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !pred() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

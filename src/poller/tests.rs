@@ -100,32 +100,46 @@ fn target(i: u8) -> Target {
     }
 }
 
+/// Every worker test's schedule: once a minute, 5 s deadline, one poll at a time.
+const SCHEDULE: Schedule = Schedule {
+    interval: Duration::from_secs(60),
+    timeout: Duration::from_secs(5),
+    concurrency: 1,
+};
+
+/// Starts BMC `i`'s worker on [`SCHEDULE`] from `epoch`; returns its token and handle.
+fn start_worker(
+    bmc: Arc<dyn Bmc>,
+    i: u8,
+    store: Arc<Store>,
+    epoch: Instant,
+    first: FirstPoll,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let token = CancellationToken::new();
+    let handle = worker::spawn(
+        worker::Context {
+            bmc,
+            target: target(i),
+            store,
+            stats: Arc::new(PollStats::default()),
+            permits: Arc::new(Semaphore::new(1)),
+            schedule: SCHEDULE,
+            epoch,
+            token: token.clone(),
+        },
+        first,
+    );
+    (token, handle)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_worker_restarted_by_a_reload_polls_first_at_its_slot() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(2));
     let bmc = scripted(2, false);
-    let schedule = Schedule {
-        interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(5),
-        concurrency: 1,
-    };
     let epoch = Instant::now();
-    let slot = phase(mac(2), schedule.interval);
-    let token = CancellationToken::new();
-    let handle = worker::spawn(
-        worker::Context {
-            bmc: bmc.clone(),
-            target: target(2),
-            store,
-            stats: Arc::new(PollStats::default()),
-            permits: Arc::new(Semaphore::new(1)),
-            schedule,
-            epoch,
-            token: token.clone(),
-        },
-        FirstPoll::AtItsSlot,
-    );
+    let slot = phase(mac(2), SCHEDULE.interval);
+    let (token, handle) = start_worker(bmc.clone(), 2, store, epoch, FirstPoll::AtItsSlot);
     tokio::time::sleep_until(epoch + slot - Duration::from_millis(100)).await;
     assert_eq!(
         bmc.polls.load(Ordering::SeqCst),
@@ -143,23 +157,11 @@ async fn worker_polls_at_start_then_once_per_interval() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(1));
     let bmc = scripted(1, false);
-    let schedule = Schedule {
-        interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(5),
-        concurrency: 1,
-    };
-    let token = CancellationToken::new();
-    let handle = worker::spawn(
-        worker::Context {
-            bmc: bmc.clone(),
-            target: target(1),
-            store: store.clone(),
-            stats: Arc::new(PollStats::default()),
-            permits: Arc::new(Semaphore::new(1)),
-            schedule,
-            epoch: Instant::now(),
-            token: token.clone(),
-        },
+    let (token, handle) = start_worker(
+        bmc.clone(),
+        1,
+        store.clone(),
+        Instant::now(),
         FirstPoll::Now,
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -199,19 +201,30 @@ fn failing_bmcs_are_backed_off_auth_failures_at_once() {
     );
 }
 
-struct Refusing {
+/// A backend whose polls answer what `answer` says for the n-th poll (0-based); it may panic.
+struct Canned {
     info: BmcInfo,
     polls: AtomicUsize,
+    answer: fn(usize) -> Reading,
+}
+
+impl Canned {
+    fn new(i: u8, answer: fn(usize) -> Reading) -> Arc<Canned> {
+        Arc::new(Canned {
+            info: scripted(i, false).info.clone(),
+            polls: AtomicUsize::new(0),
+            answer,
+        })
+    }
 }
 
 #[async_trait]
-impl Bmc for Refusing {
+impl Bmc for Canned {
     fn describe(&self) -> BmcInfo {
         self.info.clone()
     }
     async fn poll(&self) -> Reading {
-        self.polls.fetch_add(1, Ordering::SeqCst);
-        Reading::all_failed(ErrorKind::Auth, "wrong password")
+        (self.answer)(self.polls.fetch_add(1, Ordering::SeqCst))
     }
     async fn power_state(&self) -> Result<PowerState, HalError> {
         Ok(PowerState::Unknown)
@@ -226,29 +239,10 @@ impl Bmc for Refusing {
 async fn wrong_credentials_are_not_retried_in_a_loop() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(3));
-    let bmc = Arc::new(Refusing {
-        info: scripted(3, false).info.clone(),
-        polls: AtomicUsize::new(0),
+    let bmc = Canned::new(3, |_| {
+        Reading::all_failed(ErrorKind::Auth, "wrong password")
     });
-    let schedule = Schedule {
-        interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(5),
-        concurrency: 1,
-    };
-    let token = CancellationToken::new();
-    let handle = worker::spawn(
-        worker::Context {
-            bmc: bmc.clone(),
-            target: target(3),
-            store,
-            stats: Arc::new(PollStats::default()),
-            permits: Arc::new(Semaphore::new(1)),
-            schedule,
-            epoch: Instant::now(),
-            token: token.clone(),
-        },
-        FirstPoll::Now,
-    );
+    let (token, handle) = start_worker(bmc.clone(), 3, store, Instant::now(), FirstPoll::Now);
     tokio::time::sleep(Duration::from_secs(3600)).await;
     let n = bmc.polls.load(Ordering::SeqCst);
     // Without back-off: 60 logins in an hour; with it: 1 + 2 + 4 + 8 + 8 ... intervals apart.
@@ -268,59 +262,22 @@ fn overdue_polls_are_counted_for_the_watchdog() {
     assert_eq!(stats.overdue(2_000), 0, "a BMC that is gone is not overdue");
 }
 
-/// Panics on its first poll, answers after that.
-struct PanicsOnce {
-    info: BmcInfo,
-    polls: AtomicUsize,
-}
-
-#[async_trait]
-impl Bmc for PanicsOnce {
-    fn describe(&self) -> BmcInfo {
-        self.info.clone()
-    }
-    async fn poll(&self) -> Reading {
-        if self.polls.fetch_add(1, Ordering::SeqCst) == 0 {
-            panic!("a decoder bug on the first reply");
-        }
-        let mut r = Reading::all_failed(ErrorKind::Unsupported, "scripted");
-        r.power = Field::Ok(PowerState::On);
-        r
-    }
-    async fn power_state(&self) -> Result<PowerState, HalError> {
-        Ok(PowerState::On)
-    }
-    async fn perform(&self, _: Action) -> Result<(), HalError> {
-        Ok(())
-    }
-    async fn close(&self) {}
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_panicking_worker_is_restarted_at_its_next_slot() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(4));
-    let bmc = Arc::new(PanicsOnce {
-        info: scripted(4, false).info.clone(),
-        polls: AtomicUsize::new(0),
+    // Panics on its first poll (a decoder bug on the first reply), answers after that.
+    let bmc = Canned::new(4, |n| {
+        assert!(n > 0, "a decoder bug on the first reply");
+        let mut r = Reading::all_failed(ErrorKind::Unsupported, "scripted");
+        r.power = Field::Ok(PowerState::On);
+        r
     });
-    let schedule = Schedule {
-        interval: Duration::from_secs(60),
-        timeout: Duration::from_secs(5),
-        concurrency: 1,
-    };
-    let token = CancellationToken::new();
-    let handle = worker::spawn(
-        worker::Context {
-            bmc: bmc.clone(),
-            target: target(4),
-            store: store.clone(),
-            stats: Arc::new(PollStats::default()),
-            permits: Arc::new(Semaphore::new(1)),
-            schedule,
-            epoch: Instant::now(),
-            token: token.clone(),
-        },
+    let (token, handle) = start_worker(
+        bmc.clone(),
+        4,
+        store.clone(),
+        Instant::now(),
         FirstPoll::Now,
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -331,7 +288,7 @@ async fn a_panicking_worker_is_restarted_at_its_next_slot() {
     );
     assert!(!handle.is_finished(), "the supervisor is still there");
     assert!(store.snapshots().is_empty());
-    tokio::time::sleep(schedule.interval + Duration::from_secs(1)).await;
+    tokio::time::sleep(SCHEDULE.interval + Duration::from_secs(1)).await;
     assert_eq!(
         bmc.polls.load(Ordering::SeqCst),
         2,

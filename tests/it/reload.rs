@@ -125,18 +125,6 @@ fn created(bmc: &bmc_sim::SimBmc) -> u64 {
     bmc.counters.sessions_created.load(Ordering::Relaxed)
 }
 
-/// Waits until `pred` holds, or fails naming `what`.
-async fn until(within: Duration, what: &str, pred: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + within;
-    while !pred() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_row_of_the_reload_table_does_what_it_says() {
     let bed = TestBed::new()
@@ -155,7 +143,7 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
         .expect("daemon");
     let store = daemon.store.clone();
     let polled = |m| snapshot(&store, m).map_or(0, |s| s.polled_at_ms);
-    until(Duration::from_secs(10), "both BMCs polled", || {
+    wait_until(Duration::from_secs(10), "both BMCs polled", || {
         polled(mac_a) > 0 && polled(mac_b) > 0
     })
     .await;
@@ -165,7 +153,7 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
     cfg.poll.concurrency = 1;
     daemon.reload(cfg.clone(), bed.credentials()).await;
     let since = polled(mac_a);
-    until(Duration::from_secs(10), "a poll after the reload", || {
+    wait_until(Duration::from_secs(10), "a poll after the reload", || {
         polled(mac_a) > since
     })
     .await;
@@ -187,7 +175,7 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
         change(&mut cfg);
         daemon.reload(cfg.clone(), bed.credentials()).await;
         let want = 2 + n as u64;
-        until(Duration::from_secs(10), what, || {
+        wait_until(Duration::from_secs(10), what, || {
             created(&a) == want && created(&b) == want && a.sessions_open() == 1
         })
         .await;
@@ -201,7 +189,7 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
     // [discovery]: the watcher restarts with the new filters.
     cfg.discovery.ignore_macs = vec![mac_b];
     daemon.reload(cfg.clone(), bed.credentials()).await;
-    until(Duration::from_secs(10), "the ignored BMC dropped", || {
+    wait_until(Duration::from_secs(10), "the ignored BMC dropped", || {
         store.get(mac_b).is_none() && b.sessions_open() == 0
     })
     .await;
@@ -211,7 +199,7 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
     a.state().faults.status = Some(503);
     cfg.issues.outdated_after_intervals = 1;
     daemon.reload(cfg.clone(), bed.credentials()).await;
-    until(
+    wait_until(
         Duration::from_secs(6),
         "info-outdated after one interval",
         || {

@@ -48,17 +48,6 @@ fn creds() -> Credentials {
     Credentials::single("admin", "password")
 }
 
-async fn wait_until(within: Duration, what: &str, mut pred: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + within;
-    while !pred() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn polled_at(store: &Store, mac: MacAddr) -> i64 {
     store
         .get(mac)
