@@ -94,7 +94,8 @@ impl Daemon {
         let schedule = schedule_of(config);
         let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
         let commands = TaskTracker::new();
-        let commands_cancel = CancellationToken::new();
+        // A child: cancelling the daemon stops the command server too; `stop` cancels it first.
+        let commands_cancel = cancel.child_token();
         let connection = nats::start(
             &config.nats,
             nats_user.as_ref(),

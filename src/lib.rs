@@ -8,7 +8,7 @@
 //! and the benchmarks). The modules of this crate depend one way, each only on those to its left:
 //!
 //! ```text
-//! model <- config <- discovery, hal <- store, poller, issues <- control <- publish <- daemon <- cli
+//! model <- config <- discovery, hal <- store <- poller, issues <- control <- publish <- daemon <- cli
 //! ```
 //!
 //! - [`model`]: MACs, targets, readings, per-field errors and their kinds, snapshots, issues,

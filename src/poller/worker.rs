@@ -38,12 +38,13 @@ pub(super) fn spawn(ctx: Context, first: FirstPoll) -> JoinHandle<()> {
     tokio::spawn(
         async move {
             let mut first = first;
+            // Kept across a restart, so a panic does not undo a failing BMC's back-off.
+            let mut failures = 0u32;
             loop {
-                let token = ctx.token.clone();
-                let run = std::panic::AssertUnwindSafe(run(ctx.clone(), first));
+                let run = std::panic::AssertUnwindSafe(run(&ctx, first, &mut failures));
                 match run.catch_unwind().await {
                     Ok(()) => return,
-                    Err(panic) if !token.is_cancelled() => {
+                    Err(panic) if !ctx.token.is_cancelled() => {
                         tracing::error!(
                             panic = panic_message(&panic),
                             "poll worker panicked; restarting it at its next slot"
@@ -74,7 +75,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Polls one BMC until its token is cancelled.
-async fn run(ctx: Context, first: FirstPoll) {
+async fn run(ctx: &Context, first: FirstPoll, failures: &mut u32) {
     let Context {
         bmc,
         target,
@@ -85,8 +86,8 @@ async fn run(ctx: Context, first: FirstPoll) {
         epoch,
         token,
     } = ctx;
+    let (schedule, epoch) = (*schedule, *epoch);
     let phase = phase(target.mac, schedule.interval);
-    let mut failures = 0u32;
     // A poll is due to finish within its deadline plus one interval of slack (queueing for a permit).
     let slack_ms = (schedule.timeout + schedule.interval).as_millis() as i64;
     if first == FirstPoll::AtItsSlot {
@@ -104,7 +105,7 @@ async fn run(ctx: Context, first: FirstPoll) {
             p = permits.acquire() => p,
             _ = token.cancelled() => return,
         };
-        let snap = poll_one(bmc.as_ref(), &target, store.partition(), schedule.timeout)
+        let snap = poll_one(bmc.as_ref(), target, store.partition(), schedule.timeout)
             .instrument(tracing::debug_span!("poll"))
             .await;
         drop(permit);
@@ -125,16 +126,16 @@ async fn run(ctx: Context, first: FirstPoll) {
                 .reading
                 .first_error()
                 .is_some_and(|e| e.kind == ErrorKind::Auth);
-        failures = if snap.up {
+        *failures = if snap.up {
             0
         } else {
             failures.saturating_add(1)
         };
         store.record(snap);
-        let wait = backoff(failures, auth);
+        let wait = backoff(*failures, auth);
         if wait > 1 {
             tracing::info!(
-                failures,
+                failures = *failures,
                 intervals = wait,
                 auth,
                 "backing off a failing BMC"

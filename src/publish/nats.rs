@@ -204,7 +204,6 @@ pub async fn start(
             fleet,
             timeout: cfg.command_timeout,
             stats: stats.clone(),
-            in_flight: tasks.commands.clone(),
         },
         tasks.commands_cancel,
     ));

@@ -41,12 +41,33 @@ pub struct Context {
     pub fleet: Fleet,
     pub timeout: Duration,
     pub stats: Arc<NatsStats>,
-    /// Where command tasks run; the daemon waits for it before closing sessions.
-    pub in_flight: TaskTracker,
 }
 
-/// Takes requests until `cancel`; each runs in its own task on `ctx.in_flight`.
-pub async fn serve(mut sub: async_nats::Subscriber, ctx: Context, cancel: CancellationToken) {
+/// How long the replies of the last commands may take to leave at shutdown.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Takes requests until `cancel`, each in its own task; then waits for the commands in flight
+/// (each bounded by its deadline) and flushes their replies, so the daemon, which waits for this,
+/// closes no session under a running command and loses no reply.
+pub async fn serve(sub: async_nats::Subscriber, ctx: Context, cancel: CancellationToken) {
+    let in_flight = TaskTracker::new();
+    take_requests(sub, &ctx, &in_flight, cancel).await;
+    in_flight.close();
+    in_flight.wait().await;
+    if !matches!(
+        tokio::time::timeout(FLUSH_TIMEOUT, ctx.client.flush()).await,
+        Ok(Ok(()))
+    ) {
+        tracing::warn!("the last command replies may not have reached NATS");
+    }
+}
+
+async fn take_requests(
+    mut sub: async_nats::Subscriber,
+    ctx: &Context,
+    in_flight: &TaskTracker,
+    cancel: CancellationToken,
+) {
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let msg = tokio::select! {
@@ -61,7 +82,7 @@ pub async fn serve(mut sub: async_nats::Subscriber, ctx: Context, cancel: Cancel
             return;
         };
         let ctx2 = ctx.clone();
-        ctx.in_flight.spawn(async move {
+        in_flight.spawn(async move {
             let ctx = ctx2;
             let mac = msg.subject.split('.').nth(2).unwrap_or("").to_string();
             let reply =

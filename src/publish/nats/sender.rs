@@ -138,13 +138,13 @@ async fn mirror(
         let t = cfg.publish_timeout;
         let result = match store.get(*mac) {
             Some(entry) => match entry.snapshot {
-                Some(snap) => {
-                    let body = serde_json::to_vec(&snap).map_err(|e| e.to_string())?;
-                    tokio::time::timeout(t, kv.put(&key, body.into()))
+                Some(snap) => match serde_json::to_vec(&snap) {
+                    Ok(body) => tokio::time::timeout(t, kv.put(&key, body.into()))
                         .await
                         .map_err(|_| "timed out".to_string())
-                        .and_then(|r| r.map(|_| "kv_put").map_err(|e| e.to_string()))
-                }
+                        .and_then(|r| r.map(|_| "kv_put").map_err(|e| e.to_string())),
+                    Err(e) => Err(e.to_string()),
+                },
                 None => continue,
             },
             None => tokio::time::timeout(t, kv.delete(&key))
