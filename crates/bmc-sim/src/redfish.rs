@@ -68,16 +68,19 @@ pub fn spawn(
             let acceptor = acceptor.clone();
             let svc = TowerToHyperService::new(app.clone());
             let cancel = cancel.clone();
+            let served = served.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(tls), svc);
-                tokio::select! {
-                    _ = conn => {}
-                    _ = cancel.cancelled() => {}
+                let open = &served.bmc.counters.open_connections;
+                open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), svc);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = cancel.cancelled() => {}
+                    }
                 }
+                open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             });
         }
     });

@@ -132,6 +132,8 @@ pub struct SimState {
 pub struct Counters {
     /// TCP connections accepted by the Redfish service.
     pub connections: AtomicU64,
+    /// Of those, the ones still open.
+    pub open_connections: AtomicU64,
     pub sessions_created: AtomicU64,
     pub sessions_deleted: AtomicU64,
     pub requests: AtomicU64,
