@@ -83,7 +83,10 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
-    #[cfg_attr(not(test), allow(unused_variables))]
+    #[cfg_attr(
+        not(test),
+        expect(unused_variables, reason = "only the tests keep the request log")
+    )]
     pub(crate) fn answered(&self, net_fn: u8, cmd: u8, code: u8) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         #[cfg(test)]
