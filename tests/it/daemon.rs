@@ -78,9 +78,7 @@ async fn three_shapes_give_the_same_readings() {
         let bed = TestBed::new().bmcs(1).shapes(vec![shape]).start().await;
         let (f, cancel) = (&bed.fleet, &bed.cancel);
         f.bmcs[0].bmc.state().psus[1].health = bmc_sim::state::Health::Warning;
-        let mut cfg = bed.config();
-        cfg.poll.interval = Duration::from_secs(60);
-        cfg.poll.timeout = Duration::from_secs(10);
+        let cfg = bed.config();
         let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
         let schedule = Schedule {
             interval: cfg.poll.interval,
@@ -112,12 +110,13 @@ async fn one_session_across_ten_rounds_and_none_after_shutdown() {
     let bed = TestBed::new()
         .bmcs(1)
         .shapes(vec![SimShape::Legacy])
+        .interval("1s")
+        .timeout("1s")
+        .toml("\n[ipmi]\nrequest-timeout = \"200ms\"\n")
         .start()
         .await;
     let (f, cancel) = (&bed.fleet, &bed.cancel);
-    let mut cfg = bed.config();
-    cfg.poll.interval = Duration::from_secs(1);
-    cfg.poll.timeout = Duration::from_secs(1);
+    let cfg = bed.config();
     let daemon = Daemon::start(&cfg, bed.credentials())
         .await
         .expect("daemon");
@@ -150,6 +149,7 @@ async fn a_hanging_bmc_costs_only_its_own_deadline() {
     let bed = TestBed::new()
         .bmcs(2)
         .shapes(vec![SimShape::Legacy])
+        .timeout("3s")
         .start()
         .await;
     let (f, cancel) = (&bed.fleet, &bed.cancel);
@@ -170,10 +170,8 @@ async fn a_hanging_bmc_costs_only_its_own_deadline() {
     let mut text = f.leases_text(bmc_catcher::store::now_ms() / 1000);
     text.push_str(&leases(&[("02:ff:00:00:00:01", hang_ip)]));
     std::fs::write(dir.path().join("dhcpd.leases"), text).expect("leases");
-    let timeout = Duration::from_secs(3);
-    let mut cfg = bed.config();
-    cfg.poll.interval = Duration::from_secs(60);
-    cfg.poll.timeout = timeout;
+    let cfg = bed.config();
+    let timeout = cfg.poll.timeout;
     let daemon = Daemon::start(&cfg, bed.credentials())
         .await
         .expect("daemon");
@@ -221,13 +219,12 @@ async fn refused_login_and_closed_port_have_their_kinds() {
     let bed = TestBed::new()
         .bmcs(1)
         .shapes(vec![SimShape::Legacy])
+        .timeout("5s")
         .start()
         .await;
     let (f, cancel) = (&bed.fleet, &bed.cancel);
     f.bmcs[0].bmc.state().faults.refuse_logins = true;
-    let mut cfg = bed.config();
-    cfg.poll.interval = Duration::from_secs(60);
-    cfg.poll.timeout = Duration::from_secs(5);
+    let cfg = bed.config();
     let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
     let mut targets = targets(f);
     let closed_ip = unique_ip();
@@ -266,6 +263,7 @@ async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
     let bed = TestBed::new()
         .bmcs(2)
         .shapes(vec![SimShape::Legacy])
+        .timeout("5s")
         .start()
         .await;
     let (f, cancel) = (&bed.fleet, &bed.cancel);
@@ -282,9 +280,7 @@ async fn leases_changes_add_and_drop_bmcs_and_close_sessions() {
         std::fs::rename(&tmp, &path).expect("rename");
     };
     replace(&first_only);
-    let mut cfg = bed.config();
-    cfg.poll.interval = Duration::from_secs(60);
-    cfg.poll.timeout = Duration::from_secs(5);
+    let cfg = bed.config();
     let daemon = Daemon::start(&cfg, bed.credentials())
         .await
         .expect("daemon");
@@ -335,12 +331,11 @@ async fn an_expired_session_is_replaced_once() {
     let bed = TestBed::new()
         .bmcs(1)
         .shapes(vec![SimShape::Sensors])
+        .timeout("5s")
         .start()
         .await;
     let (f, cancel) = (&bed.fleet, &bed.cancel);
-    let mut cfg = bed.config();
-    cfg.poll.interval = Duration::from_secs(60);
-    cfg.poll.timeout = Duration::from_secs(5);
+    let cfg = bed.config();
     let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
     let bmc = connector.connect(&targets(f)[0]);
     let sim = f.bmcs[0].bmc.clone();
