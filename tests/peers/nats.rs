@@ -48,6 +48,14 @@ fn creds() -> Credentials {
     Credentials::single("admin", "password")
 }
 
+/// Waits (up to 20 s) until the daemon polled `sim` once.
+async fn first_poll(store: &Store, sim: &bmc_sim::SimBmc) {
+    wait_until(Duration::from_secs(20), "first poll", || {
+        polled_at(store, mac(sim.mac)) > 0
+    })
+    .await;
+}
+
 fn polled_at(store: &Store, mac: MacAddr) -> i64 {
     store
         .get(mac)
@@ -79,10 +87,7 @@ async fn power_change_reaches_a_subscriber_exactly_once() {
     let sim = s.bed.fleet.bmcs[0].bmc.clone();
     let token = sim.mac.to_string().replace(':', "-");
     // Wait until the BMC was polled once with power On.
-    wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, mac(sim.mac)) > 0
-    })
-    .await;
+    first_poll(&daemon.store, &sim).await;
     sim.state().power = sim_power(PowerState::Off);
     let mut power_changed = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
@@ -157,10 +162,7 @@ async fn power_commands_through_the_cli_get_replies() {
     let url = s.config.nats.url.clone().expect("url");
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
     let sim = s.bed.fleet.bmcs[0].bmc.clone();
-    wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, mac(sim.mac)) > 0
-    })
-    .await;
+    first_poll(&daemon.store, &sim).await;
     let mac = sim.mac.to_string();
     let run = |action: &'static str| {
         let (url, mac) = (url.clone(), mac.clone());
@@ -258,10 +260,7 @@ async fn an_outage_loses_and_duplicates_nothing() {
     let produced = std::sync::Arc::new(bmc_catcher::store::Recorder::default());
     daemon.store.observe(produced.clone());
     let sim = s.bed.fleet.bmcs[0].bmc.clone();
-    wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, mac(sim.mac)) > 0
-    })
-    .await;
+    first_poll(&daemon.store, &sim).await;
     let url = s.config.nats.url.clone().expect("url");
     {
         // The first events are in JetStream before the outage.
@@ -356,10 +355,7 @@ async fn nats_down_never_blocks_polling_or_metrics() {
         .await
         .expect("daemon starts without NATS");
     let sim = s.bed.fleet.bmcs[0].bmc.clone();
-    wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, mac(sim.mac)) > 0
-    })
-    .await;
+    first_poll(&daemon.store, &sim).await;
     for i in 0..2_500u32 {
         daemon.store.emit(
             mac(sim.mac),
@@ -461,10 +457,7 @@ async fn real_payloads_match_the_documented_schemas() {
     s.bed.fleet.bmcs[1].bmc.state().faults.refuse_logins = true;
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
     let sim = s.bed.fleet.bmcs[0].bmc.clone();
-    wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, mac(sim.mac)) > 0
-    })
-    .await;
+    first_poll(&daemon.store, &sim).await;
     let subject = format!("bmc.test.{}.cmd", sim.mac.to_string().replace(':', "-"));
     let mut replies = Vec::new();
     for body in [
@@ -534,10 +527,7 @@ async fn shutdown_answers_a_command_in_flight_before_it_stops() {
     let url = s.config.nats.url.clone().expect("url");
     let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
     let sim = s.bed.fleet.bmcs[0].bmc.clone();
-    wait_until(Duration::from_secs(20), "first poll", || {
-        polled_at(&daemon.store, mac(sim.mac)) > 0
-    })
-    .await;
+    first_poll(&daemon.store, &sim).await;
     // From now on every answer of the BMC takes 1 s: a power-off (read power, switch, read
     // power) is in flight for about 3 s.
     sim.state().faults.delay = Duration::from_secs(1);
