@@ -20,3 +20,5 @@ pub mod rakp;
 
 #[cfg(test)]
 mod known_answers;
+#[cfg(test)]
+mod noise;

@@ -1,16 +1,6 @@
 //! Unit tests of `wire::message`: round trips, rejected tampering and truncation, no panics on noise.
 use super::*;
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u8 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as u8
-    }
-}
+use crate::noise::Lcg;
 
 #[test]
 fn real_get_channel_auth_caps_bytes() {

@@ -1,6 +1,7 @@
 //! Unit tests of `wire::packet`: round trips, rejected tampering and truncation, no panics on noise.
 use super::*;
 use crate::crypto::{CipherSuite, SessionKeys};
+use crate::noise::Lcg;
 
 const PING_PONG: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -15,17 +16,6 @@ fn unhex(s: &str) -> Vec<u8> {
 
 fn keys(suite: CipherSuite) -> SessionKeys {
     SessionKeys::from_sik(suite, vec![0x5c; suite.digest_len()])
-}
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u8 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as u8
-    }
 }
 
 #[test]

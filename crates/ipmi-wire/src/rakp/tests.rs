@@ -1,17 +1,7 @@
 //! Unit tests of `wire::rakp`: round trips, rejected tampering and truncation, no panics on noise.
 use super::*;
 use crate::crypto::CipherSuite;
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u8 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) as u8
-    }
-}
+use crate::noise::Lcg;
 
 fn algs() -> Algorithms {
     Algorithms::of_suite(CipherSuite::Cs17)
