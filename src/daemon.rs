@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Credentials};
-use crate::discovery::{self, watch::Watcher};
+use crate::discovery;
 use crate::hal::Connector;
 use crate::issues::{self, task::Timing};
 use crate::model::Target;
@@ -84,15 +84,14 @@ impl Daemon {
         let (tx, rx) = watch::channel(Vec::<Target>::new());
         let watcher_token = cancel.child_token();
         let watcher_tx = tx.clone();
-        let watcher = Watcher::new(
-            discovery::source(config),
-            discovery::filters(config),
-            config.discovery.refresh,
-        );
-        tracker.spawn(watcher.run(tx, watcher_token.clone()));
+        tracker.spawn(discovery::watcher(config).run(tx, watcher_token.clone()));
 
-        let schedule = schedule_of(config);
-        let poller = Poller::new(schedule, connector, store.clone(), stats.clone());
+        let poller = Poller::new(
+            Schedule::of(&config.poll),
+            connector,
+            store.clone(),
+            stats.clone(),
+        );
         let commands = TaskTracker::new();
         // A child: cancelling the daemon stops the command server too; `stop` cancels it first.
         let commands_cancel = cancel.child_token();
@@ -224,13 +223,5 @@ fn timing_of(c: &Config) -> Timing {
     Timing {
         interval: c.poll.interval,
         outdated_after_intervals: c.issues.outdated_after_intervals,
-    }
-}
-
-fn schedule_of(c: &Config) -> Schedule {
-    Schedule {
-        interval: c.poll.interval,
-        timeout: c.poll.timeout,
-        concurrency: c.poll.concurrency,
     }
 }

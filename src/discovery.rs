@@ -143,6 +143,11 @@ pub fn source(config: &Config) -> LeaseFile {
     }
 }
 
+/// The lease watcher `[discovery]` describes.
+pub fn watcher(config: &Config) -> watch::Watcher {
+    watch::Watcher::new(source(config), filters(config), config.discovery.refresh)
+}
+
 /// True when `path` exists (for `check-config` warnings).
 pub fn exists(path: &Path) -> bool {
     path.exists()

@@ -29,11 +29,7 @@ pub async fn run(config: &Path, rounds: u32) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG as u8);
         }
     };
-    let schedule = poller::Schedule {
-        interval: cfg.poll.interval,
-        timeout: cfg.poll.timeout,
-        concurrency: cfg.poll.concurrency,
-    };
+    let schedule = poller::Schedule::of(&cfg.poll);
     let snaps = poller::poll_rounds(&connector, &targets, &cfg.partition, schedule, rounds).await;
     match serde_json::to_string_pretty(&snaps) {
         Ok(s) => {

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use super::{Daemon, schedule_of, timing_of};
+use super::{Daemon, timing_of};
 use crate::config::{Config, Credentials};
-use crate::discovery::{self, watch::Watcher};
+use crate::discovery;
 use crate::hal::Connector;
-use crate::poller::Reload;
+use crate::poller::{Reload, Schedule};
 
 impl Daemon {
     /// Applies a re-read config and credentials (SIGHUP). Sessions are kept wherever they stay
@@ -39,13 +39,8 @@ impl Daemon {
             let mut w = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
             w.token.cancel();
             w.token = self.cancel.child_token();
-            let watcher = Watcher::new(
-                discovery::source(&new),
-                discovery::filters(&new),
-                new.discovery.refresh,
-            );
             self.tracker
-                .spawn(watcher.run(w.targets.clone(), w.token.clone()));
+                .spawn(discovery::watcher(&new).run(w.targets.clone(), w.token.clone()));
             tracing::info!("discovery settings reloaded");
         }
         self.issue_timing.send_if_modified(|t| {
@@ -56,8 +51,9 @@ impl Daemon {
             || old.ipmi != new.ipmi
             || old.poll.protocol != new.poll.protocol;
         let mut changes = Vec::new();
-        if schedule_of(&old) != schedule_of(&new) {
-            changes.push(Reload::Schedule(schedule_of(&new)));
+        let schedule = Schedule::of(&new.poll);
+        if Schedule::of(&old.poll) != schedule {
+            changes.push(Reload::Schedule(schedule));
         }
         match transport.then(|| Connector::new(&new, credentials.clone())) {
             Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),

@@ -25,6 +25,17 @@ pub struct Schedule {
     pub concurrency: usize,
 }
 
+impl Schedule {
+    /// The schedule `[poll]` describes.
+    pub fn of(poll: &crate::config::Poll) -> Schedule {
+        Schedule {
+            interval: poll.interval,
+            timeout: poll.timeout,
+            concurrency: poll.concurrency,
+        }
+    }
+}
+
 /// The deterministic phase of a BMC within the period: FNV-1a of its MAC, modulo the interval.
 pub fn phase(mac: MacAddr, interval: Duration) -> Duration {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
