@@ -24,6 +24,20 @@ use std::path::Path;
 
 use crate::config::{Config, ConfigError, Credentials, EXIT_CONFIG};
 
+/// `--config FILE` of the subcommands that need the daemon's config: `$BMC_CATCHER_CONFIG`, else
+/// `/etc/bmc-catcher/config.toml`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigFile {
+    /// The daemon's config file.
+    #[arg(
+        long,
+        short,
+        env = "BMC_CATCHER_CONFIG",
+        default_value = "/etc/bmc-catcher/config.toml"
+    )]
+    pub config: std::path::PathBuf,
+}
+
 /// Reports a bad config and returns exit code 78 (EX_CONFIG).
 pub fn config_exit(e: &ConfigError) -> ExitCode {
     eprintln!("bmc-catcher: configuration error: {e}");

@@ -2,7 +2,6 @@
 //! over to [`bmc_catcher::cli`], one module per subcommand. No logic lives here.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -23,39 +22,18 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon.
-    Run {
-        #[arg(
-            long,
-            short,
-            env = "BMC_CATCHER_CONFIG",
-            default_value = "/etc/bmc-catcher/config.toml"
-        )]
-        config: PathBuf,
-    },
+    Run(cli::ConfigFile),
     /// One round over every discovered BMC; prints a JSON array of snapshots.
     PollOnce {
-        #[arg(
-            long,
-            short,
-            env = "BMC_CATCHER_CONFIG",
-            default_value = "/etc/bmc-catcher/config.toml"
-        )]
-        config: PathBuf,
+        #[command(flatten)]
+        config: cli::ConfigFile,
         /// Poll every BMC this many times back to back over the same sessions (the last round is
         /// printed; each round's wall and CPU time go to stderr): cold versus steady state.
         #[arg(long, default_value_t = 1)]
         rounds: u32,
     },
     /// Validate the config and print the effective settings (secrets are never printed).
-    CheckConfig {
-        #[arg(
-            long,
-            short,
-            env = "BMC_CATCHER_CONFIG",
-            default_value = "/etc/bmc-catcher/config.toml"
-        )]
-        config: PathBuf,
-    },
+    CheckConfig(cli::ConfigFile),
     /// Start simulated BMCs and the real daemon against them; show a live table until Ctrl-C.
     #[cfg(feature = "demo")]
     Demo(cli::demo::DemoArgs),
@@ -115,15 +93,15 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run { config } => {
+        Command::Run(config) => {
             init_logging("info");
-            rt.block_on(cli::run::run(config))
+            rt.block_on(cli::run::run(config.config))
         }
         Command::PollOnce { config, rounds } => {
             init_logging("warn");
-            rt.block_on(cli::poll_once::run(&config, rounds.max(1)))
+            rt.block_on(cli::poll_once::run(&config.config, rounds.max(1)))
         }
-        Command::CheckConfig { config } => cli::check_config::run(&config),
+        Command::CheckConfig(config) => cli::check_config::run(&config.config),
         Command::Probe(args) => {
             let verbose = std::env::var_os("BMC_CATCHER_LOG").is_some();
             init_logging(if verbose {

@@ -1,8 +1,6 @@
 //! `bmc-catcher trust ADDR|MAC` (`tls = "pin"`): removes the BMC's pin from the pin file (and the
 //! NATS KV), so the daemon pins the certificate it sees next, e.g. after a board swap.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 
 use super::probe::parse_addr;
@@ -14,13 +12,8 @@ use crate::model::MacAddr;
 pub struct TrustArgs {
     /// The BMC's address, or its MAC (looked up through the daemon's API).
     pub bmc: String,
-    #[arg(
-        long,
-        short,
-        env = "BMC_CATCHER_CONFIG",
-        default_value = "/etc/bmc-catcher/config.toml"
-    )]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub config: super::ConfigFile,
     /// The daemon's base URL, to look a MAC up (default: the configured listener).
     #[arg(long)]
     pub api: Option<String>,
@@ -28,13 +21,13 @@ pub struct TrustArgs {
 
 /// Removes the BMC's pin; the daemon pins the certificate it sees next.
 pub async fn trust(args: TrustArgs) -> anyhow::Result<()> {
-    let config = Config::load(&args.config)?;
+    let config = Config::load(&args.config.config)?;
     let addr = match args.bmc.parse::<MacAddr>() {
         Ok(mac) => {
             let source = super::fleet::Source {
                 api: args.api.clone(),
                 nats: None,
-                config: Some(args.config.clone()),
+                config: Some(args.config.config.clone()),
                 partition: None,
             };
             let rows = super::fleet::fetch(&source).await?;
@@ -56,7 +49,7 @@ pub async fn trust(args: TrustArgs) -> anyhow::Result<()> {
                 file.display()
             );
             if config.nats.url.is_some() {
-                let (_, creds) = crate::config::load(&args.config)?;
+                let (_, creds) = crate::config::load(&args.config.config)?;
                 let bucket = &config.nats.tls_pins_bucket;
                 match crate::publish::nats::pins::forget(
                     &config.nats,
