@@ -18,7 +18,6 @@ use crate::model::{ErrorKind, Target};
 use crate::store::{Store, now_ms};
 
 /// Everything one worker needs, shared with the poller that spawned it.
-#[derive(Clone)]
 pub(super) struct Context {
     pub bmc: Arc<dyn Bmc>,
     pub target: Target,
