@@ -5,6 +5,7 @@ mod cli;
 pub mod daemon;
 pub mod deploy_assets;
 mod faults;
+mod hostile;
 mod ipmi_client;
 mod ipmi_decode_mc;
 mod ipmi_decode_sensors;
