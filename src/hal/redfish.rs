@@ -10,6 +10,7 @@ mod actions;
 mod cert_expiry;
 mod client;
 mod environment;
+mod origin;
 pub mod pin;
 pub mod shapes;
 mod shared;
@@ -22,6 +23,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use client::Recorder;
+pub use origin::refused_total as refused_paths_total;
 pub use shared::RedfishShared;
 
 use crate::config::Credential;

@@ -2,7 +2,8 @@
 //! (`POST SessionService/Sessions`, `X-Auth-Token`) reused across polls, re-created on 401, deleted
 //! on `logout`. Falls back to basic auth when the service has no session support.
 //!
-//! Errors name the BMC and the path, never the credentials.
+//! Every request goes to the BMC's own origin ([`Origin`]): a path the BMC hands us that leads
+//! elsewhere is refused. Errors name the BMC and the path, never the credentials.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::config::Credential;
 use crate::hal::HalError;
 
 use super::RedfishShared;
+use super::origin::Origin;
 
 /// The largest resource body read (a Redfish resource is kilobytes; a BMC sending more is broken).
 const MAX_BODY: usize = 16 << 20;
@@ -37,7 +39,7 @@ pub struct Session {
     /// Built at the first request; dropped (closing its connections) after each operation unless
     /// connections are kept between polls.
     http: std::sync::Mutex<Option<reqwest::Client>>,
-    base: String,
+    origin: Origin,
     host: String,
     bmc: String,
     cred: Option<Credential>,
@@ -68,7 +70,8 @@ impl Session {
         Session {
             shared: shared.clone(),
             http: std::sync::Mutex::new(None),
-            base: format!("{}://{}:{}", shared.scheme, host, port),
+            origin: Origin::new(shared.scheme, host, port)
+                .expect("an IP address and a port always make an origin"),
             host: host.to_string(),
             bmc,
             cred,
@@ -108,9 +111,24 @@ impl Session {
         self.http.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// Where `POST` creates sessions, as the service root links it.
+    /// Where `POST` creates sessions, as the service root links it. A path that leaves the BMC is
+    /// refused (the default path stays).
     pub async fn set_sessions_path(&self, path: String) {
-        *self.sessions_path.lock().await = path;
+        match self.origin.url(&path) {
+            Ok(url) => *self.sessions_path.lock().await = Origin::path_of(&url),
+            Err(e) => tracing::warn!(bmc = %self.bmc, error = %e, "redfish session path refused"),
+        }
+    }
+
+    /// The URL of a path on this BMC; a path the BMC gave that leads elsewhere is an error.
+    fn url(&self, path: &str) -> Result<reqwest::Url, HalError> {
+        self.origin.url(path).map_err(|e| {
+            tracing::warn!(bmc = %self.bmc, error = %e, "redfish path refused");
+            HalError::Protocol {
+                bmc: self.bmc.clone(),
+                detail: e.to_string(),
+            }
+        })
     }
 
     fn transport_error(&self, path: &str, e: &reqwest::Error) -> HalError {
@@ -179,7 +197,7 @@ impl Session {
         let body = serde_json::json!({"UserName": cred.username, "Password": cred.password.expose_secret()});
         let resp = self
             .http()?
-            .post(format!("{}{}", self.base, path))
+            .post(self.url(&path)?)
             .json(&body)
             .timeout(self.shared.timeout())
             .send()
@@ -198,7 +216,7 @@ impl Session {
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(|s| self.relative(s));
+            .and_then(|s| self.session_location(s));
         match (status.is_success(), token) {
             (true, Some(token)) => {
                 let location = match location {
@@ -206,7 +224,7 @@ impl Session {
                     None => resp.json::<Value>().await.ok().and_then(|v| {
                         v.get("@odata.id")
                             .and_then(Value::as_str)
-                            .map(str::to_string)
+                            .and_then(|s| self.session_location(s))
                     }),
                 };
                 tracing::debug!(bmc = %self.bmc, session = ?location, "redfish session created");
@@ -220,8 +238,15 @@ impl Session {
         Ok(())
     }
 
-    fn relative(&self, uri: &str) -> String {
-        uri.strip_prefix(&self.base).unwrap_or(uri).to_string()
+    /// The session resource a login answered with, when it is on this BMC.
+    fn session_location(&self, location: &str) -> Option<String> {
+        match self.origin.location(location) {
+            Ok(url) => Some(Origin::path_of(&url)),
+            Err(e) => {
+                tracing::warn!(bmc = %self.bmc, error = %e, "redfish session location refused");
+                None
+            }
+        }
     }
 
     fn authorise(&self, req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
@@ -249,7 +274,7 @@ impl Session {
             }
             let mut req = self
                 .http()?
-                .request(method.clone(), format!("{}{}", self.base, path))
+                .request(method.clone(), self.url(path)?)
                 .timeout(self.shared.timeout());
             if let Some(b) = body {
                 req = req.json(b);
@@ -345,7 +370,7 @@ impl Session {
         let _connection = self.in_flight.acquire().await;
         let resp = self
             .http()?
-            .get(format!("{}{}", self.base, path))
+            .get(self.url(path)?)
             .timeout(self.shared.timeout())
             .send()
             .await
@@ -377,8 +402,11 @@ impl Session {
             location: Some(location),
         } = &*auth
         {
-            let res = match self.http() {
-                Ok(http) => http.delete(format!("{}{}", self.base, location)),
+            let res = match self
+                .http()
+                .and_then(|http| Ok(http.delete(self.url(location)?)))
+            {
+                Ok(req) => req,
                 Err(e) => {
                     tracing::warn!(bmc = %self.bmc, error = %e, "redfish logout failed");
                     *auth = Auth::None;

@@ -9,6 +9,7 @@ use crate::config::{Redfish as RedfishConfig, Scheme};
 use crate::hal::HalError;
 
 use super::cert_expiry::SeenCertificates;
+use super::origin::Origin;
 use super::tls;
 
 /// Connections are kept between polls only when polls come at least this often: BMC web servers
@@ -102,6 +103,19 @@ impl RedfishShared {
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(KEEP_BETWEEN_POLLS_UP_TO)
             .pool_max_idle_per_host(self.connections_per_bmc)
+            // A redirect is followed only on the BMC's own origin: custom headers such as
+            // X-Auth-Token would otherwise go along to wherever the BMC points.
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let allowed = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| Origin::may_redirect(first, attempt.url()));
+                if allowed && attempt.previous().len() <= 3 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .user_agent(concat!("bmc-catcher/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| HalError::Protocol {

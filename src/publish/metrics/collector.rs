@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Unit;
 
@@ -372,6 +373,14 @@ impl prometheus_client::collector::Collector for StoreCollector {
             let no_labels: Labels = Vec::new();
             ConstGauge::new(t as f64 / 1000.0).encode(m.encode_family(&no_labels)?)?;
         }
+        let mut m = encoder.encode_descriptor(
+            "bmc_catcher_redfish_refused_paths",
+            "Paths from Redfish BMCs refused because they lead off the BMC (links, session paths, Location headers, redirects)",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(crate::hal::redfish::refused_paths_total())
+            .encode(m.encode_family(&Vec::<(&str, String)>::new())?)?;
         Ok(())
     }
 }
