@@ -198,6 +198,9 @@ impl Config {
         if self.nats.buffer_events == 0 {
             return Err(invalid("nats.buffer-events", "must be at least 1"));
         }
+        if self.nats.buffer_mib == 0 || self.nats.buffer_mib > 4096 {
+            return Err(invalid("nats.buffer-mib", "must be 1 to 4096"));
+        }
         if self.nats.replicas == 0 || self.nats.replicas > 5 {
             return Err(invalid("nats.replicas", "must be 1 to 5"));
         }

@@ -181,6 +181,8 @@ pub struct Nats {
     pub replicas: usize,
     /// Events kept in memory while NATS is unreachable; the oldest are dropped (and counted) beyond.
     pub buffer_events: usize,
+    /// The same buffer's bound in MiB of encoded events (whichever bound is reached first).
+    pub buffer_mib: usize,
     /// Deadline of one publish including its acknowledgement.
     #[serde(with = "duration_str")]
     pub publish_timeout: Duration,
@@ -207,6 +209,7 @@ impl Default for Nats {
             stream: "BMC_EVENTS".into(),
             replicas: 1,
             buffer_events: 100_000,
+            buffer_mib: 64,
             publish_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(60),
             duplicate_window: Duration::from_secs(3600),

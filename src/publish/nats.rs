@@ -189,7 +189,11 @@ pub async fn start(
         state_tx.send_replace(true);
     }
 
-    let outbox = Arc::new(Outbox::new(cfg.buffer_events, Some(stats.clone())));
+    let outbox = Arc::new(Outbox::new(
+        cfg.buffer_events,
+        cfg.buffer_mib << 20,
+        Some(stats.clone()),
+    ));
     // Every event enters the outbox synchronously as it is emitted: nothing waits on NATS.
     store.observe(outbox.clone());
     let dirty = Arc::new(Dirty::default());

@@ -553,3 +553,106 @@ async fn shutdown_answers_a_command_in_flight_before_it_stops() {
     assert_eq!(reply["ok"], true, "{reply}");
     assert_eq!(reply["power"], "Off", "{reply}");
 }
+
+/// The events in the stream, as `(mac, component)` of each health change.
+async fn health_components(js: &jetstream::Context) -> Vec<(MacAddr, String)> {
+    stream_events(js)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::HealthChanged { component, .. } => Some((e.mac, component)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_oversized_message_costs_only_its_own_bmc() {
+    let s = setup(2, Duration::from_secs(1)).await;
+    let conf = s.bed.dir.path().join("nats-small.conf");
+    std::fs::write(&conf, "max_payload: 32768\n").expect("conf");
+    let _nats = nats_server(
+        s.bed.dir.path(),
+        s.nats_ip,
+        s.nats_port,
+        &["-c", conf.to_str().expect("utf-8 path")],
+    );
+    let mut sims: Vec<_> = s.bed.fleet.bmcs.iter().map(|b| b.bmc.clone()).collect();
+    sims.sort_by_key(|b| b.mac);
+    let (big, small) = (sims[0].clone(), sims[1].clone());
+    // The BMC whose KV key comes first grows a snapshot larger than the server's max_payload.
+    {
+        let mut st = big.state();
+        let template = st.sensors[0].clone();
+        for i in 0..1_000 {
+            let mut extra = template.clone();
+            extra.id = format!("Extra{i}");
+            extra.name = format!("Extra temperature sensor number {i}");
+            st.sensors.push(extra);
+        }
+    }
+    let daemon = Daemon::start(&s.config, creds()).await.expect("daemon");
+    first_poll(&daemon.store, &big).await;
+    first_poll(&daemon.store, &small).await;
+    // An event larger than max_payload, then an ordinary one behind it.
+    daemon.store.emit(
+        mac(big.mac),
+        EventKind::HealthChanged {
+            component: format!("sensor:{}", "x".repeat(100_000)),
+            old: bmc_catcher::model::Health::Ok,
+            new: bmc_catcher::model::Health::Warning,
+        },
+    );
+    daemon.store.emit(
+        mac(small.mac),
+        EventKind::HealthChanged {
+            component: "sensor:behind-the-big-one".into(),
+            old: bmc_catcher::model::Health::Ok,
+            new: bmc_catcher::model::Health::Warning,
+        },
+    );
+    small.state().power = sim_power(PowerState::Off);
+
+    let js = jetstream::new(
+        async_nats::connect(s.config.nats.url.clone().expect("url").as_str())
+            .await
+            .expect("connect"),
+    );
+    let key = format!("test.{}", small.mac.to_string().replace(':', "-"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while kv_power(&js, &key).await.as_deref() != Some("Off") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the small BMC's KV key never showed Off: mirroring stopped at the big one"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = health_components(&js).await;
+        if seen.contains(&(mac(small.mac), "sensor:behind-the-big-one".to_string())) {
+            assert!(
+                seen.iter().all(|(_, c)| c.len() < 1_000),
+                "the oversized event cannot have been stored"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the event behind the oversized one never arrived: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let metrics = reqwest::get(format!("http://{}/metrics", daemon.addr))
+        .await
+        .expect("/metrics")
+        .text()
+        .await
+        .expect("body");
+    for what in ["event", "kv_put"] {
+        let line = format!("bmc_catcher_nats_unsendable_total{{what=\"{what}\"}}");
+        assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
+    }
+    daemon.stop().await;
+    s.bed.cancel.cancel();
+}

@@ -2,6 +2,9 @@
 //! (each publish and its ack under `publish-timeout`, the event id as message id so a retry is
 //! stored once), then mirrors changed snapshots into the KV bucket (deleting keys of BMCs that are
 //! gone). After every (re)connect it sets up the stream and bucket and rewrites every BMC's entry.
+//!
+//! A message larger than the server's `max_payload` can never be sent: it is dropped, counted and
+//! logged with its BMC, and the messages behind it flow on.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +18,14 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::dirty::Dirty;
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Queued};
 use super::{event_subject, kv_key};
 use crate::config::Nats as NatsConfig;
-use crate::model::Event;
+use crate::model::MacAddr;
 use crate::store::Store;
+
+/// Room left for what NATS adds to a body (the `Nats-Msg-Id` header, the protocol line).
+const HEADER_ROOM: usize = 512;
 
 /// NATS self-metrics.
 #[derive(Debug, Default)]
@@ -29,6 +35,7 @@ pub struct NatsStats {
     dropped: Gauge,
     published: Family<Vec<(&'static str, String)>, Counter>,
     errors: Counter,
+    unsendable: Family<Vec<(&'static str, String)>, Counter>,
     commands: Family<Vec<(&'static str, String)>, Counter>,
 }
 
@@ -67,6 +74,11 @@ impl NatsStats {
             self.errors.clone(),
         );
         r.register(
+            "bmc_catcher_nats_unsendable",
+            "Messages dropped because they exceed the server's max_payload, by what (event, kv_put)",
+            self.unsendable.clone(),
+        );
+        r.register(
             "bmc_catcher_nats_commands",
             "Commands answered, by result",
             self.commands.clone(),
@@ -85,6 +97,45 @@ impl NatsStats {
             .get_or_create_owned(&vec![("what", what.to_string())])
             .inc();
     }
+
+    /// Counts and logs a message that can never be sent.
+    fn unsendable(&self, what: &str, mac: MacAddr, too_large: TooLarge) {
+        self.unsendable
+            .get_or_create_owned(&vec![("what", what.to_string())])
+            .inc();
+        tracing::error!(
+            bmc.mac = %mac,
+            what,
+            bytes = too_large.bytes,
+            max_payload = too_large.max,
+            "nats message larger than the server takes, dropped"
+        );
+    }
+}
+
+/// A body the server would refuse whatever we do.
+#[derive(Debug, Clone, Copy)]
+struct TooLarge {
+    bytes: usize,
+    max: usize,
+}
+
+/// Whether a body of `bytes` fits the server's `max_payload` (0: not known yet).
+fn fits(client: &async_nats::Client, bytes: usize) -> Result<(), TooLarge> {
+    let max = client.server_info().max_payload;
+    if max > 0 && bytes + HEADER_ROOM > max {
+        Err(TooLarge { bytes, max })
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a publish did not happen.
+enum Failure {
+    /// Never sendable: drop it.
+    TooLarge(TooLarge),
+    /// Try again later.
+    Retry(String),
 }
 
 async fn setup(js: &jetstream::Context, cfg: &NatsConfig) -> Result<kv::Store, String> {
@@ -107,25 +158,32 @@ async fn setup(js: &jetstream::Context, cfg: &NatsConfig) -> Result<kv::Store, S
     .await
 }
 
-async fn publish_event(js: &jetstream::Context, cfg: &NatsConfig, e: &Event) -> Result<(), String> {
+async fn publish_event(
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    cfg: &NatsConfig,
+    q: &Queued,
+) -> Result<(), Failure> {
+    let e = &q.event;
+    fits(client, q.body.len()).map_err(Failure::TooLarge)?;
     let subject = event_subject(&cfg.subject_prefix, &e.partition, e.mac, e.kind.name());
-    let body = serde_json::to_vec(e).map_err(|e| e.to_string())?;
     let msg = jetstream::message::PublishMessage::build()
-        .payload(body.into())
+        .payload(q.body.clone())
         .message_id(&e.id);
     let t = cfg.publish_timeout;
     let ack = tokio::time::timeout(t, js.send_publish(subject, msg))
         .await
-        .map_err(|_| format!("publish of {} timed out", e.id))?
-        .map_err(|err| format!("publish of {}: {err}", e.id))?;
+        .map_err(|_| Failure::Retry(format!("publish of {} timed out", e.id)))?
+        .map_err(|err| Failure::Retry(format!("publish of {}: {err}", e.id)))?;
     tokio::time::timeout(t, ack)
         .await
-        .map_err(|_| format!("ack of {} timed out", e.id))?
-        .map_err(|err| format!("ack of {}: {err}", e.id))?;
+        .map_err(|_| Failure::Retry(format!("ack of {} timed out", e.id)))?
+        .map_err(|err| Failure::Retry(format!("ack of {}: {err}", e.id)))?;
     Ok(())
 }
 
 async fn mirror(
+    client: &async_nats::Client,
     kv: &kv::Store,
     cfg: &NatsConfig,
     store: &Store,
@@ -139,10 +197,16 @@ async fn mirror(
         let result = match store.get(*mac) {
             Some(entry) => match entry.snapshot {
                 Some(snap) => match serde_json::to_vec(&snap) {
-                    Ok(body) => tokio::time::timeout(t, kv.put(&key, body.into()))
-                        .await
-                        .map_err(|_| "timed out".to_string())
-                        .and_then(|r| r.map(|_| "kv_put").map_err(|e| e.to_string())),
+                    Ok(body) => match fits(client, body.len()) {
+                        Ok(()) => tokio::time::timeout(t, kv.put(&key, body.into()))
+                            .await
+                            .map_err(|_| "timed out".to_string())
+                            .and_then(|r| r.map(|_| "kv_put").map_err(|e| e.to_string())),
+                        Err(too_large) => {
+                            stats.unsendable("kv_put", *mac, too_large);
+                            continue;
+                        }
+                    },
                     Err(e) => Err(e.to_string()),
                 },
                 None => continue,
@@ -179,7 +243,7 @@ pub async fn run(
     stats: Arc<NatsStats>,
     cancel: CancellationToken,
 ) {
-    let js = jetstream::new(client);
+    let js = jetstream::new(client.clone());
     let mut kv: Option<kv::Store> = None;
     let mut backoff = Duration::from_millis(200);
     loop {
@@ -215,13 +279,17 @@ pub async fn run(
             }
         }
         let mut failed = None;
-        while let Some(e) = outputs.outbox.front() {
-            match publish_event(&js, &cfg, &e).await {
+        while let Some(q) = outputs.outbox.front() {
+            match publish_event(&client, &js, &cfg, &q).await {
                 Ok(()) => {
-                    outputs.outbox.pop_if(&e.id);
+                    outputs.outbox.pop_if(&q.event.id);
                     stats.published("event");
                 }
-                Err(err) => {
+                Err(Failure::TooLarge(too_large)) => {
+                    outputs.outbox.pop_if(&q.event.id);
+                    stats.unsendable("event", q.event.mac, too_large);
+                }
+                Err(Failure::Retry(err)) => {
                     failed = Some(err);
                     break;
                 }
@@ -229,7 +297,7 @@ pub async fn run(
         }
         if failed.is_none()
             && let Some(kv) = &kv
-            && let Err(e) = mirror(kv, &cfg, &store, &outputs.dirty, &stats).await
+            && let Err(e) = mirror(&client, kv, &cfg, &store, &outputs.dirty, &stats).await
         {
             failed = Some(e);
         }
@@ -248,7 +316,7 @@ pub async fn run(
             _ = outputs.dirty.changed() => {}
             _ = connected.changed() => {}
             _ = cancel.cancelled() => {
-                flush_on_shutdown(&js, &cfg, &outputs.outbox).await;
+                flush_on_shutdown(&client, &js, &cfg, &outputs.outbox).await;
                 return;
             }
         }
@@ -263,16 +331,25 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-async fn flush_on_shutdown(js: &jetstream::Context, cfg: &NatsConfig, outbox: &Outbox) {
+async fn flush_on_shutdown(
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    cfg: &NatsConfig,
+    outbox: &Outbox,
+) {
     let deadline = tokio::time::Instant::now() + cfg.publish_timeout;
-    while let Some(e) = outbox.front() {
-        if tokio::time::Instant::now() > deadline || publish_event(js, cfg, &e).await.is_err() {
+    while let Some(q) = outbox.front() {
+        let retry = matches!(
+            publish_event(client, js, cfg, &q).await,
+            Err(Failure::Retry(_))
+        );
+        if tokio::time::Instant::now() > deadline || retry {
             tracing::warn!(
                 left = outbox.len(),
                 "nats: events not published before shutdown"
             );
             return;
         }
-        outbox.pop_if(&e.id);
+        outbox.pop_if(&q.event.id);
     }
 }
