@@ -198,6 +198,18 @@ impl Config {
         if self.nats.buffer_events == 0 {
             return Err(invalid("nats.buffer-events", "must be at least 1"));
         }
+        if self.nats.command_queue == 0 || self.nats.command_queue > 1000 {
+            return Err(invalid("nats.command-queue", "must be 1 to 1000"));
+        }
+        if self.nats.command_rate_window.is_zero() {
+            return Err(invalid("nats.command-rate-window", "must be longer than 0"));
+        }
+        if self.nats.command_idempotency_window.is_zero() {
+            return Err(invalid(
+                "nats.command-idempotency-window",
+                "must be longer than 0",
+            ));
+        }
         if self.nats.buffer_mib == 0 || self.nats.buffer_mib > 4096 {
             return Err(invalid("nats.buffer-mib", "must be 1 to 4096"));
         }

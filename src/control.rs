@@ -1,9 +1,16 @@
 //! Commands against one BMC (power, identify, boot device), independent of how they arrive (NATS
 //! request/reply, CLI). They go through the poller's backend for that BMC, so they share its session
 //! and are serialised with its polls; they check the power state first where a BMC would refuse or
-//! where there is nothing to do, time out, read the power state back, and report a `command-result`
-//! event. Every request gets a reply, malformed ones included.
+//! where there is nothing to do, read the power state back, and report a `command-result` event.
+//! Every request gets a reply, malformed ones included.
+//!
+//! The [`Controller`] admits them first ([`admission`]): one queue per BMC, a deadline counted from
+//! receipt (a command whose deadline passed while it waited is refused, not run), a rate limit on
+//! destructive actions, and one execution per request id.
 
+mod admission;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -14,14 +21,27 @@ use crate::model::{Action, MacAddr, PowerState, SCHEMA_VERSION};
 use crate::poller::Fleet;
 use crate::store::Store;
 
+pub use admission::Limits;
+use admission::{Admission, Refusal, Seen};
+
+/// The largest request body read; a larger one is refused without being parsed or echoed.
+pub const MAX_REQUEST: usize = 4096;
+/// A command that gets its turn with less of its deadline left than this (or half the deadline,
+/// if shorter) is not started: an action cut off mid-way leaves the caller not knowing whether it
+/// happened.
+const MIN_TIME_TO_RUN: Duration = Duration::from_secs(1);
+/// The longest request id (`Nats-Msg-Id`) taken.
+const MAX_REQUEST_ID: usize = 128;
+
 /// A command request: `{"action": "power-cycle"}` (a bare `power-cycle` body is accepted too).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     pub action: String,
 }
 
-/// Why a command did not happen. `kind` is one of `bad-request`, `unknown-bmc`, `refused`, or the
-/// poll error kinds (`timeout`, `unreachable`, `auth`, `protocol`, `unsupported`).
+/// Why a command did not happen. `kind` is one of `bad-request`, `unknown-bmc`, `refused`, `busy`,
+/// `rate-limited`, or the poll error kinds (`timeout`, `unreachable`, `tls`, `auth`, `protocol`,
+/// `unsupported`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplyError {
     pub kind: String,
@@ -42,9 +62,51 @@ pub struct Reply {
     /// Power read back after the action (or before, for a no-op).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<PowerState>,
+    /// From receipt to the end, waiting included.
     pub duration_ms: u64,
+    /// Of that, waiting behind other commands to this BMC.
+    #[serde(default)]
+    pub queued_ms: u64,
+    /// True when this is the reply to an earlier request with the same id (nothing was run again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ReplyError>,
+}
+
+impl Reply {
+    /// A reply that says nothing yet.
+    pub fn new(partition: &str, mac: &str) -> Reply {
+        Reply {
+            schema_version: SCHEMA_VERSION,
+            partition: partition.to_string(),
+            mac: mac.to_string(),
+            action: String::new(),
+            ok: false,
+            noop: false,
+            power: None,
+            duration_ms: 0,
+            queued_ms: 0,
+            duplicate: false,
+            error: None,
+        }
+    }
+}
+
+impl ReplyError {
+    fn new(kind: &str, message: String) -> ReplyError {
+        ReplyError {
+            kind: kind.into(),
+            message,
+        }
+    }
+}
+
+/// Text from a request, for a reply: at most 64 characters, escaped.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(64).collect();
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
 }
 
 /// Parses a request body.
@@ -53,6 +115,12 @@ pub fn parse_request(body: &[u8]) -> Result<Action, ReplyError> {
         kind: "bad-request".into(),
         message,
     };
+    if body.len() > MAX_REQUEST {
+        return Err(bad(format!(
+            "request body is {} bytes; at most {MAX_REQUEST}",
+            body.len()
+        )));
+    }
     let text = std::str::from_utf8(body)
         .map_err(|_| bad("request body is not UTF-8".into()))?
         .trim();
@@ -63,7 +131,14 @@ pub fn parse_request(body: &[u8]) -> Result<Action, ReplyError> {
     } else {
         text.trim_matches('"').to_string()
     };
-    name.parse::<Action>().map_err(bad)
+    name.parse::<Action>().map_err(|_| {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        bad(format!(
+            "unknown action {}; one of: {}",
+            shown(&name),
+            names.join(", ")
+        ))
+    })
 }
 
 fn hal_error(e: &HalError) -> ReplyError {
@@ -119,66 +194,188 @@ async fn run(bmc: &dyn Bmc, action: Action) -> Result<Outcome, ReplyError> {
     })
 }
 
-/// Runs `action` on the BMC with `mac` and reports the outcome (also as a `command-result` event).
-pub async fn execute(
-    fleet: &Fleet,
-    store: &Store,
-    mac: &str,
-    body: &[u8],
+/// Admits and runs commands.
+pub struct Controller {
+    fleet: Fleet,
+    store: Arc<Store>,
     timeout: Duration,
-) -> Reply {
-    let started = Instant::now();
-    let mut reply = Reply {
-        schema_version: SCHEMA_VERSION,
-        partition: store.partition().to_string(),
-        mac: mac.to_string(),
-        action: String::new(),
-        ok: false,
-        noop: false,
-        power: None,
-        duration_ms: 0,
-        error: None,
-    };
-    let parsed_mac = mac.replace('-', ":").parse::<MacAddr>();
-    let outcome = match (parsed_mac, parse_request(body)) {
-        (Err(e), _) => Err(ReplyError {
-            kind: "bad-request".into(),
-            message: e.to_string(),
-        }),
-        (_, Err(e)) => Err(e),
-        (Ok(mac), Ok(action)) => {
-            reply.mac = mac.to_string();
-            reply.action = action.to_string();
-            match fleet.get(mac) {
-                None => Err(ReplyError {
-                    kind: "unknown-bmc".into(),
-                    message: format!("no BMC with MAC {mac} in partition {}", store.partition()),
-                }),
-                Some(bmc) => match tokio::time::timeout(timeout, run(bmc.as_ref(), action)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(ReplyError {
-                        kind: "timeout".into(),
-                        message: format!("{action} on {mac} did not finish within {timeout:?}"),
-                    }),
-                },
+    admission: Admission,
+}
+
+impl Controller {
+    /// `timeout` is each command's deadline, counted from its receipt.
+    pub fn new(fleet: Fleet, store: Arc<Store>, timeout: Duration, limits: Limits) -> Controller {
+        Controller {
+            fleet,
+            store,
+            timeout,
+            admission: Admission::new(limits),
+        }
+    }
+
+    /// The reply to a request refused before anything was looked at (the daemon is overloaded).
+    pub fn overloaded(&self, mac: &str, in_flight: usize, received: Instant) -> Reply {
+        let mut reply = Reply::new(self.store.partition(), &shown(mac));
+        reply.error = Some(ReplyError::new(
+            "busy",
+            format!("{in_flight} commands in flight; try again later"),
+        ));
+        reply.duration_ms = received.elapsed().as_millis() as u64;
+        reply
+    }
+
+    /// Runs the request `body` for the BMC `mac` (as the subject spells it, `-` or `:`), received at
+    /// `received`, with the request id `id` if the sender gave one.
+    pub async fn handle(
+        &self,
+        mac: &str,
+        body: &[u8],
+        id: Option<&str>,
+        received: Instant,
+    ) -> Reply {
+        let deadline = received + self.timeout;
+        let mut reply = Reply::new(self.store.partition(), &shown(mac));
+        let request = match (
+            mac.replace('-', ":").parse::<MacAddr>(),
+            parse_request(body),
+        ) {
+            (Err(e), _) => Err(ReplyError::new("bad-request", e.to_string())),
+            (_, Err(e)) => Err(e),
+            (Ok(mac), Ok(action)) => Ok((mac, action)),
+        };
+        let (mac, action) = match request {
+            Ok(r) => r,
+            Err(e) => {
+                reply.error = Some(e);
+                reply.duration_ms = received.elapsed().as_millis() as u64;
+                return reply;
+            }
+        };
+        reply.mac = mac.to_string();
+        reply.action = action.to_string();
+        let ticket = match id {
+            Some(id) if id.len() > MAX_REQUEST_ID || id.chars().any(char::is_control) => {
+                reply.error = Some(ReplyError::new(
+                    "bad-request",
+                    format!("request id {} is not an id", shown(id)),
+                ));
+                return self.finish(reply, mac, received);
+            }
+            Some(id) => match self.admission.remember(mac, id, received) {
+                Seen::First(ticket) => Some(ticket),
+                Seen::Again(first) => return self.again(reply, first, deadline, received).await,
+            },
+            None => None,
+        };
+        let outcome = self
+            .admitted(mac, action, received, deadline, &mut reply)
+            .await;
+        match outcome {
+            Ok(Outcome { noop, power }) => {
+                reply.ok = true;
+                reply.noop = noop;
+                reply.power = power;
+            }
+            Err(e) => reply.error = Some(e),
+        }
+        let reply = self.finish(reply, mac, received);
+        if let Some(t) = ticket {
+            t.complete(&reply);
+        }
+        reply
+    }
+
+    /// Waits for a place in the BMC's queue and its turn, then runs the action in what is left of
+    /// the deadline.
+    async fn admitted(
+        &self,
+        mac: MacAddr,
+        action: Action,
+        received: Instant,
+        deadline: Instant,
+        reply: &mut Reply,
+    ) -> Result<Outcome, ReplyError> {
+        let Some(bmc) = self.fleet.get(mac) else {
+            return Err(ReplyError::new(
+                "unknown-bmc",
+                format!(
+                    "no BMC with MAC {mac} in partition {}",
+                    self.store.partition()
+                ),
+            ));
+        };
+        let slot = self
+            .admission
+            .enter(mac, action, Instant::now())
+            .map_err(|r| refusal(r, mac))?;
+        let latest_start = deadline - MIN_TIME_TO_RUN.min(self.timeout / 2);
+        let turn = tokio::time::timeout_at(latest_start.into(), slot.serial.lock()).await;
+        reply.queued_ms = received.elapsed().as_millis() as u64;
+        let (Ok(_turn), true) = (turn, Instant::now() < latest_start) else {
+            return Err(ReplyError::new(
+                "timeout",
+                format!(
+                    "{action} on {mac} waited {} ms behind other commands to this BMC; too little of its deadline was left to start, so it was not run",
+                    reply.queued_ms
+                ),
+            ));
+        };
+        match tokio::time::timeout_at(deadline.into(), run(bmc.as_ref(), action)).await {
+            Ok(r) => r,
+            Err(_) => Err(ReplyError::new(
+                "timeout",
+                format!(
+                    "{action} on {mac} did not finish within {:?} of its receipt",
+                    self.timeout
+                ),
+            )),
+        }
+    }
+
+    /// The reply of the earlier request with the same id, once it has one.
+    async fn again(
+        &self,
+        mut reply: Reply,
+        mut first: tokio::sync::watch::Receiver<Option<Reply>>,
+        deadline: Instant,
+        received: Instant,
+    ) -> Reply {
+        let waited =
+            tokio::time::timeout_at(deadline.into(), first.wait_for(Option::is_some)).await;
+        match waited {
+            Ok(Ok(r)) => {
+                if let Some(r) = r.as_ref() {
+                    reply = r.clone();
+                }
+            }
+            _ => {
+                reply.error = Some(ReplyError::new(
+                    "timeout",
+                    "a request with this id is still running".into(),
+                ))
             }
         }
-    };
-    reply.duration_ms = started.elapsed().as_millis() as u64;
-    match outcome {
-        Ok(Outcome { noop, power }) => {
-            reply.ok = true;
-            reply.noop = noop;
-            reply.power = power;
-        }
-        Err(e) => reply.error = Some(e),
+        reply.duplicate = true;
+        reply.duration_ms = received.elapsed().as_millis() as u64;
+        reply
     }
-    if let (Ok(mac), false) = (reply.mac.parse::<MacAddr>(), reply.action.is_empty()) {
+
+    /// Records the outcome: the power read back, a log line and a `command-result` event.
+    fn finish(&self, mut reply: Reply, mac: MacAddr, received: Instant) -> Reply {
+        reply.duration_ms = received.elapsed().as_millis() as u64;
         if let Some(p) = reply.power.filter(|p| *p != PowerState::Unknown) {
-            store.record_power(mac, p);
+            self.store.record_power(mac, p);
         }
-        tracing::info!(bmc.mac = %mac, action = %reply.action, ok = reply.ok, ms = reply.duration_ms, "command");
-        store.emit(
+        tracing::info!(
+            bmc.mac = %mac,
+            action = %reply.action,
+            ok = reply.ok,
+            ms = reply.duration_ms,
+            queued_ms = reply.queued_ms,
+            error = reply.error.as_ref().map(|e| e.kind.as_str()),
+            "command"
+        );
+        self.store.emit(
             mac,
             EventKind::CommandResult {
                 action: reply.action.clone(),
@@ -191,8 +388,28 @@ pub async fn execute(
                 duration_ms: reply.duration_ms,
             },
         );
+        reply
     }
-    reply
+}
+
+fn refusal(r: Refusal, mac: MacAddr) -> ReplyError {
+    match r {
+        Refusal::Busy { queued } => ReplyError::new(
+            "busy",
+            format!("{queued} commands to {mac} are waiting or running; try again later"),
+        ),
+        Refusal::RateLimited {
+            limit,
+            window,
+            retry_after,
+        } => ReplyError::new(
+            "rate-limited",
+            format!(
+                "{mac} had {limit} destructive actions in the last {window:?}; try again in {} s",
+                retry_after.as_secs().max(1)
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,11 @@ pub struct PowerArgs {
     /// Subject prefix (default: the config's, else `bmc`).
     #[arg(long)]
     pub subject_prefix: Option<String>,
+    /// The request's id, sent as `Nats-Msg-Id`: a request repeated with the same id within
+    /// `[nats] command-idempotency-window` gets the first one's reply and acts once. Default: a new
+    /// id for each run.
+    #[arg(long)]
+    pub request_id: Option<String>,
     /// How long to wait for the reply.
     #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
@@ -75,8 +80,17 @@ pub async fn run(args: PowerArgs) -> u8 {
         }
     };
     let body = serde_json::json!({ "action": args.action }).to_string();
-    let answer =
-        tokio::time::timeout(args.timeout, client.request(subject.clone(), body.into())).await;
+    let mut headers = async_nats::HeaderMap::new();
+    let id = args.request_id.clone().unwrap_or_else(|| {
+        let inbox = client.new_inbox();
+        inbox.rsplit('.').next().unwrap_or(&inbox).to_string()
+    });
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+    let answer = tokio::time::timeout(
+        args.timeout,
+        client.request_with_headers(subject.clone(), headers, body.into()),
+    )
+    .await;
     let msg = match answer {
         Err(_) => {
             eprintln!(

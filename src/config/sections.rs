@@ -186,9 +186,20 @@ pub struct Nats {
     /// Deadline of one publish including its acknowledgement.
     #[serde(with = "duration_str")]
     pub publish_timeout: Duration,
-    /// Deadline of one command (check, act, read back).
+    /// Deadline of one command (waiting, check, act, read back), counted from its receipt.
     #[serde(with = "duration_str")]
     pub command_timeout: Duration,
+    /// Commands waiting or running per BMC; beyond, a command is refused as `busy`.
+    pub command_queue: usize,
+    /// Destructive actions (power-off, -soft, -cycle, -reset) per BMC per `command-rate-window`;
+    /// beyond, refused as `rate-limited`. 0: no limit.
+    pub command_rate_limit: u32,
+    #[serde(with = "duration_str")]
+    pub command_rate_window: Duration,
+    /// A request with the `Nats-Msg-Id` of an earlier one within this window gets that one's reply
+    /// and runs nothing.
+    #[serde(with = "duration_str")]
+    pub command_idempotency_window: Duration,
     /// The event stream's de-duplication window: a retried event is stored once within it.
     #[serde(with = "duration_str")]
     pub duplicate_window: Duration,
@@ -212,6 +223,10 @@ impl Default for Nats {
             buffer_mib: 64,
             publish_timeout: Duration::from_secs(5),
             command_timeout: Duration::from_secs(60),
+            command_queue: 4,
+            command_rate_limit: 6,
+            command_rate_window: Duration::from_secs(600),
+            command_idempotency_window: Duration::from_secs(600),
             duplicate_window: Duration::from_secs(3600),
         }
     }

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Credential, Nats as NatsConfig};
+use crate::control::{Controller, Limits};
 use crate::model::MacAddr;
 use crate::poller::Fleet;
 use crate::store::Store;
@@ -204,9 +205,12 @@ pub async fn start(
         sub,
         commands::Context {
             client: client.clone(),
-            store: store.clone(),
-            fleet,
-            timeout: cfg.command_timeout,
+            controller: Arc::new(Controller::new(
+                fleet,
+                store.clone(),
+                cfg.command_timeout,
+                command_limits(cfg),
+            )),
             stats: stats.clone(),
         },
         tasks.commands_cancel,
@@ -225,4 +229,14 @@ pub async fn start(
         tasks.cancel,
     ));
     Ok(Some(connection))
+}
+
+/// The command admission limits of `[nats]`.
+fn command_limits(cfg: &NatsConfig) -> Limits {
+    Limits {
+        queue_per_bmc: cfg.command_queue,
+        rate_limit: cfg.command_rate_limit,
+        rate_window: cfg.command_rate_window,
+        idempotency_window: cfg.command_idempotency_window,
+    }
 }

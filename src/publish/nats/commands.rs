@@ -1,22 +1,22 @@
-//! The command endpoint: a queue subscription on `<prefix>.<partition>.*.cmd`; each request runs
-//! through [`crate::control::execute`] in its own task (at most [`MAX_IN_FLIGHT`] at once) and is
-//! answered on its reply subject, errors included.
+//! The command endpoint: a queue subscription on `<prefix>.<partition>.*.cmd`; each request goes
+//! to the [`Controller`] in its own task, at once (the controller queues per BMC, so a BMC that
+//! hangs holds up only its own commands), and is answered on its reply subject, errors included.
+//! The request id is the `Nats-Msg-Id` header, when there is one.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{NatsError, NatsStats};
 use crate::config::Nats as NatsConfig;
-use crate::poller::Fleet;
-use crate::store::Store;
+use crate::control::Controller;
 
-/// Commands executing at once, over all BMCs (each BMC serialises its own).
-const MAX_IN_FLIGHT: usize = 64;
+/// Commands waiting or running at once, over all BMCs; beyond, a request is answered `busy` at
+/// once (each BMC's own queue is much smaller, `[nats] command-queue`).
+const MAX_IN_FLIGHT: usize = 4096;
 
 pub async fn subscribe(
     client: &async_nats::Client,
@@ -37,9 +37,7 @@ pub async fn subscribe(
 #[derive(Clone)]
 pub struct Context {
     pub client: async_nats::Client,
-    pub store: Arc<Store>,
-    pub fleet: Fleet,
-    pub timeout: Duration,
+    pub controller: Arc<Controller>,
     pub stats: Arc<NatsStats>,
 }
 
@@ -68,32 +66,42 @@ async fn take_requests(
     in_flight: &TaskTracker,
     cancel: CancellationToken,
 ) {
-    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let msg = tokio::select! {
             m = sub.next() => match m { Some(m) => m, None => return },
             _ = cancel.cancelled() => return,
         };
+        let received = Instant::now();
         let Some(reply_to) = msg.reply.clone() else {
             tracing::warn!(subject = %msg.subject, "command without a reply subject ignored");
             continue;
         };
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
-        let ctx2 = ctx.clone();
+        let mac = msg.subject.split('.').nth(2).unwrap_or("").to_string();
+        if in_flight.len() >= MAX_IN_FLIGHT {
+            let reply = ctx.controller.overloaded(&mac, in_flight.len(), received);
+            send_reply(ctx, reply_to, &reply).await;
+            continue;
+        }
+        let ctx = ctx.clone();
         in_flight.spawn(async move {
-            let ctx = ctx2;
-            let mac = msg.subject.split('.').nth(2).unwrap_or("").to_string();
-            let reply =
-                crate::control::execute(&ctx.fleet, &ctx.store, &mac, &msg.payload, ctx.timeout)
-                    .await;
-            ctx.stats.command(reply.ok);
-            let body = serde_json::to_vec(&reply).unwrap_or_default();
-            if let Err(e) = ctx.client.publish(reply_to, body.into()).await {
-                tracing::warn!(error = %e, "command reply not sent");
-            }
-            drop(permit);
+            let id = msg
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                .map(|v| v.as_str().to_string());
+            let reply = ctx
+                .controller
+                .handle(&mac, &msg.payload, id.as_deref(), received)
+                .await;
+            send_reply(&ctx, reply_to, &reply).await;
         });
+    }
+}
+
+async fn send_reply(ctx: &Context, reply_to: async_nats::Subject, reply: &crate::control::Reply) {
+    ctx.stats.command(reply.ok);
+    let body = serde_json::to_vec(reply).unwrap_or_default();
+    if let Err(e) = ctx.client.publish(reply_to, body.into()).await {
+        tracing::warn!(error = %e, "command reply not sent");
     }
 }
