@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod credentials;
+mod file;
 mod sections;
 pub use credentials::{Credential, Credentials};
 pub use sections::*;
@@ -28,6 +29,8 @@ pub enum ConfigError {
     },
     #[error("{file}: {message}")]
     Parse { file: PathBuf, message: String },
+    #[error("{file} is {what}: give the path of a regular file")]
+    NotAFile { file: PathBuf, what: &'static str },
     #[error("{file}: key `{key}`: {message}")]
     Invalid {
         file: PathBuf,
@@ -72,18 +75,14 @@ impl Default for Config {
 impl Config {
     /// Reads, parses and validates the file.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-            file: file.to_path_buf(),
-            source,
-        })?;
-        Config::parse(&text, file)
+        Config::parse(&file::read(file)?, file)
     }
 
     /// Parses and validates `text`; `file` only names the source in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             file: file.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: toml_error(text, &e),
         })?;
         config.validate(file)?;
         Ok(config)
@@ -257,6 +256,74 @@ pub fn load(file: &Path) -> Result<(Config, Credentials), ConfigError> {
         None => Credentials::default(),
     };
     Ok((config, credentials))
+}
+
+/// A TOML error by position and cause, never quoting the file: the line may hold a secret (a
+/// password, a `nats://user:pass@` URL). Values inside the cause (`invalid type: string "..."`)
+/// are left out too; key names (`unknown field \`pasword\``) stay, they are what to fix.
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let at = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            match key_at(text, line) {
+                Some(key) => format!("line {line}, column {column}, key `{key}`: "),
+                None => format!("line {line}, column {column}: "),
+            }
+        }
+        None => String::new(),
+    };
+    let mut cause = String::new();
+    let mut quoted = false;
+    let mut previous = ' ';
+    for c in e.message().trim().chars() {
+        match (c, quoted) {
+            ('"', false) if previous == ' ' => {
+                quoted = true;
+                cause.push_str("(value not shown)");
+            }
+            ('"', true) => quoted = false,
+            (_, true) => {}
+            ('\n', false) => cause.push_str("; "),
+            (c, false) => cause.push(c),
+        }
+        previous = c;
+    }
+    format!("{at}{cause}")
+}
+
+/// The dotted key set on `line` (1-based): the last `[table]` above it and the bare key left of
+/// its `=`. Only names, never the value.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let bare = |k: &str| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    let mut table = String::new();
+    for (i, l) in text.lines().enumerate().take(line) {
+        let l = l.trim();
+        if i + 1 == line {
+            let key = l.split_once('=')?.0.trim();
+            return bare(key).then(|| {
+                if table.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{table}.{key}")
+                }
+            });
+        }
+        if let Some(t) = l.strip_prefix('[').and_then(|t| t.split(']').next()) {
+            let t = t.trim_matches(['[', ' ']);
+            table = if bare(t) {
+                t.to_string()
+            } else {
+                String::new()
+            };
+        }
+    }
+    None
 }
 
 /// Durations as human strings (`5m`, `30s`, `250ms`) in TOML.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::Value;
 
-use super::probe::{ProbeProtocol, setup, summary};
+use super::probe::{ProbeProtocol, setup, summary, tls_hint};
 use crate::config::ProtocolChoice;
 use crate::hal::Connector;
 use crate::hal::redfish::{Recorder, RedfishBmc, RedfishShared};
@@ -26,8 +26,8 @@ pub struct CaptureArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub credentials_file: Option<PathBuf>,
-    #[arg(long)]
-    pub verify_tls: bool,
+    #[command(flatten)]
+    pub tls: super::probe::TlsArgs,
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 }
@@ -95,7 +95,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let (config, creds, target) = setup(
         &args.addr,
         &args.credentials_file,
-        args.verify_tls,
+        &args.tls,
         args.timeout,
         ProtocolChoice::Redfish,
     )?;
@@ -105,7 +105,13 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let use_ipmi = match args.protocol {
         ProbeProtocol::Ipmi => true,
         ProbeProtocol::Redfish => false,
-        ProbeProtocol::Auto => redfish.probe().await.is_err(),
+        ProbeProtocol::Auto => match redfish.probe().await {
+            Ok(()) => false,
+            Err(e) if e.to_string().contains("certificate") => {
+                anyhow::bail!("{e}\n{}", super::probe::TLS_HINT)
+            }
+            Err(_) => true,
+        },
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -117,7 +123,13 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         let snap = poll_one(&bmc, &target, "capture", args.timeout).await;
         crate::hal::Bmc::close(&bmc).await;
         if !snap.up {
-            anyhow::bail!("the BMC answered nothing: {}", summary(&snap));
+            anyhow::bail!(
+                "the BMC answered nothing: {}{}",
+                summary(&snap),
+                tls_hint(&snap)
+                    .map(|h| format!("\n{h}"))
+                    .unwrap_or_default()
+            );
         }
         let exchanges = recorder.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let capture = crate::hal::ipmi::capture::from_exchanges(exchanges);
@@ -136,7 +148,13 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let snap = poll_one(&redfish, &target, "capture", args.timeout).await;
     crate::hal::Bmc::close(&redfish).await;
     if !snap.up {
-        anyhow::bail!("the BMC answered nothing: {}", summary(&snap));
+        anyhow::bail!(
+            "the BMC answered nothing: {}{}",
+            summary(&snap),
+            tls_hint(&snap)
+                .map(|h| format!("\n{h}"))
+                .unwrap_or_default()
+        );
     }
     let resources = recorder.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let n = write_mockup(&args.out, &resources)?;

@@ -23,13 +23,47 @@ pub struct ProbeArgs {
     /// TOML with username/password (the daemon's credentials file format).
     #[arg(long)]
     pub credentials_file: Option<PathBuf>,
-    /// Check the BMC's TLS certificate against the system roots (default: accept any, as onboarding
-    /// a BMC with a self-signed certificate needs).
-    #[arg(long)]
-    pub verify_tls: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Deadline for each poll.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+/// How `probe` and `capture` check a BMC's certificate: they send real credentials, so by default
+/// as the daemon does.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsArgs {
+    /// `verify` (default): the certificate must chain to the system roots or `--ca-file`.
+    /// `insecure`: accept any certificate (a BMC's self-signed one), on a network you trust.
+    #[arg(long, value_enum, default_value = "verify")]
+    pub tls: ProbeTls,
+    /// PEM bundle of the CA that issued the BMC's certificate (with `--tls verify`).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// The default; accepted for scripts written when `insecure` was.
+    #[arg(long, hide = true)]
+    pub verify_tls: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProbeTls {
+    Verify,
+    Insecure,
+}
+
+/// What to tell the operator when a BMC's certificate was refused.
+pub(super) const TLS_HINT: &str = "the BMC's TLS certificate was not accepted: pass --ca-file with \
+    the CA that issued it, or --tls insecure to accept any certificate (the credentials then go to \
+    whoever answers)";
+
+/// [`TLS_HINT`] when a poll failed on the certificate.
+pub(super) fn tls_hint(s: &crate::model::BmcSnapshot) -> Option<&'static str> {
+    s.reading
+        .errors()
+        .iter()
+        .any(|(_, e)| e.message.contains("certificate"))
+        .then_some(TLS_HINT)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -53,7 +87,7 @@ pub(super) fn parse_addr(s: &str) -> anyhow::Result<(IpAddr, Option<u16>)> {
 pub(super) fn setup(
     addr: &str,
     credentials_file: &Option<PathBuf>,
-    verify_tls: bool,
+    tls: &TlsArgs,
     timeout: Duration,
     protocol: ProtocolChoice,
 ) -> anyhow::Result<(Config, Credentials, Target)> {
@@ -61,11 +95,11 @@ pub(super) fn setup(
     let mut config = Config::default();
     config.poll.protocol = protocol;
     config.poll.timeout = timeout;
-    config.redfish.tls = if verify_tls {
-        TlsPolicy::Verify
-    } else {
-        TlsPolicy::Insecure
+    config.redfish.tls = match tls.tls {
+        ProbeTls::Verify => TlsPolicy::Verify,
+        ProbeTls::Insecure => TlsPolicy::Insecure,
     };
+    config.redfish.ca_file = tls.ca_file.clone();
     let creds = match credentials_file {
         Some(f) => Credentials::load(f)?,
         None => Credentials::default(),
@@ -89,7 +123,7 @@ pub async fn probe(args: ProbeArgs) -> anyhow::Result<()> {
     let (config, creds, target) = setup(
         &args.addr,
         &args.credentials_file,
-        args.verify_tls,
+        &args.tls,
         args.timeout,
         protocol,
     )?;
@@ -113,6 +147,9 @@ pub async fn probe(args: ProbeArgs) -> anyhow::Result<()> {
     eprintln!("\nprotocol: {}", bmc.describe().backend());
     for (step, took, what) in steps {
         eprintln!("{:>9.1} ms  {step}  {what}", took.as_secs_f64() * 1000.0);
+    }
+    if let Some(hint) = tls_hint(&second) {
+        eprintln!("\n{hint}");
     }
     Ok(())
 }

@@ -75,10 +75,7 @@ impl Credentials {
     /// over with systemd's `LoadCredential=`).
     pub fn load(file: &Path) -> Result<Credentials, ConfigError> {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(file).map_err(|source| ConfigError::Read {
-            file: file.to_path_buf(),
-            source,
-        })?;
+        let meta = super::file::check(file)?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(ConfigError::Invalid {
@@ -89,25 +86,14 @@ impl Credentials {
                 ),
             });
         }
-        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-            file: file.to_path_buf(),
-            source,
-        })?;
-        Credentials::parse(&text, file)
+        Credentials::parse(&super::file::read(file)?, file)
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<Credentials, ConfigError> {
-        // The toml error text can quote the offending line, which may hold a password: keep only
-        // the position.
+        // toml's own error text quotes the offending line, which may hold a password.
         let raw: CredentialsFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             file: file.to_path_buf(),
-            message: match e.span() {
-                Some(span) => format!(
-                    "invalid credentials TOML at line {} (content not shown: it may hold a secret)",
-                    text[..span.start.min(text.len())].matches('\n').count() + 1
-                ),
-                None => "invalid credentials TOML (content not shown)".into(),
-            },
+            message: super::toml_error(text, &e),
         })?;
         let invalid = |key: &str, message: &str| ConfigError::Invalid {
             file: file.to_path_buf(),

@@ -66,8 +66,27 @@ fn bad_duration_is_named() {
     let msg = parse("[poll]\ninterval = \"soon\"\n")
         .expect_err("bad")
         .to_string();
-    assert!(msg.contains("interval"), "{msg}");
-    assert!(msg.contains("soon"), "{msg}");
+    assert!(msg.contains("key `poll.interval`"), "{msg}");
+    assert!(msg.contains("line 2"), "{msg}");
+}
+
+#[test]
+fn config_errors_never_quote_the_file() {
+    // A value that may be secret: a NATS URL with a password, of the wrong type or broken.
+    for text in [
+        "[nats]\nurl = \"nats://u:hunter2@nats:4222\"\nreplicas = \"hunter2\"\n",
+        "[nats]\nurl = nats://u:hunter2@nats:4222\n",
+        "[nats]\nurl = \"nats://u:hunter2@nats:4222\n",
+        "partition = 'hunter2\n",
+    ] {
+        let msg = parse(text).expect_err("bad").to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(msg.contains("line "), "{msg}");
+    }
+    let msg = parse("[nats]\nreplicas = \"three\"\n")
+        .expect_err("bad")
+        .to_string();
+    assert!(msg.contains("key `nats.replicas`"), "{msg}");
 }
 
 #[test]

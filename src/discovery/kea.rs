@@ -52,7 +52,10 @@ pub fn parse(text: &str) -> Parsed {
     let Some(cols) = Columns::from_header(header) else {
         out.warn(
             hline,
-            format!("not a Kea lease4 CSV header: {header:?}; file ignored"),
+            // The line itself is not shown: a file that is not a leases file may hold secrets.
+            "not a Kea lease4 CSV header (it needs the columns address, hwaddr, valid_lifetime \
+             and expire; the line is not shown); file ignored"
+                .to_string(),
         );
         return out;
     };
@@ -229,6 +232,14 @@ mod tests {
         assert_eq!(
             (p.leases.len(), p.warnings.len(), p.warnings[0].line),
             (0, 1, 3)
+        );
+        // A secrets file named as the leases file by mistake: its line is not quoted.
+        let p = parse("password = \"hunter2-secret\"\n");
+        assert_eq!(p.warnings.len(), 1);
+        assert!(
+            !p.warnings[0].message.contains("hunter2"),
+            "{:?}",
+            p.warnings
         );
         assert_eq!(parse(""), Parsed::default());
     }

@@ -78,6 +78,8 @@ async fn capture_served_back_polls_the_same() {
             out.display().to_string(),
             "--credentials-file".into(),
             creds.clone(),
+            "--tls".into(),
+            "insecure".into(),
         ];
         tokio::task::spawn_blocking(move || run(args))
             .await
@@ -109,6 +111,8 @@ async fn capture_served_back_polls_the_same() {
                 "redfish".into(),
                 "--credentials-file".into(),
                 creds,
+                "--tls".into(),
+                "insecure".into(),
             ])
         })
     };
@@ -127,6 +131,50 @@ async fn capture_served_back_polls_the_same() {
     );
     cancel.cancel();
     cancel2.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_and_capture_check_the_certificate_by_default() {
+    // The simulator's certificate is self-signed: by default neither command logs in to it.
+    let (f, cancel) = fleet(SimShape::Legacy, None).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let creds = creds_file(dir.path());
+    let addr = f.bmcs[0].addr.to_string();
+    let out = dir.path().join("capture").display().to_string();
+    for args in [
+        vec![
+            "probe",
+            &addr,
+            "--protocol",
+            "redfish",
+            "--credentials-file",
+            &creds,
+        ],
+        vec![
+            "capture",
+            &addr,
+            "--out",
+            &out,
+            "--credentials-file",
+            &creds,
+        ],
+    ] {
+        let args: Vec<String> = args.into_iter().map(String::from).collect();
+        let (_, stdout, stderr) = tokio::task::spawn_blocking(move || run(args))
+            .await
+            .expect("join");
+        assert!(stderr.contains("--tls insecure"), "{stdout}\n{stderr}");
+    }
+    assert_eq!(
+        f.bmcs[0]
+            .bmc
+            .counters
+            .sessions_created
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "credentials went to a BMC whose certificate was not checked"
+    );
+    cancel.cancel();
 }
 
 #[test]
@@ -148,6 +196,8 @@ fn the_committed_capture_replays() {
                 addr,
                 "--credentials-file".into(),
                 creds,
+                "--tls".into(),
+                "insecure".into(),
             ])
         })
         .await
