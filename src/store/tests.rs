@@ -121,3 +121,45 @@ fn lifecycle_events_fire_on_change_only() {
     store.record(snap(Some(PowerState::On), Health::Ok));
     assert!(store.is_empty(), "a result for a removed BMC is dropped");
 }
+
+#[test]
+fn event_ids_reach_observers_in_order_under_concurrent_emitters() {
+    let store = Arc::new(Store::new("t"));
+    let rec = Arc::new(Recorder::default());
+    store.observe(rec.clone());
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    store.emit(
+                        mac(),
+                        EventKind::HealthChanged {
+                            component: format!("sensor:{t}-{i}"),
+                            old: Health::Ok,
+                            new: Health::Warning,
+                        },
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("emitter");
+    }
+    let seqs: Vec<u64> = rec
+        .take()
+        .iter()
+        .map(|e| {
+            e.id.rsplit('-')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("id ends in its sequence number")
+        })
+        .collect();
+    assert_eq!(seqs.len(), 4_000);
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "ids out of order"
+    );
+}
