@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Credentials};
 use crate::discovery;
 use crate::hal::Connector;
+use crate::hal::redfish::journal::Journal;
 use crate::issues::{self, task::Timing};
 use crate::model::Target;
 use crate::poller::PollStats;
@@ -54,6 +55,8 @@ pub struct Daemon {
     /// The command server and its in-flight commands: stopped and drained first.
     commands: TaskTracker,
     commands_cancel: CancellationToken,
+    /// The Redfish sessions open now, in `[redfish] session-journal`.
+    journal: Arc<Journal>,
 }
 
 impl Daemon {
@@ -65,8 +68,13 @@ impl Daemon {
         let stats = Arc::new(PollStats::default());
         let nats_stats = Arc::new(NatsStats::default());
         let nats_user = credentials.nats.clone();
-        let connector =
-            Arc::new(Connector::new(config, credentials).context("building the Redfish client")?);
+        let journal = Arc::new(Journal::load(config.redfish.session_journal.clone()));
+        let connector = Arc::new(
+            Connector::new(config, credentials)
+                .context("building the Redfish client")?
+                .with_journal(journal.clone()),
+        );
+        tracker.spawn(keep_journal(journal.clone(), cancel.clone()));
         let mut reg = registry(store.clone(), stats.clone());
         if config.nats.url.is_some() {
             nats_stats.register(&mut reg);
@@ -168,6 +176,7 @@ impl Daemon {
             tracker,
             commands,
             commands_cancel,
+            journal,
         })
     }
 
@@ -180,6 +189,22 @@ impl Daemon {
         self.tracker.close();
         self.cancel.cancel();
         self.tracker.wait().await;
+        // Every session is closed now: what the journal still holds could not be deleted.
+        self.journal.flush();
+    }
+}
+
+/// Writes the session journal each second while it changes, off the async workers.
+async fn keep_journal(journal: Arc<Journal>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let j = journal.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || j.flush()).await {
+            tracing::warn!(error = %e, "session journal flush failed");
+        }
     }
 }
 

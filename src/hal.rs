@@ -125,6 +125,13 @@ impl Connector {
         })
     }
 
+    /// Notes the Redfish sessions of every backend made from now on in `journal`, so that a
+    /// later start deletes the ones a crash left open.
+    pub fn with_journal(mut self, journal: Arc<redfish::journal::Journal>) -> Connector {
+        self.redfish.set_journal(journal);
+        self
+    }
+
     /// Applies new `[poll]` timing to every backend made by this connector, without dropping a
     /// session: the Redfish request timeout and whether connections stay open between polls.
     pub fn set_poll(&self, timeout: std::time::Duration, interval: std::time::Duration) {

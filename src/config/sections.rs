@@ -109,6 +109,10 @@ pub struct Redfish {
     /// HTTPS connections (and requests in flight) to one BMC at a time. BMC web servers are
     /// small; one keep-alive connection per BMC also bounds the daemon's sockets and memory.
     pub connections_per_bmc: usize,
+    /// Where the daemon notes the Redfish sessions it has open, so that the next start deletes
+    /// those a crash left behind (paths only, no tokens). Unset (the default without a config
+    /// file; the shipped config sets `/var/lib/bmc-catcher/redfish-sessions.json`): not kept.
+    pub session_journal: Option<PathBuf>,
 }
 
 /// IPMI privilege levels a session may ask for.
@@ -271,6 +275,7 @@ impl Default for Redfish {
             ca_file: None,
             pin_file: PathBuf::from("/var/lib/bmc-catcher/tls-pins.json"),
             connections_per_bmc: 1,
+            session_journal: None,
         }
     }
 }

@@ -55,7 +55,10 @@ impl Daemon {
         if Schedule::of(&old.poll) != schedule {
             changes.push(Reload::Schedule(schedule));
         }
-        match transport.then(|| Connector::new(&new, credentials.clone())) {
+        let journal = self.journal.clone();
+        match transport
+            .then(|| Connector::new(&new, credentials.clone()).map(|c| c.with_journal(journal)))
+        {
             Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),
             Some(Err(e)) => {
                 tracing::error!(error = %e, "[redfish]/[ipmi] not reloaded; keeping the running backends");

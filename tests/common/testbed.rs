@@ -175,7 +175,7 @@ pub fn write_config_file(
         "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\n\
          [discovery]\nleases-file = \"{d}/dhcpd.leases\"\nrefresh = \"200ms\"\n\n\
          [poll]\ninterval = \"{interval}\"\ntimeout = \"{timeout}\"\n\n\
-         [redfish]\nport = {port}\ntls = \"insecure\"\n\n\
+         [redfish]\nport = {port}\ntls = \"insecure\"\nsession-journal = \"{d}/redfish-sessions.json\"\n\n\
          [http]\nlisten = \"127.0.0.1:0\"\n{toml}",
         d = dir.display(),
     );

@@ -4,3 +4,4 @@
 //! each has a row in the hostile-input table of `docs/reliability.md`.
 
 mod redfish;
+mod sessions;

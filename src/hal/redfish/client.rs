@@ -228,6 +228,10 @@ impl Session {
                     }),
                 };
                 tracing::debug!(bmc = %self.bmc, session = ?location, "redfish session created");
+                if let Some(l) = &location {
+                    self.shared.journal.opened(self.origin.key(), l);
+                }
+                self.delete_stale(&token, location.as_deref()).await;
                 *auth = Auth::Session { token, location };
             }
             _ => {
@@ -236,6 +240,35 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Deletes the sessions an earlier run of the daemon left open on this BMC (a crash, `kill -9`),
+    /// with the new session's token. Best effort: a BMC that timed them out answers 404.
+    async fn delete_stale(&self, token: &SecretString, current: Option<&str>) {
+        for path in self.shared.journal.take_stale(self.origin.key()) {
+            if Some(path.as_str()) == current {
+                continue;
+            }
+            let Ok(url) = self.url(&path) else { continue };
+            let res = match self.http() {
+                Ok(http) => {
+                    http.delete(url)
+                        .header("X-Auth-Token", token.expose_secret())
+                        .timeout(self.shared.timeout())
+                        .send()
+                        .await
+                }
+                Err(_) => return,
+            };
+            match res {
+                Ok(r) => {
+                    tracing::info!(bmc = %self.bmc, session = %path, status = r.status().as_u16(), "redfish session left by an earlier run deleted")
+                }
+                Err(e) => {
+                    tracing::warn!(bmc = %self.bmc, session = %path, error = %e, "redfish session left by an earlier run not deleted")
+                }
+            }
+        }
     }
 
     /// The session resource a login answered with, when it is on this BMC.
@@ -425,6 +458,7 @@ impl Session {
                 }
                 Err(e) => tracing::warn!(bmc = %self.bmc, error = %e, "redfish logout failed"),
             }
+            self.shared.journal.closed(self.origin.key());
         }
         *auth = Auth::None;
         self.drop_connections();

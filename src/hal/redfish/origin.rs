@@ -43,6 +43,11 @@ impl Origin {
             .map_err(|e| format!("{scheme}://{host}:{port}: {e}"))
     }
 
+    /// `scheme://host:port`: the BMC's name in the session journal.
+    pub fn key(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
     /// The URL of a path a BMC gave, on this origin, or the reason it is refused. The fragment
     /// (`#/Temperatures/0`) is dropped: it is never sent.
     pub fn url(&self, reference: &str) -> Result<Url, Refused> {

@@ -9,6 +9,7 @@ use crate::config::{Redfish as RedfishConfig, Scheme};
 use crate::hal::HalError;
 
 use super::cert_expiry::SeenCertificates;
+use super::journal::Journal;
 use super::origin::Origin;
 use super::tls;
 
@@ -31,6 +32,8 @@ pub struct RedfishShared {
     /// From `[poll]`, shared by every BMC's copy and read at each request, so a SIGHUP reaches
     /// the sessions that stay open.
     poll: Arc<PollTiming>,
+    /// Where sessions are noted while open (the daemon's `[redfish] session-journal`).
+    pub(super) journal: Arc<Journal>,
 }
 
 /// The `[poll]` settings a Redfish client reads at each request.
@@ -70,7 +73,13 @@ impl RedfishShared {
                 timeout_ms: AtomicU64::new(request_timeout.as_millis() as u64),
                 keep_between_polls: AtomicBool::new(interval <= KEEP_BETWEEN_POLLS_UP_TO),
             }),
+            journal: Arc::new(Journal::default()),
         })
+    }
+
+    /// Notes every session in `journal` from now on (backends made after this call).
+    pub fn set_journal(&mut self, journal: Arc<Journal>) {
+        self.journal = journal;
     }
 
     /// Applies new `[poll]` settings to every BMC's client (SIGHUP): the request timeout from the
