@@ -5,16 +5,21 @@
 # the daemon's open fds, threads and RSS, prints them, and checks they stay flat (the last sample
 # within 20 % + 16 of the first after warm-up).
 #
-#   hack/soak.sh [ROUNDS=1000] [N=60] [INTERVAL=1s]
+# With FAULT_CYCLE (seconds), another third of the BMCs change fault while the daemon runs: good ->
+# hang (10 s per answer) -> hostile (bodies that are not JSON or cut short, IPMI replies with a bad
+# AuthCode) -> good, one phase per FAULT_CYCLE seconds (`bmc-sim --fault-cycle-secs`).
+#
+#   hack/soak.sh [ROUNDS=1000] [N=60] [INTERVAL=1s] [FAULT_CYCLE=0]
 set -euo pipefail
-ROUNDS=${1:-1000}; N=${2:-60}; INTERVAL=${3:-1s}
+ROUNDS=${1:-1000}; N=${2:-60}; INTERVAL=${3:-1s}; FAULT_CYCLE=${4:-0}
 cd "$(dirname "$0")/.."
 cargo build --release -q --workspace  # bmc-catcher and the bmc-sim crate's binary
 RUN=$(mktemp -d /tmp/soak.XXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 target/release/bmc-sim --count "$N" --first-ip 127.0.6.1 --port 0 --ipmi-port 6232 \
-  --protocol redfish,ipmi --leases "$RUN/dhcpd.leases" > "$RUN/sim.out" 2>&1 & SIM=$!; PIDS+=("$SIM")
+  --protocol redfish,ipmi --leases "$RUN/dhcpd.leases" --fault-cycle-secs "$FAULT_CYCLE" \
+  > "$RUN/sim.out" 2>&1 & SIM=$!; PIDS+=("$SIM")
 for _ in $(seq 100); do grep -q "leases written" "$RUN/sim.out" && break; sleep 0.1; done
 PORT=$(grep -m1 https:// "$RUN/sim.out" | sed -E 's|.*https://[0-9.]+:([0-9]+).*|\1|')
 # Faulty BMCs: every third one's address points at nothing or at a black hole.
@@ -56,7 +61,8 @@ CONF
 target/release/bmc-catcher run --config "$RUN/config.toml" 2> "$RUN/run.log" & D=$!; PIDS+=("$D")
 secs=$(echo "$INTERVAL" | sed 's/s$//')
 total=$(echo "$ROUNDS $secs" | awk '{printf "%d", $1*$2}')
-echo "soak: $N BMCs (a third unreachable), $ROUNDS rounds of $INTERVAL = ${total}s" >&2
+cycling=""; [ "$FAULT_CYCLE" -gt 0 ] && cycling=", a third cycling good/hang/hostile every ${FAULT_CYCLE}s"
+echo "soak: $N BMCs (a third unreachable$cycling), $ROUNDS rounds of $INTERVAL = ${total}s" >&2
 sample() { echo "$(ls /proc/$D/fd | wc -l) $(awk '/^Threads/ {print $2}' /proc/$D/status) $(awk '/^VmRSS/ {printf "%.0f", $2/1024}' /proc/$D/status)"; }
 echo "| elapsed s | polls | open fds | threads | RSS MiB |"
 echo "|---|---|---|---|---|"

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
+use bmc_sim::state::fault_cycle::Phase;
 use bmc_sim::{FleetSpec, SimFleet, SimProtocol, SimShape};
 
 #[derive(Parser)]
@@ -46,6 +47,10 @@ struct Args {
     /// The BMCs' password (a simulator's; not a secret).
     #[arg(long, default_value = "password")]
     password: String,
+    /// Soak runs: every third BMC (the 2nd, 5th, ...) steps through good -> hang -> hostile ->
+    /// good, one phase per this many seconds.
+    #[arg(long)]
+    fault_cycle_secs: Option<u64>,
 }
 
 #[tokio::main]
@@ -85,6 +90,29 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
         println!("leases written to {}", path.display());
+    }
+    if let Some(secs) = args.fault_cycle_secs.filter(|s| *s > 0) {
+        let bmcs: Vec<_> = fleet
+            .bmcs
+            .iter()
+            .skip(1)
+            .step_by(3)
+            .map(|r| r.bmc.clone())
+            .collect();
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            for n in 1.. {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(secs)) => {}
+                    _ = stop.cancelled() => return,
+                }
+                let phase = Phase::of(n);
+                eprintln!("bmc-sim: {} BMCs now {phase:?}", bmcs.len());
+                for b in &bmcs {
+                    b.state().faults = phase.faults();
+                }
+            }
+        });
     }
     shutdown_signal().await;
     // What the clients did to the fleet, for benchmarks and curious operators.

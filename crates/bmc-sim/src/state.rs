@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod fault_cycle;
 mod vocabulary;
 pub use vocabulary::{Health, MacAddr, PowerState, SensorKind};
 
