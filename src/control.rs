@@ -9,137 +9,26 @@
 //! destructive actions, and one execution per request id.
 
 mod admission;
+mod request;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::hal::{Bmc, HalError};
 use crate::model::EventKind;
-use crate::model::{Action, MacAddr, PowerState, SCHEMA_VERSION};
+use crate::model::{Action, MacAddr, PowerState};
 use crate::poller::Fleet;
 use crate::store::Store;
 
 pub use admission::Limits;
 use admission::{Admission, Refusal, Seen};
+use request::{MAX_REQUEST_ID, shown};
+pub use request::{MAX_REQUEST, Reply, ReplyError, Request, parse_request};
 
-/// The largest request body read; a larger one is refused without being parsed or echoed.
-pub const MAX_REQUEST: usize = 4096;
 /// A command that gets its turn with less of its deadline left than this (or half the deadline,
 /// if shorter) is not started: an action cut off mid-way leaves the caller not knowing whether it
 /// happened.
 const MIN_TIME_TO_RUN: Duration = Duration::from_secs(1);
-/// The longest request id (`Nats-Msg-Id`) taken.
-const MAX_REQUEST_ID: usize = 128;
-
-/// A command request: `{"action": "power-cycle"}` (a bare `power-cycle` body is accepted too).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Request {
-    pub action: String,
-}
-
-/// Why a command did not happen. `kind` is one of `bad-request`, `unknown-bmc`, `refused`, `busy`,
-/// `rate-limited`, or the poll error kinds (`timeout`, `unreachable`, `tls`, `auth`, `protocol`,
-/// `unsupported`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReplyError {
-    pub kind: String,
-    pub message: String,
-}
-
-/// The reply to every command.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reply {
-    pub schema_version: u32,
-    pub partition: String,
-    pub mac: String,
-    pub action: String,
-    pub ok: bool,
-    /// True when the BMC was already in the asked state and nothing was sent.
-    #[serde(default)]
-    pub noop: bool,
-    /// Power read back after the action (or before, for a no-op).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub power: Option<PowerState>,
-    /// From receipt to the end, waiting included.
-    pub duration_ms: u64,
-    /// Of that, waiting behind other commands to this BMC.
-    #[serde(default)]
-    pub queued_ms: u64,
-    /// True when this is the reply to an earlier request with the same id (nothing was run again).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub duplicate: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ReplyError>,
-}
-
-impl Reply {
-    /// A reply that says nothing yet.
-    pub fn new(partition: &str, mac: &str) -> Reply {
-        Reply {
-            schema_version: SCHEMA_VERSION,
-            partition: partition.to_string(),
-            mac: mac.to_string(),
-            action: String::new(),
-            ok: false,
-            noop: false,
-            power: None,
-            duration_ms: 0,
-            queued_ms: 0,
-            duplicate: false,
-            error: None,
-        }
-    }
-}
-
-impl ReplyError {
-    fn new(kind: &str, message: String) -> ReplyError {
-        ReplyError {
-            kind: kind.into(),
-            message,
-        }
-    }
-}
-
-/// Text from a request, for a reply: at most 64 characters, escaped.
-fn shown(text: &str) -> String {
-    let cut: String = text.chars().take(64).collect();
-    let more = if cut.len() < text.len() { "…" } else { "" };
-    format!("{cut:?}{more}")
-}
-
-/// Parses a request body.
-pub fn parse_request(body: &[u8]) -> Result<Action, ReplyError> {
-    let bad = |message: String| ReplyError {
-        kind: "bad-request".into(),
-        message,
-    };
-    if body.len() > MAX_REQUEST {
-        return Err(bad(format!(
-            "request body is {} bytes; at most {MAX_REQUEST}",
-            body.len()
-        )));
-    }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| bad("request body is not UTF-8".into()))?
-        .trim();
-    let name = if text.starts_with('{') {
-        serde_json::from_str::<Request>(text)
-            .map_err(|e| bad(format!("request is not {{\"action\": \"...\"}}: {e}")))?
-            .action
-    } else {
-        text.trim_matches('"').to_string()
-    };
-    name.parse::<Action>().map_err(|_| {
-        let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
-        bad(format!(
-            "unknown action {}; one of: {}",
-            shown(&name),
-            names.join(", ")
-        ))
-    })
-}
 
 fn hal_error(e: &HalError) -> ReplyError {
     ReplyError {
@@ -415,30 +304,6 @@ fn refusal(r: Refusal, mac: MacAddr) -> ReplyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requests_parse_as_json_or_bare_names() {
-        assert_eq!(
-            parse_request(br#"{"action":"power-cycle"}"#),
-            Ok(Action::PowerCycle)
-        );
-        assert_eq!(parse_request(b"boot-pxe\n"), Ok(Action::BootPxe));
-        let e = parse_request(b"power-explode").expect_err("unknown");
-        assert_eq!(e.kind, "bad-request");
-        assert!(
-            e.message.contains("power-explode") && e.message.contains("power-on"),
-            "{}",
-            e.message
-        );
-        assert_eq!(
-            parse_request(b"{not json").expect_err("bad").kind,
-            "bad-request"
-        );
-        assert_eq!(
-            parse_request(&[0xff, 0xfe]).expect_err("bad").kind,
-            "bad-request"
-        );
-    }
 
     #[test]
     fn precheck_skips_no_ops_and_refuses_what_a_bmc_would() {

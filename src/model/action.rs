@@ -79,7 +79,13 @@ impl FromStr for Action {
             .find(|a| a.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
-                format!("unknown action {s:?}; one of: {}", names.join(", "))
+                // At most 64 characters of what was asked: it may come from a hostile request.
+                let asked: String = s.chars().take(64).collect();
+                let more = if asked.len() < s.len() { "…" } else { "" };
+                format!(
+                    "unknown action {asked:?}{more}; one of: {}",
+                    names.join(", ")
+                )
             })
     }
 }
