@@ -7,6 +7,7 @@
 //! the store keeps them and emits [`Event`]s, the publishers read them.
 
 mod action;
+mod bounds;
 mod error;
 mod event;
 mod identity;
@@ -16,6 +17,7 @@ mod reading;
 mod snapshot;
 
 pub use action::Action;
+pub use bounds::unique_ids;
 pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};

@@ -304,6 +304,7 @@ impl Bmc for RedfishBmc {
             r.refused_certificate_expires = self.session.certificate_expiry();
         }
         self.session.operation_done();
+        r.unique_ids();
         r
     }
 

@@ -225,6 +225,16 @@ fn power_state_unknown(b: &Bmc<'_>) -> Vec<Issue> {
     )]
 }
 
+/// How a detail names a sensor or PSU: its name and, where it differs, its id, so two parts of
+/// one name (IPMI SDR names repeat) stay two issues.
+fn part(name: &str, id: &str) -> String {
+    if id.is_empty() || id == name {
+        name.to_string()
+    } else {
+        format!("{name} [{id}]")
+    }
+}
+
 /// `powersupply-failure`: a PSU in critical (critical) or warning (major) health.
 fn powersupply_failure(b: &Bmc<'_>) -> Vec<Issue> {
     let Some(snap) = &b.entry.snapshot else {
@@ -239,12 +249,12 @@ fn powersupply_failure(b: &Bmc<'_>) -> Vec<Issue> {
             Health::Critical => Some(issue(
                 IssueType::PowersupplyFailure,
                 Severity::Critical,
-                format!("{} is critical ({})", p.name, p.state),
+                format!("{} is critical ({})", part(&p.name, &p.id), p.state),
             )),
             Health::Warning => Some(issue(
                 IssueType::PowersupplyFailure,
                 Severity::Major,
-                format!("{} is in warning ({})", p.name, p.state),
+                format!("{} is in warning ({})", part(&p.name, &p.id), p.state),
             )),
             _ => None,
         })
@@ -267,8 +277,8 @@ fn sensors(b: &Bmc<'_>) -> Vec<Issue> {
             .iter()
             .filter(|x| x.health == h)
             .map(|x| match x.reading {
-                Some(v) => format!("{} {v}", x.name),
-                None => x.name.clone(),
+                Some(v) => format!("{} {v}", part(&x.name, &x.id)),
+                None => part(&x.name, &x.id),
             })
             .collect()
     };

@@ -30,6 +30,7 @@ fn healthy(i: u8) -> Entry {
         }),
         led: Field::Ok(crate::model::Led::Off),
         psus: Field::Ok(vec![Psu {
+            id: "PSU1".into(),
             name: "PSU1".into(),
             health: Health::Ok,
             state: "Enabled".into(),
@@ -39,6 +40,7 @@ fn healthy(i: u8) -> Entry {
         }]),
         power_metrics: Field::Ok(Default::default()),
         sensors: Field::Ok(vec![Sensor {
+            id: "CPU Temp".into(),
             name: "CPU Temp".into(),
             kind: SensorKind::Temperature,
             unit: Unit::Celsius,
@@ -206,4 +208,37 @@ fn names_parse_back() {
     }
     assert!("bogus".parse::<IssueType>().is_err());
     assert_eq!("critical".parse::<Severity>(), Ok(Severity::Critical));
+}
+
+#[test]
+fn psus_and_sensors_of_one_name_are_told_apart_by_id() {
+    let mut e = healthy(1);
+    let psu = |id: &str, health| Psu {
+        id: id.into(),
+        name: "PSU".into(),
+        health,
+        state: "Enabled".into(),
+        input_watts: None,
+        output_watts: None,
+        capacity_watts: None,
+    };
+    // Two critical PSUs named alike stay two issues; the healthy twin raises none.
+    snap(&mut e).reading.psus = Field::Ok(vec![
+        psu("20:0:0:60", Health::Ok),
+        psu("20:0:0:61", Health::Critical),
+        psu("20:0:0:62", Health::Critical),
+    ]);
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    let details: Vec<&str> = found[&e.target.mac]
+        .iter()
+        .filter(|i| i.kind == IssueType::PowersupplyFailure)
+        .map(|i| i.detail.as_str())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "PSU [20:0:0:61] is critical (Enabled)",
+            "PSU [20:0:0:62] is critical (Enabled)"
+        ]
+    );
 }

@@ -361,6 +361,7 @@ async fn nats_down_never_blocks_polling_or_metrics() {
             mac(sim.mac),
             EventKind::HealthChanged {
                 component: format!("sensor:load-{i}"),
+                name: format!("load-{i}"),
                 old: bmc_catcher::model::Health::Ok,
                 new: bmc_catcher::model::Health::Warning,
             },

@@ -212,7 +212,10 @@ impl Bmc for IpmiBmc {
 
     async fn poll(&self) -> Reading {
         match self.with_session(Op::Poll).await {
-            Ok(Done::Reading(r)) => *r,
+            Ok(Done::Reading(mut r)) => {
+                r.unique_ids();
+                *r
+            }
             Ok(_) => Reading::all_failed(ErrorKind::Protocol, "internal: unexpected answer"),
             Err(e) => Reading::all_failed(e.kind(), &e.to_string()),
         }

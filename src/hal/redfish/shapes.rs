@@ -86,6 +86,17 @@ fn name(v: &Value, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
+/// A part's stable identity, unique where its `Name` need not be: its `@odata.id` (legacy array
+/// members have one too, `.../Thermal#/Temperatures/0`), else `MemberId`, the `DataSourceUri` of a
+/// reading, `Id`, else `fallback` (its place in the array).
+fn id(v: &Value, fallback: impl FnOnce() -> String) -> String {
+    text(v, "@odata.id")
+        .or_else(|| text(v, "MemberId"))
+        .or_else(|| text(v, "DataSourceUri"))
+        .or_else(|| text(v, "Id"))
+        .unwrap_or_else(fallback)
+}
+
 /// Power state, inventory and indicator LED from a `ComputerSystem`.
 /// What a `ComputerSystem` resource says.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,13 +174,15 @@ pub fn manager_firmware(v: &Value) -> Option<String> {
 /// Sensors from a legacy `Thermal` resource: temperatures and fans.
 pub fn legacy_thermal(v: &Value) -> Vec<Sensor> {
     let mut out = Vec::new();
-    for t in v
+    for (i, t) in v
         .get("Temperatures")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .enumerate()
     {
         out.push(Sensor {
+            id: id(t, || format!("Temperatures/{i}")),
             name: name(t, "temperature"),
             kind: SensorKind::Temperature,
             unit: Unit::Celsius,
@@ -183,17 +196,19 @@ pub fn legacy_thermal(v: &Value) -> Vec<Sensor> {
             lower_critical: num(t, "LowerThresholdCritical"),
         });
     }
-    for f in v
+    for (i, f) in v
         .get("Fans")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .enumerate()
     {
         let unit = match f.get("ReadingUnits").and_then(Value::as_str) {
             Some("Percent") => Unit::Percent,
             _ => Unit::Rpm,
         };
         out.push(Sensor {
+            id: id(f, || format!("Fans/{i}")),
             name: name(f, "fan"),
             kind: SensorKind::Fan,
             unit,
@@ -221,7 +236,9 @@ pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|p| Psu {
+        .enumerate()
+        .map(|(i, p)| Psu {
+            id: id(p, || format!("PowerSupplies/{i}")),
             name: name(p, "power supply"),
             health: status_health(p),
             state: status_state(p).unwrap_or_else(|| "Unknown".into()),
@@ -235,7 +252,9 @@ pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|s| Sensor {
+        .enumerate()
+        .map(|(i, s)| Sensor {
+            id: id(s, || format!("Voltages/{i}")),
             name: name(s, "voltage"),
             kind: SensorKind::Voltage,
             unit: Unit::Volts,
@@ -258,7 +277,9 @@ pub fn thermal_metrics(v: &Value) -> Vec<Sensor> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|t| Sensor {
+        .enumerate()
+        .map(|(i, t)| Sensor {
+            id: id(t, || format!("TemperatureReadingsCelsius/{i}")),
             name: name(t, "temperature"),
             kind: SensorKind::Temperature,
             unit: Unit::Celsius,
@@ -278,8 +299,10 @@ pub fn subsystem_fan(v: &Value) -> Sensor {
         Some(r) => (Unit::Rpm, Some(r)),
         None => (Unit::Percent, speed.and_then(|s| num(s, "Reading"))),
     };
+    let name = name(v, "fan");
     Sensor {
-        name: name(v, "fan"),
+        id: id(v, || name.clone()),
+        name,
         kind: SensorKind::Fan,
         unit,
         reading: if absent(v) { None } else { reading },
@@ -296,8 +319,10 @@ pub fn subsystem_psu(v: &Value, metrics: Option<&Value>) -> Psu {
             .and_then(|m| m.get(key))
             .and_then(|r| num(r, "Reading"))
     };
+    let name = name(v, "power supply");
     Psu {
-        name: name(v, "power supply"),
+        id: id(v, || name.clone()),
+        name,
         health: status_health(v),
         state: status_state(v).unwrap_or_else(|| "Unknown".into()),
         input_watts: reading("InputPowerWatts"),
@@ -336,6 +361,7 @@ pub fn sensor(v: &Value) -> Sensor {
             .and_then(|t| num(t, "Reading"))
     };
     Sensor {
+        id: id(v, || nm.clone()),
         name: nm,
         kind,
         unit,

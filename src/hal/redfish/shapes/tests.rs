@@ -128,3 +128,47 @@ fn garbage_never_panics() {
         let _ = subsystem_fan(&v);
     }
 }
+
+/// Two PSUs and two temperatures named alike (as Supermicro and HPE boards name them): each
+/// keeps an id of its own, `@odata.id` where the member has one, else `MemberId`.
+#[test]
+fn parts_of_one_name_get_distinct_ids() {
+    let power = serde_json::json!({
+        "@odata.id": "/redfish/v1/Chassis/1/Power",
+        "PowerSupplies": [
+            {"@odata.id": "/redfish/v1/Chassis/1/Power#/PowerSupplies/0", "MemberId": "0",
+             "Name": "Power Supply", "Status": {"State": "Enabled", "Health": "OK"}},
+            {"@odata.id": "/redfish/v1/Chassis/1/Power#/PowerSupplies/1", "MemberId": "1",
+             "Name": "Power Supply", "Status": {"State": "Enabled", "Health": "Critical"}}
+        ]
+    });
+    let (psus, _, _) = legacy_power(&power);
+    let psus: Vec<(&str, &str, Health)> = psus
+        .iter()
+        .map(|p| (p.id.as_str(), p.name.as_str(), p.health))
+        .collect();
+    assert_eq!(
+        psus,
+        [
+            (
+                "/redfish/v1/Chassis/1/Power#/PowerSupplies/0",
+                "Power Supply",
+                Health::Ok
+            ),
+            (
+                "/redfish/v1/Chassis/1/Power#/PowerSupplies/1",
+                "Power Supply",
+                Health::Critical
+            ),
+        ]
+    );
+    let thermal = serde_json::json!({
+        "Temperatures": [
+            {"MemberId": "4", "Name": "Temp", "ReadingCelsius": 30},
+            {"MemberId": "5", "Name": "Temp", "ReadingCelsius": 31},
+            {"Name": "Temp", "ReadingCelsius": 32}
+        ]
+    });
+    let ids: Vec<String> = legacy_thermal(&thermal).into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["4", "5", "Temperatures/2"]);
+}
