@@ -17,7 +17,9 @@ mod reading;
 mod snapshot;
 
 pub use action::Action;
-pub use bounds::unique_ids;
+pub use bounds::{
+    Budget, Dropped, Limits, MAX_NAME_CHARS, MAX_STATE_CHARS, truncate_chars, unique_ids,
+};
 pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};

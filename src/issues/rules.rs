@@ -62,6 +62,7 @@ pub(super) const RULES: &[Rule] = &[
     power_state_unknown,
     powersupply_failure,
     sensors,
+    too_many_sensors,
 ];
 
 fn issue(kind: IssueType, severity: Severity, detail: String) -> Issue {
@@ -300,4 +301,37 @@ fn sensors(b: &Bmc<'_>) -> Vec<Issue> {
         ));
     }
     out
+}
+
+/// `too-many-sensors`: the last poll kept only `[poll] max-sensors-per-bmc` sensors or
+/// `max-psus-per-bmc` PSUs of more the BMC reported.
+fn too_many_sensors(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(snap) = &b.entry.snapshot else {
+        return Vec::new();
+    };
+    let r = &snap.reading;
+    let kept = |n: Option<usize>| n.unwrap_or(0);
+    let mut parts = Vec::new();
+    if r.dropped.sensors > 0 {
+        parts.push(format!(
+            "{} sensors beyond the {} kept ([poll] max-sensors-per-bmc)",
+            r.dropped.sensors,
+            kept(r.sensors.ok().map(Vec::len))
+        ));
+    }
+    if r.dropped.psus > 0 {
+        parts.push(format!(
+            "{} PSUs beyond the {} kept ([poll] max-psus-per-bmc)",
+            r.dropped.psus,
+            kept(r.psus.ok().map(Vec::len))
+        ));
+    }
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    vec![issue(
+        IssueType::TooManySensors,
+        Severity::Major,
+        format!("the BMC reports {}", parts.join(" and ")),
+    )]
 }

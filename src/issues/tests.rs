@@ -50,6 +50,7 @@ fn healthy(i: u8) -> Entry {
             lower_critical: None,
         }]),
         refused_certificate_expires: None,
+        dropped: Default::default(),
     };
     Entry {
         target: Target {
@@ -240,5 +241,28 @@ fn psus_and_sensors_of_one_name_are_told_apart_by_id() {
             "PSU [20:0:0:61] is critical (Enabled)",
             "PSU [20:0:0:62] is critical (Enabled)"
         ]
+    );
+}
+
+#[test]
+fn dropped_parts_raise_too_many_sensors() {
+    let mut e = healthy(1);
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    assert!(!found.contains_key(&e.target.mac));
+    snap(&mut e).reading.dropped = crate::model::Dropped {
+        sensors: 49_000,
+        psus: 2,
+    };
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    let issues = &found[&e.target.mac];
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        (issues[0].kind, issues[0].severity),
+        (IssueType::TooManySensors, Severity::Major)
+    );
+    assert_eq!(
+        issues[0].detail,
+        "the BMC reports 49000 sensors beyond the 1 kept ([poll] max-sensors-per-bmc) \
+         and 2 PSUs beyond the 1 kept ([poll] max-psus-per-bmc)"
     );
 }

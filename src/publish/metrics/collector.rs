@@ -345,6 +345,22 @@ fn families() -> Vec<Family> {
             },
         ),
         Family::new(
+            "bmc_parts_dropped",
+            "Sensors or PSUs the BMC reported beyond the per-BMC limit at the last poll: counted, not kept",
+            None,
+            |s, emit| {
+                let d = s.reading.dropped;
+                for (part, n) in [("sensors", d.sensors), ("psus", d.psus)] {
+                    if n > 0 {
+                        emit(
+                            vec![("mac", s.mac.to_string()), ("part", part.to_string())],
+                            n as f64,
+                        );
+                    }
+                }
+            },
+        ),
+        Family::new(
             "bmc_issue",
             "1 for each issue the BMC has now, by type and severity (see docs/issues.md)",
             None,

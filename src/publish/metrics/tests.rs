@@ -64,6 +64,7 @@ fn snapshot() -> BmcSnapshot {
                 sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
             ]),
             refused_certificate_expires: None,
+            dropped: Default::default(),
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,
@@ -192,6 +193,10 @@ fn parts_of_one_name_are_distinct_series() {
     ] {
         assert!(text.contains(&line), "missing {line:?} in\n{text}");
     }
+    assert!(
+        !text.contains("bmc_parts_dropped"),
+        "nothing dropped:\n{text}"
+    );
     let mut series: Vec<&str> = text
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -201,4 +206,32 @@ fn parts_of_one_name_are_distinct_series() {
     series.sort_unstable();
     series.dedup();
     assert_eq!(series.len(), all, "a label set twice in\n{text}");
+}
+
+#[test]
+fn dropped_parts_are_a_gauge_per_part() {
+    let mut s = snapshot();
+    s.reading.dropped = crate::model::Dropped {
+        sensors: 49_000,
+        psus: 0,
+    };
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(Target {
+        mac: s.mac,
+        ip: s.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(s);
+    let text = render(
+        &registry(store, Arc::new(PollStats::default())),
+        Format::Text,
+    )
+    .expect("render");
+    assert!(
+        text.contains("bmc_parts_dropped{mac=\"02:00:00:00:00:01\",part=\"sensors\"} 49000"),
+        "{text}"
+    );
+    assert!(!text.contains("part=\"psus\""), "{text}");
 }
