@@ -1,17 +1,20 @@
 //! Hostile BMCs against the series the catcher exports: 50,000 sensors on one BMC (in a `Thermal`
 //! array and in a `Sensors` collection) cost only the per-BMC bound, are counted and raise
 //! `too-many-sensors`, while a healthy BMC next to them is polled as before; and PSUs and sensors
-//! that share a name stay distinct series, so a critical PSU is not hidden by a healthy twin.
+//! that share a name stay distinct series, so a critical PSU is not hidden by a healthy twin. Over
+//! IPMI, sensor records beyond the bound are not even read.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::*;
 use crate::it::daemon::{snapshot, wait_for};
+use bmc_catcher::config::{Config, ProtocolChoice};
 use bmc_catcher::daemon::Daemon;
-use bmc_catcher::model::{Health, IssueType, MacAddr};
-use bmc_sim::SimShape;
+use bmc_catcher::hal::Connector;
+use bmc_catcher::model::{Health, IssueType, MacAddr, Target};
 use bmc_sim::state::{Health as SimHealth, SensorKind, SimPsu, SimSensor};
+use bmc_sim::{SimProtocol, SimShape};
 
 /// Sensors a hostile BMC reports; the default bound is 1,000.
 const HOSTILE_SENSORS: usize = 50_000;
@@ -198,4 +201,56 @@ async fn psus_and_sensors_of_one_name_stay_distinct_series() {
         assert!(temps.iter().any(|l| value(l) == 2.0), "{temps:?}");
     }
     daemon.stop().await;
+}
+
+/// An IPMI BMC whose SDR repository holds 205 threshold sensors, 200 of them named "Temp", under
+/// `max-sensors-per-bmc = 50`: a poll keeps 50 with distinct ids, counts the rest, and (the
+/// repository cached) sends no Get Sensor Reading for the records beyond the bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn ipmi_records_beyond_the_bound_are_counted_not_read() {
+    let bed = TestBed::new()
+        .protocols(vec![SimProtocol::Ipmi])
+        .start()
+        .await;
+    let fleet = &bed.fleet;
+    fleet.bmcs[0]
+        .bmc
+        .state()
+        .sensors
+        .extend((0..200).map(temperature));
+    let (ip, handle) = fleet.bmcs[0].ipmi.clone().expect("ipmi");
+    let mut c = Config::default();
+    c.poll.protocol = ProtocolChoice::Ipmi;
+    c.poll.timeout = Duration::from_secs(20);
+    c.poll.max_sensors_per_bmc = 50;
+    c.ipmi.port = fleet.ipmi_port();
+    let creds = bmc_catcher::config::Credentials::single("admin", "password");
+    let bmc = Connector::new(&c, creds)
+        .expect("connector")
+        .connect(&Target {
+            mac: mac(fleet.bmcs[0].bmc.mac),
+            ip: ip.ip(),
+            port: None,
+            hostname: None,
+            lease_ends: None,
+        });
+    let r = bmc.poll().await;
+    assert!(r.first_error().is_none(), "{:?}", r.errors());
+    let sensors = r.sensors.ok().expect("sensors");
+    assert_eq!(sensors.len(), 50);
+    // 200 + the simulator's 5 + its power sensor, less the 50 kept.
+    assert_eq!(r.dropped.sensors, 156);
+    let mut ids: Vec<&str> = sensors.iter().map(|s| s.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "every kept sensor has an id of its own");
+    let before = handle.requests();
+    let r = bmc.poll().await;
+    assert_eq!(r.dropped.sensors, 156);
+    let second = handle.requests() - before;
+    assert!(
+        second < 70,
+        "a cached poll reads the 50 kept sensors, the 2 PSUs and the chassis, not 206: {second} requests"
+    );
+    bmc.close().await;
 }
