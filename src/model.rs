@@ -1,6 +1,7 @@
 //! The domain vocabulary shared by every part of the daemon: a BMC's identity (its MAC), what a poll
-//! learns about it (power, inventory, sensors, PSUs), how a failed read is described, what can be
-//! wrong with it (issues), what an operator can ask of it (actions) and what changed (events).
+//! learns about it (power, inventory, sensors, PSUs) and how much of it a poll keeps (bounds), how
+//! a failed read is described, what can be wrong with it (issues), what an operator can ask of it
+//! (actions) and what changed (events).
 //!
 //! Owns no I/O and names no other module of the crate: everything else depends on it. Discovery
 //! produces [`Target`]s, backends produce [`Reading`]s, the poller wraps them in [`BmcSnapshot`]s,
