@@ -34,6 +34,7 @@ fn ip(i: usize) -> IpAddr {
 
 fn sensor(name: &str, kind: SensorKind, unit: Unit, reading: f64, crit: Option<f64>) -> Sensor {
     Sensor {
+        id: format!("/redfish/v1/Chassis/1/Sensors/{}", name.replace(' ', "")),
         name: name.to_string(),
         kind,
         unit,
@@ -58,6 +59,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
     };
     let fan = |name, base: f64| sensor(name, SensorKind::Fan, Unit::Rpm, base + v * 11.0, None);
     let psu = |n: usize| Psu {
+        id: format!("/redfish/v1/Chassis/1/Power#/PowerSupplies/{n}"),
         name: format!("PSU{n}"),
         health: Health::Ok,
         state: "Enabled".into(),
@@ -118,6 +120,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
                 sensor("3.3V", SensorKind::Voltage, Unit::Volts, 3.31, Some(3.6)),
             ]),
             refused_certificate_expires: None,
+            dropped: Default::default(),
         },
         issues: Vec::new(),
     }

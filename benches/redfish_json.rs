@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use bmc_catcher::hal::redfish::shapes;
+use bmc_catcher::model::{Budget, Limits};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 
@@ -23,12 +24,33 @@ fn parse(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("the mockup is JSON")
 }
 
+/// Fresh budgets of the default per-BMC limits: (sensors, PSUs).
+fn budgets() -> (Budget, Budget) {
+    let l = Limits::default();
+    (Budget::new(l.max_sensors), Budget::new(l.max_psus))
+}
+
+fn thermal_of(v: &Value) -> Vec<bmc_catcher::model::Sensor> {
+    shapes::legacy_thermal(v, &mut budgets().0)
+}
+
+fn power_of(
+    v: &Value,
+) -> (
+    Vec<bmc_catcher::model::Psu>,
+    bmc_catcher::model::PowerMetrics,
+    Vec<bmc_catcher::model::Sensor>,
+) {
+    let (mut sensors, mut psus) = budgets();
+    shapes::legacy_power(v, &mut psus, &mut sensors)
+}
+
 fn bench_legacy(c: &mut Criterion) {
     let thermal = read(&chassis().join("Thermal/index.json"));
     let power = read(&chassis().join("Power/index.json"));
     let (thermal_v, power_v) = (parse(&thermal), parse(&power));
-    let sensors = shapes::legacy_thermal(&thermal_v);
-    let (psus, _, volts) = shapes::legacy_power(&power_v);
+    let sensors = thermal_of(&thermal_v);
+    let (psus, _, volts) = power_of(&power_v);
     assert!(!sensors.is_empty() && !psus.is_empty() && !volts.is_empty());
     eprintln!(
         "redfish_json: Thermal {} bytes -> {} sensors; Power {} bytes -> {} PSUs, {} voltages",
@@ -43,21 +65,19 @@ fn bench_legacy(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(thermal.len() as u64));
     g.bench_function("from_slice", |b| b.iter(|| parse(black_box(&thermal))));
     g.bench_function("legacy_thermal", |b| {
-        b.iter(|| shapes::legacy_thermal(black_box(&thermal_v)))
+        b.iter(|| thermal_of(black_box(&thermal_v)))
     });
     g.bench_function("from_slice+legacy_thermal", |b| {
-        b.iter(|| shapes::legacy_thermal(&parse(black_box(&thermal))))
+        b.iter(|| thermal_of(&parse(black_box(&thermal))))
     });
     g.finish();
 
     let mut g = c.benchmark_group("redfish_power");
     g.throughput(Throughput::Bytes(power.len() as u64));
     g.bench_function("from_slice", |b| b.iter(|| parse(black_box(&power))));
-    g.bench_function("legacy_power", |b| {
-        b.iter(|| shapes::legacy_power(black_box(&power_v)))
-    });
+    g.bench_function("legacy_power", |b| b.iter(|| power_of(black_box(&power_v))));
     g.bench_function("from_slice+legacy_power", |b| {
-        b.iter(|| shapes::legacy_power(&parse(black_box(&power))))
+        b.iter(|| power_of(&parse(black_box(&power))))
     });
     g.finish();
 }

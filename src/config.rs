@@ -117,6 +117,12 @@ impl Config {
         if self.poll.concurrency == 0 {
             return Err(invalid("poll.concurrency", "must be at least 1"));
         }
+        if !(1..=100_000).contains(&self.poll.max_sensors_per_bmc) {
+            return Err(invalid("poll.max-sensors-per-bmc", "must be 1 to 100000"));
+        }
+        if !(1..=10_000).contains(&self.poll.max_psus_per_bmc) {
+            return Err(invalid("poll.max-psus-per-bmc", "must be 1 to 10000"));
+        }
         if !(1..=8).contains(&self.redfish.connections_per_bmc) {
             return Err(invalid("redfish.connections-per-bmc", "must be 1 to 8"));
         }

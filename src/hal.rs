@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use crate::config::{
     Config, Credential, Credentials, Ipmi as IpmiConfig, IpmiPrivilege, ProtocolChoice,
 };
-use crate::model::{Action, ErrorKind, MacAddr, PowerState, Protocol, Reading, Target};
+use crate::model::{Action, ErrorKind, Limits, MacAddr, PowerState, Protocol, Reading, Target};
 
 /// What a backend says about itself; no I/O, never holds credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +108,7 @@ pub struct Connector {
     protocol: ProtocolChoice,
     redfish: redfish::RedfishShared,
     ipmi: IpmiConfig,
+    limits: Limits,
     credentials: std::sync::RwLock<Arc<Credentials>>,
 }
 
@@ -119,8 +120,10 @@ impl Connector {
                 &config.redfish,
                 config.poll.timeout,
                 config.poll.interval,
-            )?,
+            )?
+            .with_limits(config.poll.limits()),
             ipmi: config.ipmi.clone(),
+            limits: config.poll.limits(),
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
         })
     }
@@ -165,7 +168,7 @@ impl Connector {
             retries: self.ipmi.retries,
             recorder: None,
         });
-        ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive)
+        ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive, self.limits)
     }
 
     fn creds(&self) -> Arc<Credentials> {

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! - [`model`]: MACs, targets, readings, per-field errors and their kinds, snapshots, issues,
-//!   actions, events. No I/O.
+//!   actions, events, the per-BMC bounds on what a poll keeps. No I/O.
 //! - [`config`]: the TOML config and the credentials file; errors name the file and key.
 //! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher.
 //! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends.

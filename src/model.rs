@@ -1,12 +1,14 @@
 //! The domain vocabulary shared by every part of the daemon: a BMC's identity (its MAC), what a poll
-//! learns about it (power, inventory, sensors, PSUs), how a failed read is described, what can be
-//! wrong with it (issues), what an operator can ask of it (actions) and what changed (events).
+//! learns about it (power, inventory, sensors, PSUs) and how much of it a poll keeps (bounds), how
+//! a failed read is described, what can be wrong with it (issues), what an operator can ask of it
+//! (actions) and what changed (events).
 //!
 //! Owns no I/O and names no other module of the crate: everything else depends on it. Discovery
 //! produces [`Target`]s, backends produce [`Reading`]s, the poller wraps them in [`BmcSnapshot`]s,
 //! the store keeps them and emits [`Event`]s, the publishers read them.
 
 mod action;
+mod bounds;
 mod error;
 mod event;
 mod identity;
@@ -16,6 +18,9 @@ mod reading;
 mod snapshot;
 
 pub use action::Action;
+pub use bounds::{
+    Budget, Dropped, Limits, MAX_NAME_CHARS, MAX_STATE_CHARS, truncate_chars, unique_ids,
+};
 pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};

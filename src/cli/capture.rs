@@ -99,7 +99,8 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         args.timeout,
         ProtocolChoice::Redfish,
     )?;
-    let shared = RedfishShared::new(&config.redfish, args.timeout, config.poll.interval)?;
+    let shared = RedfishShared::new(&config.redfish, args.timeout, config.poll.interval)?
+        .with_limits(config.poll.limits());
     let cred = creds.for_target(target.mac, target.ip).cloned();
     let mut redfish = RedfishBmc::new(&shared, &target, cred.clone());
     let use_ipmi = match args.protocol {

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::duration_str;
-use crate::model::MacAddr;
+use crate::model::{Limits, MacAddr};
 
 /// Which lease file format to parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +94,21 @@ pub struct Poll {
     /// Polls in flight at once, over all BMCs.
     pub concurrency: usize,
     pub protocol: ProtocolChoice,
+    /// Sensors kept of one BMC per poll; the rest are counted (`bmc_parts_dropped`) and raise
+    /// `too-many-sensors`, so a BMC that reports 50,000 costs what 1,000 cost.
+    pub max_sensors_per_bmc: usize,
+    /// PSUs kept of one BMC per poll, likewise.
+    pub max_psus_per_bmc: usize,
+}
+
+impl Poll {
+    /// The per-BMC bounds the backends apply.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_sensors: self.max_sensors_per_bmc,
+            max_psus: self.max_psus_per_bmc,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -262,6 +277,8 @@ impl Default for Poll {
             timeout: Duration::from_secs(60),
             concurrency: 64,
             protocol: ProtocolChoice::Auto,
+            max_sensors_per_bmc: Limits::default().max_sensors,
+            max_psus_per_bmc: Limits::default().max_psus,
         }
     }
 }

@@ -50,6 +50,10 @@ fn empty_file_gives_defaults() {
     let c = parse("").expect("defaults");
     assert_eq!(c.partition, "default");
     assert_eq!(c.poll.concurrency, 64);
+    assert_eq!(
+        (c.poll.max_sensors_per_bmc, c.poll.max_psus_per_bmc),
+        (1000, 64)
+    );
     assert_eq!(c.redfish.tls, TlsPolicy::Verify);
 }
 
@@ -103,6 +107,14 @@ fn invalid_values_name_the_key() {
         .expect_err("concurrency")
         .to_string();
     assert!(msg.contains("poll.concurrency"), "{msg}");
+    let msg = parse("[poll]\nmax-sensors-per-bmc = 0\n")
+        .expect_err("max sensors")
+        .to_string();
+    assert!(msg.contains("poll.max-sensors-per-bmc"), "{msg}");
+    let msg = parse("[poll]\nmax-psus-per-bmc = 0\n")
+        .expect_err("max psus")
+        .to_string();
+    assert!(msg.contains("poll.max-psus-per-bmc"), "{msg}");
     let msg = parse("[discovery]\nleases-format = \"csv\"\n")
         .expect_err("format")
         .to_string();

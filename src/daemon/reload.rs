@@ -49,7 +49,8 @@ impl Daemon {
         });
         let transport = old.redfish != new.redfish
             || old.ipmi != new.ipmi
-            || old.poll.protocol != new.poll.protocol;
+            || old.poll.protocol != new.poll.protocol
+            || old.poll.limits() != new.poll.limits();
         let mut changes = Vec::new();
         let schedule = Schedule::of(&new.poll);
         if Schedule::of(&old.poll) != schedule {

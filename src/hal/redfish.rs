@@ -30,7 +30,8 @@ pub use shared::RedfishShared;
 use crate::config::Credential;
 use crate::hal::{Bmc, BmcInfo, HalError, field};
 use crate::model::{
-    Action, Field, Inventory, PowerMetrics, PowerState, Protocol, Psu, Reading, Sensor, Target,
+    Action, Dropped, Field, Inventory, Limits, PowerMetrics, PowerState, Protocol, Psu, Reading,
+    Sensor, Target,
 };
 
 /// Where a BMC keeps its thermal and power data.
@@ -103,6 +104,8 @@ struct Environment {
     sensors: Field<Vec<Sensor>>,
     psus: Field<Vec<Psu>>,
     power: Field<PowerMetrics>,
+    /// Sensors and PSUs beyond the limits, counted and not built.
+    dropped: Dropped,
 }
 
 pub struct RedfishBmc {
@@ -110,6 +113,8 @@ pub struct RedfishBmc {
     session: client::Session,
     layout: Mutex<Option<Layout>>,
     op: Mutex<()>,
+    /// How many sensors and PSUs a poll keeps.
+    limits: Limits,
 }
 
 impl RedfishBmc {
@@ -131,6 +136,7 @@ impl RedfishBmc {
             session,
             layout: Mutex::new(None),
             op: Mutex::new(()),
+            limits: shared.limits,
         }
     }
 
@@ -281,6 +287,7 @@ impl RedfishBmc {
             power_metrics: env.power,
             sensors: env.sensors,
             refused_certificate_expires: None,
+            dropped: env.dropped,
         }
     }
 
@@ -307,6 +314,7 @@ impl Bmc for RedfishBmc {
             r.refused_certificate_expires = self.session.certificate_expiry();
         }
         self.session.operation_done();
+        r.bound(&self.limits);
         r
     }
 

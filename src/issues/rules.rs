@@ -62,6 +62,7 @@ pub(super) const RULES: &[Rule] = &[
     power_state_unknown,
     powersupply_failure,
     sensors,
+    too_many_sensors,
 ];
 
 fn issue(kind: IssueType, severity: Severity, detail: String) -> Issue {
@@ -225,6 +226,16 @@ fn power_state_unknown(b: &Bmc<'_>) -> Vec<Issue> {
     )]
 }
 
+/// How a detail names a sensor or PSU: its name and, where it differs, its id, so two parts of
+/// one name (IPMI SDR names repeat) stay two issues.
+fn part(name: &str, id: &str) -> String {
+    if id.is_empty() || id == name {
+        name.to_string()
+    } else {
+        format!("{name} [{id}]")
+    }
+}
+
 /// `powersupply-failure`: a PSU in critical (critical) or warning (major) health.
 fn powersupply_failure(b: &Bmc<'_>) -> Vec<Issue> {
     let Some(snap) = &b.entry.snapshot else {
@@ -239,12 +250,12 @@ fn powersupply_failure(b: &Bmc<'_>) -> Vec<Issue> {
             Health::Critical => Some(issue(
                 IssueType::PowersupplyFailure,
                 Severity::Critical,
-                format!("{} is critical ({})", p.name, p.state),
+                format!("{} is critical ({})", part(&p.name, &p.id), p.state),
             )),
             Health::Warning => Some(issue(
                 IssueType::PowersupplyFailure,
                 Severity::Major,
-                format!("{} is in warning ({})", p.name, p.state),
+                format!("{} is in warning ({})", part(&p.name, &p.id), p.state),
             )),
             _ => None,
         })
@@ -267,8 +278,8 @@ fn sensors(b: &Bmc<'_>) -> Vec<Issue> {
             .iter()
             .filter(|x| x.health == h)
             .map(|x| match x.reading {
-                Some(v) => format!("{} {v}", x.name),
-                None => x.name.clone(),
+                Some(v) => format!("{} {v}", part(&x.name, &x.id)),
+                None => part(&x.name, &x.id),
             })
             .collect()
     };
@@ -290,4 +301,37 @@ fn sensors(b: &Bmc<'_>) -> Vec<Issue> {
         ));
     }
     out
+}
+
+/// `too-many-sensors`: the last poll kept only `[poll] max-sensors-per-bmc` sensors or
+/// `max-psus-per-bmc` PSUs of more the BMC reported.
+fn too_many_sensors(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(snap) = &b.entry.snapshot else {
+        return Vec::new();
+    };
+    let r = &snap.reading;
+    let kept = |n: Option<usize>| n.unwrap_or(0);
+    let mut parts = Vec::new();
+    if r.dropped.sensors > 0 {
+        parts.push(format!(
+            "{} sensors beyond the {} kept ([poll] max-sensors-per-bmc)",
+            r.dropped.sensors,
+            kept(r.sensors.ok().map(Vec::len))
+        ));
+    }
+    if r.dropped.psus > 0 {
+        parts.push(format!(
+            "{} PSUs beyond the {} kept ([poll] max-psus-per-bmc)",
+            r.dropped.psus,
+            kept(r.psus.ok().map(Vec::len))
+        ));
+    }
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    vec![issue(
+        IssueType::TooManySensors,
+        Severity::Major,
+        format!("the BMC reports {}", parts.join(" and ")),
+    )]
 }

@@ -30,6 +30,7 @@ fn healthy(i: u8) -> Entry {
         }),
         led: Field::Ok(crate::model::Led::Off),
         psus: Field::Ok(vec![Psu {
+            id: "PSU1".into(),
             name: "PSU1".into(),
             health: Health::Ok,
             state: "Enabled".into(),
@@ -39,6 +40,7 @@ fn healthy(i: u8) -> Entry {
         }]),
         power_metrics: Field::Ok(Default::default()),
         sensors: Field::Ok(vec![Sensor {
+            id: "CPU Temp".into(),
             name: "CPU Temp".into(),
             kind: SensorKind::Temperature,
             unit: Unit::Celsius,
@@ -48,6 +50,7 @@ fn healthy(i: u8) -> Entry {
             lower_critical: None,
         }]),
         refused_certificate_expires: None,
+        dropped: Default::default(),
     };
     Entry {
         target: Target {
@@ -206,4 +209,60 @@ fn names_parse_back() {
     }
     assert!("bogus".parse::<IssueType>().is_err());
     assert_eq!("critical".parse::<Severity>(), Ok(Severity::Critical));
+}
+
+#[test]
+fn psus_and_sensors_of_one_name_are_told_apart_by_id() {
+    let mut e = healthy(1);
+    let psu = |id: &str, health| Psu {
+        id: id.into(),
+        name: "PSU".into(),
+        health,
+        state: "Enabled".into(),
+        input_watts: None,
+        output_watts: None,
+        capacity_watts: None,
+    };
+    // Two critical PSUs named alike stay two issues; the healthy twin raises none.
+    snap(&mut e).reading.psus = Field::Ok(vec![
+        psu("20:0:0:60", Health::Ok),
+        psu("20:0:0:61", Health::Critical),
+        psu("20:0:0:62", Health::Critical),
+    ]);
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    let details: Vec<&str> = found[&e.target.mac]
+        .iter()
+        .filter(|i| i.kind == IssueType::PowersupplyFailure)
+        .map(|i| i.detail.as_str())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "PSU [20:0:0:61] is critical (Enabled)",
+            "PSU [20:0:0:62] is critical (Enabled)"
+        ]
+    );
+}
+
+#[test]
+fn dropped_parts_raise_too_many_sensors() {
+    let mut e = healthy(1);
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    assert!(!found.contains_key(&e.target.mac));
+    snap(&mut e).reading.dropped = crate::model::Dropped {
+        sensors: 49_000,
+        psus: 2,
+    };
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    let issues = &found[&e.target.mac];
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(
+        (issues[0].kind, issues[0].severity),
+        (IssueType::TooManySensors, Severity::Major)
+    );
+    assert_eq!(
+        issues[0].detail,
+        "the BMC reports 49000 sensors beyond the 1 kept ([poll] max-sensors-per-bmc) \
+         and 2 PSUs beyond the 1 kept ([poll] max-psus-per-bmc)"
+    );
 }

@@ -26,7 +26,11 @@ pub enum EventKind {
         new: PowerState,
     },
     HealthChanged {
+        /// `psu:<id>` or `sensor:<id>`: unique and stable where names repeat.
         component: String,
+        /// The part's name as the BMC gives it.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        name: String,
         old: Health,
         new: Health,
     },

@@ -20,10 +20,11 @@ pub enum IssueType {
     SensorWarning,
     PowerStateUnknown,
     TlsCertificateChanged,
+    TooManySensors,
 }
 
 impl IssueType {
-    pub const ALL: [IssueType; 11] = [
+    pub const ALL: [IssueType; 12] = [
         IssueType::Unreachable,
         IssueType::AuthFailed,
         IssueType::InfoOutdated,
@@ -35,6 +36,7 @@ impl IssueType {
         IssueType::SensorWarning,
         IssueType::PowerStateUnknown,
         IssueType::TlsCertificateChanged,
+        IssueType::TooManySensors,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl IssueType {
             IssueType::SensorWarning => "sensor-warning",
             IssueType::PowerStateUnknown => "power-state-unknown",
             IssueType::TlsCertificateChanged => "tls-certificate-changed",
+            IssueType::TooManySensors => "too-many-sensors",
         }
     }
 }

@@ -85,6 +85,10 @@ pub enum Unit {
 /// One sensor reading. `reading` is `None` when the sensor exists but reports nothing (absent device).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sensor {
+    /// Stable and unique among the BMC's sensors, where `name` need not be (IPMI SDR names
+    /// repeat): the IPMI sensor key, the Redfish `@odata.id` / `MemberId`. See [`unique_ids`].
+    #[serde(default)]
+    pub id: String,
     pub name: String,
     pub kind: SensorKind,
     pub unit: Unit,
@@ -99,6 +103,9 @@ pub struct Sensor {
 /// One power supply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Psu {
+    /// Stable and unique among the BMC's PSUs, like [`Sensor::id`].
+    #[serde(default)]
+    pub id: String,
     pub name: String,
     pub health: Health,
     /// Redfish `Status.State` (`Enabled`, `Absent`, ...), or IPMI presence.

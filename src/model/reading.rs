@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorKind, Field, FieldError, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor};
+use super::{
+    Dropped, ErrorKind, Field, FieldError, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor,
+};
 
 /// Everything one poll of one BMC learned, field by field: one failing read never hides the others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +20,10 @@ pub struct Reading {
     /// Unix seconds: the operator judges the change by it. `None` when nothing was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_certificate_expires: Option<i64>,
+    /// Sensors and PSUs the BMC reported beyond `[poll] max-sensors-per-bmc` /
+    /// `max-psus-per-bmc`: counted, not kept (see [`Reading::bound`]).
+    #[serde(default, skip_serializing_if = "Dropped::is_none")]
+    pub dropped: Dropped,
 }
 
 impl Reading {
@@ -31,6 +37,7 @@ impl Reading {
             power_metrics: Field::failed(kind, message),
             sensors: Field::failed(kind, message),
             refused_certificate_expires: None,
+            dropped: Dropped::default(),
         }
     }
 

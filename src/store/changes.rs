@@ -1,21 +1,23 @@
 //! Change detection: what differs between two consecutive snapshots of one BMC, as the
 //! [`EventKind`]s the store emits (`unreachable`/`recovered`, `power-changed`, `health-changed`).
+//! Sensors and PSUs are matched by id, not by name.
 
 use std::collections::BTreeMap;
 
 use crate::model::{BmcSnapshot, ErrorKind, EventKind, Health};
 
-/// Health per component (`psu:<name>`, `sensor:<name>`) in a snapshot.
-fn component_health(s: &BmcSnapshot) -> BTreeMap<String, Health> {
+/// Health and name per component (`psu:<id>`, `sensor:<id>`) in a snapshot: keyed by id, since
+/// names repeat (two IPMI sensors named "Temp") and a repeated name would hide a change.
+fn component_health(s: &BmcSnapshot) -> BTreeMap<String, (Health, &str)> {
     let mut out = BTreeMap::new();
     if let Some(psus) = s.reading.psus.ok() {
         for p in psus {
-            out.insert(format!("psu:{}", p.name), p.health);
+            out.insert(format!("psu:{}", p.id), (p.health, p.name.as_str()));
         }
     }
     if let Some(sensors) = s.reading.sensors.ok() {
         for x in sensors {
-            out.insert(format!("sensor:{}", x.name), x.health);
+            out.insert(format!("sensor:{}", x.id), (x.health, x.name.as_str()));
         }
     }
     out
@@ -49,12 +51,13 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
     }
     if let Some(prev) = prev {
         let before = component_health(prev);
-        for (component, h) in component_health(new) {
-            if let Some(old) = before.get(&component)
+        for (component, (h, name)) in component_health(new) {
+            if let Some((old, _)) = before.get(&component)
                 && *old != h
             {
                 out.push(EventKind::HealthChanged {
                     component,
+                    name: name.to_string(),
                     old: *old,
                     new: h,
                 });

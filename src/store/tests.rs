@@ -22,6 +22,7 @@ fn snap(power: Option<PowerState>, psu: Health) -> BmcSnapshot {
     if let Some(p) = power {
         reading.power = Field::Ok(p);
         reading.psus = Field::Ok(vec![Psu {
+            id: "psu-1".into(),
             name: "PSU1".into(),
             health: psu,
             state: "Enabled".into(),
@@ -76,7 +77,8 @@ fn lifecycle_events_fire_on_change_only() {
                 new: PowerState::Off
             },
             EventKind::HealthChanged {
-                component: "psu:PSU1".into(),
+                component: "psu:psu-1".into(),
+                name: "PSU1".into(),
                 old: Health::Ok,
                 new: Health::Critical
             },
@@ -136,6 +138,7 @@ fn event_ids_reach_observers_in_order_under_concurrent_emitters() {
                         mac(),
                         EventKind::HealthChanged {
                             component: format!("sensor:{t}-{i}"),
+                            name: format!("{t}-{i}"),
                             old: Health::Ok,
                             new: Health::Warning,
                         },
@@ -161,5 +164,31 @@ fn event_ids_reach_observers_in_order_under_concurrent_emitters() {
     assert!(
         seqs.windows(2).all(|w| w[1] == w[0] + 1),
         "ids out of order"
+    );
+}
+
+/// Two PSUs named alike: when the second turns critical, the change is seen (by id), not hidden
+/// behind the healthy one of the same name.
+#[test]
+fn a_change_of_one_of_two_parts_of_one_name_is_seen() {
+    let with = |second: Health| {
+        let mut s = snap(Some(PowerState::On), Health::Ok);
+        if let Field::Ok(psus) = &mut s.reading.psus {
+            let mut twin = psus[0].clone();
+            twin.id = "psu-2".into();
+            twin.health = second;
+            psus.push(twin);
+        }
+        s
+    };
+    let events = changes(Some(&with(Health::Ok)), &with(Health::Critical));
+    assert_eq!(
+        events,
+        vec![EventKind::HealthChanged {
+            component: "psu:psu-2".into(),
+            name: "PSU1".into(),
+            old: Health::Ok,
+            new: Health::Critical,
+        }]
     );
 }

@@ -5,3 +5,4 @@
 
 mod redfish;
 mod sessions;
+mod series;

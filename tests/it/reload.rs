@@ -115,10 +115,10 @@ fn the_reload_table_lists_what_the_tests_change() {
     let covered = [
         "credentials", // it::cli::sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_still_valid
         "`[poll] interval`, `timeout`, `concurrency`", // it::cli (interval), above (timeout), below (concurrency)
-        "`[redfish]`, `[ipmi]`, `[poll] protocol`",    // below
-        "`[discovery]`",                               // below
-        "`[issues]`",                                  // below
-        "`partition`, `[http]`, `[nats]`",             // below
+        "`[redfish]`, `[ipmi]`, `[poll] protocol`, `max-sensors-per-bmc`, `max-psus-per-bmc`", // below
+        "`[discovery]`",                   // below
+        "`[issues]`",                      // below
+        "`partition`, `[http]`, `[nats]`", // below
     ];
     assert_eq!(reload_table_rows(), covered);
 }
@@ -165,8 +165,8 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
     .await;
     assert_eq!((created(&a), created(&b)), (1, 1), "[poll]: sessions kept");
 
-    // [redfish], [ipmi], [poll] protocol: every backend is closed (logout) and made anew.
-    let changes: [(&str, ConfigChange); 3] = [
+    // [redfish], [ipmi], [poll] protocol and limits: every backend is closed (logout) and made anew.
+    let changes: [(&str, ConfigChange); 4] = [
         ("[redfish] connections-per-bmc", |c| {
             c.redfish.connections_per_bmc = 2
         }),
@@ -175,6 +175,9 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
         }),
         ("[poll] protocol", |c| {
             c.poll.protocol = bmc_catcher::config::ProtocolChoice::Redfish
+        }),
+        ("[poll] max-sensors-per-bmc", |c| {
+            c.poll.max_sensors_per_bmc = 500
         }),
     ];
     for (n, (what, change)) in changes.into_iter().enumerate() {

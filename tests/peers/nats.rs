@@ -361,6 +361,7 @@ async fn nats_down_never_blocks_polling_or_metrics() {
             mac(sim.mac),
             EventKind::HealthChanged {
                 component: format!("sensor:load-{i}"),
+                name: format!("load-{i}"),
                 old: bmc_catcher::model::Health::Ok,
                 new: bmc_catcher::model::Health::Warning,
             },
@@ -599,6 +600,7 @@ async fn one_oversized_message_costs_only_its_own_bmc() {
         mac(big.mac),
         EventKind::HealthChanged {
             component: format!("sensor:{}", "x".repeat(100_000)),
+            name: "big".into(),
             old: bmc_catcher::model::Health::Ok,
             new: bmc_catcher::model::Health::Warning,
         },
@@ -607,6 +609,7 @@ async fn one_oversized_message_costs_only_its_own_bmc() {
         mac(small.mac),
         EventKind::HealthChanged {
             component: "sensor:behind-the-big-one".into(),
+            name: "behind".into(),
             old: bmc_catcher::model::Health::Ok,
             new: bmc_catcher::model::Health::Warning,
         },

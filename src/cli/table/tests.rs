@@ -91,6 +91,7 @@ fn a_sick_psu_turns_the_power_symbol_red() {
     let mut r = row(1, PowerState::On, vec![]);
     if let Some(s) = r.snapshot.as_mut() {
         s.reading.psus = Field::Ok(vec![crate::model::Psu {
+            id: "psu-1".into(),
             name: "PSU1".into(),
             health: Health::Critical,
             state: "Enabled".into(),

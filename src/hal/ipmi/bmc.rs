@@ -16,7 +16,7 @@ use super::poll::{Cached, action_request, poll_session};
 use super::session::{Session, SessionConfig};
 use super::wire::rakp::Privilege;
 use crate::hal::{Bmc, BmcInfo, HalError};
-use crate::model::{Action, ErrorKind, PowerState, Reading};
+use crate::model::{Action, ErrorKind, Limits, PowerState, Reading};
 
 struct Inner {
     session: Option<Session>,
@@ -27,17 +27,25 @@ pub struct IpmiBmc {
     info: BmcInfo,
     cfg: Option<SessionConfig>,
     keepalive: Duration,
+    /// How many sensors and PSUs a poll keeps (`[poll] max-sensors-per-bmc`, ...).
+    limits: Limits,
     inner: Arc<Mutex<Inner>>,
     stop_keepalive: std::sync::Mutex<Option<CancellationToken>>,
 }
 
 impl IpmiBmc {
     /// `cfg` is `None` when no credentials are configured for this BMC.
-    pub fn new(info: BmcInfo, cfg: Option<SessionConfig>, keepalive: Duration) -> IpmiBmc {
+    pub fn new(
+        info: BmcInfo,
+        cfg: Option<SessionConfig>,
+        keepalive: Duration,
+        limits: Limits,
+    ) -> IpmiBmc {
         IpmiBmc {
             info,
             cfg,
             keepalive,
+            limits,
             inner: Arc::new(Mutex::new(Inner {
                 session: None,
                 cached: Cached::default(),
@@ -171,7 +179,7 @@ impl IpmiBmc {
 /// What a caller wants done in the session.
 #[derive(Clone, Copy)]
 enum Op {
-    Poll,
+    Poll(Limits),
     PowerState,
     Perform(Action),
 }
@@ -184,7 +192,7 @@ enum Done {
 
 async fn run(s: &mut Session, c: &mut Cached, bmc: &str, op: Op) -> Result<Done, HalError> {
     match op {
-        Op::Poll => poll_session(s, c, bmc)
+        Op::Poll(limits) => poll_session(s, c, bmc, &limits)
             .await
             .map(|r| Done::Reading(Box::new(r))),
         Op::PowerState => {
@@ -211,8 +219,11 @@ impl Bmc for IpmiBmc {
     }
 
     async fn poll(&self) -> Reading {
-        match self.with_session(Op::Poll).await {
-            Ok(Done::Reading(r)) => *r,
+        match self.with_session(Op::Poll(self.limits)).await {
+            Ok(Done::Reading(mut r)) => {
+                r.bound(&self.limits);
+                *r
+            }
             Ok(_) => Reading::all_failed(ErrorKind::Protocol, "internal: unexpected answer"),
             Err(e) => Reading::all_failed(e.kind(), &e.to_string()),
         }

@@ -1,14 +1,18 @@
 //! What one IPMI poll reads, in an open session: chassis status, the sensors of the (cached) SDR
 //! repository, PSU states, DCMI power or the power sensor, and once per session device id, GUID and
-//! FRU; and the request each action sends.
+//! FRU; and the request each action sends. Sensor and PSU records beyond the per-BMC [`Limits`] are
+//! counted, not read.
 
 use super::decode::chassis::{self, DeviceInfo, SystemGuid};
 use super::decode::fru::{self, Fru};
 use super::decode::reading::{parse_sensor_reading, to_psu, to_sensor};
+use super::decode::sdr::SdrRecord;
 use super::repository::{self, SdrCache};
 use super::session::Session;
 use crate::hal::{HalError, field};
-use crate::model::{Action, ErrorKind, Field, Led, PowerMetrics, Reading, SensorKind};
+use crate::model::{
+    Action, Dropped, ErrorKind, Field, Led, Limits, PowerMetrics, Reading, SensorKind,
+};
 
 /// What survives between polls, beside the session.
 #[derive(Default)]
@@ -25,6 +29,7 @@ pub(super) async fn poll_session(
     s: &mut Session,
     c: &mut Cached,
     bmc: &str,
+    limits: &Limits,
 ) -> Result<Reading, HalError> {
     let status = s.command(0x00, 0x01, &[]).await.and_then(|d| {
         chassis::parse_chassis_status(&d).map_err(|e| HalError::Protocol {
@@ -59,12 +64,22 @@ pub(super) async fn poll_session(
         c.guid.as_ref(),
     ));
     let sdr = repository::refresh(s, bmc, c.sdr.take()).await;
+    let mut dropped = Dropped::default();
     let (sensors, psus) = match &sdr {
         Ok(cache) => {
             let mut sensors = Vec::new();
             let mut psus = Vec::new();
             for rec in &cache.records {
                 if rec.owner_lun != 0 || rec.event_reading_type == 0 && !rec.threshold_based {
+                    continue;
+                }
+                // What `to_sensor` / `to_psu` would make of it: past the limit, not even read.
+                if rec.threshold_based && sensors.len() >= limits.max_sensors {
+                    dropped.sensors += 1;
+                    continue;
+                }
+                if is_psu_record(rec) && psus.len() >= limits.max_psus {
+                    dropped.psus += 1;
                     continue;
                 }
                 let r = s.request(0x04, 0x2d, &[rec.sensor_number]).await?;
@@ -109,7 +124,13 @@ pub(super) async fn poll_session(
         power_metrics,
         sensors,
         refused_certificate_expires: None,
+        dropped,
     })
+}
+
+/// A record [`to_psu`] turns into a PSU (and [`to_sensor`] does not take first).
+fn is_psu_record(rec: &SdrRecord) -> bool {
+    !rec.threshold_based && rec.sensor_type == 0x08 && rec.event_reading_type == 0x6f
 }
 
 async fn power_metrics(

@@ -1,5 +1,6 @@
 //! The thermal/power half of a Redfish poll: reads sensors, PSUs and power draw from whichever
 //! [`Shape`] the BMC's chassis has, fetching collection members with a small per-BMC concurrency.
+//! Only as many members as the per-BMC limits admit are fetched and built; the rest are counted.
 
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
@@ -7,21 +8,21 @@ use serde_json::Value;
 use super::{Environment, RedfishBmc, Shape, shapes};
 use crate::hal::HalError;
 use crate::hal::field;
-use crate::model::{Field, PowerMetrics, Psu, Sensor};
+use crate::model::{Budget, Dropped, Field, PowerMetrics, Psu, Sensor};
 
 /// How many member GETs of one collection are queued at once; `[redfish] connections-per-bmc`
 /// bounds how many of them are on the wire.
 const MEMBER_FETCH_CONCURRENCY: usize = 4;
 
 impl RedfishBmc {
-    /// GETs every member of a collection (expanded members are used as they are).
-    async fn collection(&self, path: &str) -> Result<Vec<Value>, HalError> {
-        let c = self.session.get(path).await?;
-        let raw: Vec<Value> = c
-            .get("Members")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+    /// GETs the members of a collection that `budget` admits (expanded members are used as they
+    /// are); the others are counted in the budget, never fetched.
+    async fn collection(&self, path: &str, budget: &mut Budget) -> Result<Vec<Value>, HalError> {
+        let mut c = self.session.get(path).await?;
+        let raw: Vec<Value> = match c.get_mut("Members").map(Value::take) {
+            Some(Value::Array(members)) => members.into_iter().filter(|_| budget.admit()).collect(),
+            _ => Vec::new(),
+        };
         let fetched = stream::iter(raw)
             .map(|m| async move {
                 if shapes::is_expanded(&m) {
@@ -39,17 +40,35 @@ impl RedfishBmc {
     }
 
     pub(super) async fn environment(&self, shape: &Shape) -> Environment {
+        let mut sb = Budget::new(self.limits.max_sensors);
+        let mut pb = Budget::new(self.limits.max_psus);
+        let mut env = self.environment_within(shape, &mut sb, &mut pb).await;
+        env.dropped = Dropped {
+            sensors: sb.dropped,
+            psus: pb.dropped,
+        };
+        env
+    }
+
+    async fn environment_within(
+        &self,
+        shape: &Shape,
+        sb: &mut Budget,
+        pb: &mut Budget,
+    ) -> Environment {
         match shape {
             Shape::Legacy { thermal, power } => {
                 let (t, p) = tokio::join!(
                     self.get_opt(thermal.as_deref()),
                     self.get_opt(power.as_deref())
                 );
-                let mut sensors =
-                    field(t.map(|t| t.map(|v| shapes::legacy_thermal(&v)).unwrap_or_default()));
+                let mut sensors = field(t.map(|t| {
+                    t.map(|v| shapes::legacy_thermal(&v, sb))
+                        .unwrap_or_default()
+                }));
                 let (psus, metrics) = match p {
                     Ok(Some(p)) => {
-                        let (psus, metrics, volts) = shapes::legacy_power(&p);
+                        let (psus, metrics, volts) = shapes::legacy_power(&p, pb, sb);
                         if let Field::Ok(s) = &mut sensors {
                             s.extend(volts);
                         }
@@ -62,6 +81,7 @@ impl RedfishBmc {
                     sensors,
                     psus,
                     power: metrics,
+                    dropped: Dropped::default(),
                 }
             }
             Shape::Subsystem {
@@ -70,8 +90,8 @@ impl RedfishBmc {
                 environment,
             } => {
                 let (sensors, psus, watts) = tokio::join!(
-                    self.subsystem_thermal(thermal.as_deref()),
-                    self.subsystem_psus(power.as_deref()),
+                    self.subsystem_thermal(thermal.as_deref(), sb),
+                    self.subsystem_psus(power.as_deref(), pb),
                     self.get_opt(environment.as_deref())
                 );
                 Environment {
@@ -81,6 +101,7 @@ impl RedfishBmc {
                         consumed_watts: env.as_ref().and_then(shapes::environment_power),
                         capacity_watts: None,
                     })),
+                    dropped: Dropped::default(),
                 }
             }
             Shape::Sensors {
@@ -89,8 +110,8 @@ impl RedfishBmc {
                 environment,
             } => {
                 let (members, psus, env) = tokio::join!(
-                    self.collection(collection),
-                    self.subsystem_psus(power.as_deref()),
+                    self.collection(collection, sb),
+                    self.subsystem_psus(power.as_deref(), pb),
                     self.get_opt(environment.as_deref())
                 );
                 let env_watts = env
@@ -116,6 +137,7 @@ impl RedfishBmc {
                     sensors,
                     psus: field(psus),
                     power,
+                    dropped: Dropped::default(),
                 }
             }
             Shape::None => {
@@ -127,6 +149,7 @@ impl RedfishBmc {
                     sensors: field(Err(e.clone())),
                     psus: field(Err(e.clone())),
                     power: field(Err(e)),
+                    dropped: Dropped::default(),
                 }
             }
         }
@@ -139,17 +162,21 @@ impl RedfishBmc {
         }
     }
 
-    async fn subsystem_thermal(&self, path: Option<&str>) -> Result<Vec<Sensor>, HalError> {
+    async fn subsystem_thermal(
+        &self,
+        path: Option<&str>,
+        budget: &mut Budget,
+    ) -> Result<Vec<Sensor>, HalError> {
         let Some(doc) = self.get_opt(path).await? else {
             return Ok(Vec::new());
         };
         let mut out = match shapes::link(&doc, "ThermalMetrics") {
-            Some(p) => shapes::thermal_metrics(&self.session.get(&p).await?),
+            Some(p) => shapes::thermal_metrics(&self.session.get(&p).await?, budget),
             None => Vec::new(),
         };
         if let Some(fans) = shapes::link(&doc, "Fans") {
             out.extend(
-                self.collection(&fans)
+                self.collection(&fans, budget)
                     .await?
                     .iter()
                     .map(shapes::subsystem_fan),
@@ -158,7 +185,11 @@ impl RedfishBmc {
         Ok(out)
     }
 
-    async fn subsystem_psus(&self, path: Option<&str>) -> Result<Vec<Psu>, HalError> {
+    async fn subsystem_psus(
+        &self,
+        path: Option<&str>,
+        budget: &mut Budget,
+    ) -> Result<Vec<Psu>, HalError> {
         let Some(doc) = self.get_opt(path).await? else {
             return Ok(Vec::new());
         };
@@ -166,7 +197,7 @@ impl RedfishBmc {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
-        for psu in self.collection(&coll).await? {
+        for psu in self.collection(&coll, budget).await? {
             let metrics = match shapes::link(&psu, "Metrics") {
                 Some(m) => self.session.get(&m).await.ok(),
                 None => None,

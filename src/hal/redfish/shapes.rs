@@ -1,12 +1,13 @@
 //! Pure decoding of Redfish JSON into our model, for the three ways a BMC can describe its thermal
 //! and power state: legacy `Chassis/{id}/Thermal` + `Power`, the newer `ThermalSubsystem` /
 //! `PowerSubsystem` resources, and the `Sensors` collection. Also the `ComputerSystem` and `Manager`
-//! fields we read. No I/O: the backend fetches, these functions read `serde_json::Value`s.
+//! fields we read. No I/O: the backend fetches, these functions read `serde_json::Value`s. Array
+//! members are built only while their [`Budget`] admits them: the rest are counted, not built.
 
 use serde_json::Value;
 
 use crate::model::{
-    Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit,
+    Budget, Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit,
 };
 
 /// `v[key]["@odata.id"]`.
@@ -86,6 +87,17 @@ fn name(v: &Value, fallback: &str) -> String {
         .unwrap_or_else(|| fallback.to_string())
 }
 
+/// A part's stable identity, unique where its `Name` need not be: its `@odata.id` (legacy array
+/// members have one too, `.../Thermal#/Temperatures/0`), else `MemberId`, the `DataSourceUri` of a
+/// reading, `Id`, else `fallback` (its place in the array).
+fn id(v: &Value, fallback: impl FnOnce() -> String) -> String {
+    text(v, "@odata.id")
+        .or_else(|| text(v, "MemberId"))
+        .or_else(|| text(v, "DataSourceUri"))
+        .or_else(|| text(v, "Id"))
+        .unwrap_or_else(fallback)
+}
+
 /// Power state, inventory and indicator LED from a `ComputerSystem`.
 /// What a `ComputerSystem` resource says.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,16 +172,26 @@ pub fn manager_firmware(v: &Value) -> Option<String> {
     text(v, "FirmwareVersion")
 }
 
-/// Sensors from a legacy `Thermal` resource: temperatures and fans.
-pub fn legacy_thermal(v: &Value) -> Vec<Sensor> {
-    let mut out = Vec::new();
-    for t in v
-        .get("Temperatures")
+/// The members of array `key` of `v` that `budget` admits, with their places in the array.
+fn admitted<'a>(
+    v: &'a Value,
+    key: &str,
+    budget: &'a mut Budget,
+) -> impl Iterator<Item = (usize, &'a Value)> + 'a {
+    v.get(key)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
+        .enumerate()
+        .filter(move |_| budget.admit())
+}
+
+/// Sensors from a legacy `Thermal` resource: temperatures and fans, as many as `budget` admits.
+pub fn legacy_thermal(v: &Value, budget: &mut Budget) -> Vec<Sensor> {
+    let mut out = Vec::new();
+    for (i, t) in admitted(v, "Temperatures", budget) {
         out.push(Sensor {
+            id: id(t, || format!("Temperatures/{i}")),
             name: name(t, "temperature"),
             kind: SensorKind::Temperature,
             unit: Unit::Celsius,
@@ -183,17 +205,13 @@ pub fn legacy_thermal(v: &Value) -> Vec<Sensor> {
             lower_critical: num(t, "LowerThresholdCritical"),
         });
     }
-    for f in v
-        .get("Fans")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for (i, f) in admitted(v, "Fans", budget) {
         let unit = match f.get("ReadingUnits").and_then(Value::as_str) {
             Some("Percent") => Unit::Percent,
             _ => Unit::Rpm,
         };
         out.push(Sensor {
+            id: id(f, || format!("Fans/{i}")),
             name: name(f, "fan"),
             kind: SensorKind::Fan,
             unit,
@@ -206,8 +224,13 @@ pub fn legacy_thermal(v: &Value) -> Vec<Sensor> {
     out
 }
 
-/// PSUs, system power draw and voltages from a legacy `Power` resource.
-pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
+/// PSUs, system power draw and voltages from a legacy `Power` resource, as many PSUs and voltages
+/// as their budgets admit.
+pub fn legacy_power(
+    v: &Value,
+    psu_budget: &mut Budget,
+    sensor_budget: &mut Budget,
+) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
     let control = v
         .get("PowerControl")
         .and_then(Value::as_array)
@@ -216,12 +239,9 @@ pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
         consumed_watts: control.and_then(|c| num(c, "PowerConsumedWatts")),
         capacity_watts: control.and_then(|c| num(c, "PowerCapacityWatts")),
     };
-    let psus = v
-        .get("PowerSupplies")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|p| Psu {
+    let psus = admitted(v, "PowerSupplies", psu_budget)
+        .map(|(i, p)| Psu {
+            id: id(p, || format!("PowerSupplies/{i}")),
             name: name(p, "power supply"),
             health: status_health(p),
             state: status_state(p).unwrap_or_else(|| "Unknown".into()),
@@ -230,12 +250,9 @@ pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
             capacity_watts: num(p, "PowerCapacityWatts"),
         })
         .collect();
-    let voltages = v
-        .get("Voltages")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|s| Sensor {
+    let voltages = admitted(v, "Voltages", sensor_budget)
+        .map(|(i, s)| Sensor {
+            id: id(s, || format!("Voltages/{i}")),
             name: name(s, "voltage"),
             kind: SensorKind::Voltage,
             unit: Unit::Volts,
@@ -252,13 +269,11 @@ pub fn legacy_power(v: &Value) -> (Vec<Psu>, PowerMetrics, Vec<Sensor>) {
     (psus, metrics, voltages)
 }
 
-/// Temperatures from a `ThermalMetrics` resource (`ThermalSubsystem`).
-pub fn thermal_metrics(v: &Value) -> Vec<Sensor> {
-    v.get("TemperatureReadingsCelsius")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|t| Sensor {
+/// Temperatures from a `ThermalMetrics` resource (`ThermalSubsystem`), as many as `budget` admits.
+pub fn thermal_metrics(v: &Value, budget: &mut Budget) -> Vec<Sensor> {
+    admitted(v, "TemperatureReadingsCelsius", budget)
+        .map(|(i, t)| Sensor {
+            id: id(t, || format!("TemperatureReadingsCelsius/{i}")),
             name: name(t, "temperature"),
             kind: SensorKind::Temperature,
             unit: Unit::Celsius,
@@ -278,8 +293,10 @@ pub fn subsystem_fan(v: &Value) -> Sensor {
         Some(r) => (Unit::Rpm, Some(r)),
         None => (Unit::Percent, speed.and_then(|s| num(s, "Reading"))),
     };
+    let name = name(v, "fan");
     Sensor {
-        name: name(v, "fan"),
+        id: id(v, || name.clone()),
+        name,
         kind: SensorKind::Fan,
         unit,
         reading: if absent(v) { None } else { reading },
@@ -296,8 +313,10 @@ pub fn subsystem_psu(v: &Value, metrics: Option<&Value>) -> Psu {
             .and_then(|m| m.get(key))
             .and_then(|r| num(r, "Reading"))
     };
+    let name = name(v, "power supply");
     Psu {
-        name: name(v, "power supply"),
+        id: id(v, || name.clone()),
+        name,
         health: status_health(v),
         state: status_state(v).unwrap_or_else(|| "Unknown".into()),
         input_watts: reading("InputPowerWatts"),
@@ -336,6 +355,7 @@ pub fn sensor(v: &Value) -> Sensor {
             .and_then(|t| num(t, "Reading"))
     };
     Sensor {
+        id: id(v, || nm.clone()),
         name: nm,
         kind,
         unit,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::config::{Redfish as RedfishConfig, Scheme};
 use crate::hal::HalError;
+use crate::model::Limits;
 
 use super::cert_expiry::SeenCertificates;
 use super::journal::Journal;
@@ -29,6 +30,8 @@ pub struct RedfishShared {
     pub(super) scheme: &'static str,
     pub(super) port: u16,
     pub(super) connections_per_bmc: usize,
+    /// How many sensors and PSUs of one BMC a poll keeps (`[poll] max-sensors-per-bmc`, ...).
+    pub(super) limits: Limits,
     /// From `[poll]`, shared by every BMC's copy and read at each request, so a SIGHUP reaches
     /// the sessions that stay open.
     poll: Arc<PollTiming>,
@@ -69,6 +72,7 @@ impl RedfishShared {
             },
             port: cfg.port,
             connections_per_bmc: cfg.connections_per_bmc,
+            limits: Limits::default(),
             poll: Arc::new(PollTiming {
                 timeout_ms: AtomicU64::new(request_timeout.as_millis() as u64),
                 keep_between_polls: AtomicBool::new(interval <= KEEP_BETWEEN_POLLS_UP_TO),
@@ -80,6 +84,12 @@ impl RedfishShared {
     /// Notes every session in `journal` from now on (backends made after this call).
     pub fn set_journal(&mut self, journal: Arc<Journal>) {
         self.journal = journal;
+    }
+
+    /// The per-BMC bounds on sensors and PSUs (`[poll]`) of the backends made from now on.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Applies new `[poll]` settings to every BMC's client (SIGHUP): the request timeout from the

@@ -100,14 +100,19 @@ fn mac(s: &BmcSnapshot) -> Labels {
     vec![("mac", s.mac.to_string())]
 }
 
-/// Sensor readings of one kind (and, for fans, unit).
+/// Sensor readings of one kind (and, for fans, unit). `sensor_id` keeps two sensors of one name
+/// (IPMI SDR names repeat) two series.
 fn sensor_values(s: &BmcSnapshot, emit: &mut Emit<'_>, want: fn(SensorKind, SensorUnit) -> bool) {
     for sensor in s.reading.sensors.ok().into_iter().flatten() {
         if let Some(v) = sensor.reading
             && want(sensor.kind, sensor.unit)
         {
             emit(
-                vec![("mac", s.mac.to_string()), ("sensor", sensor.name.clone())],
+                vec![
+                    ("mac", s.mac.to_string()),
+                    ("sensor", sensor.name.clone()),
+                    ("sensor_id", sensor.id.clone()),
+                ],
                 v,
             );
         }
@@ -229,6 +234,7 @@ fn families() -> Vec<Family> {
                             vec![
                                 ("mac", s.mac.to_string()),
                                 ("sensor", sensor.name.clone()),
+                                ("sensor_id", sensor.id.clone()),
                                 ("kind", format!("{:?}", sensor.kind).to_lowercase()),
                             ],
                             sensor.health.as_gauge() as f64,
@@ -257,6 +263,7 @@ fn families() -> Vec<Family> {
                         vec![
                             ("mac", s.mac.to_string()),
                             ("psu", p.name.clone()),
+                            ("psu_id", p.id.clone()),
                             ("state", p.state.clone()),
                         ],
                         p.health.as_gauge() as f64,
@@ -267,7 +274,14 @@ fn families() -> Vec<Family> {
         Family::new("bmc_psu_input", "PSU input power", watts(), |s, emit| {
             for p in s.reading.psus.ok().into_iter().flatten() {
                 if let Some(w) = p.input_watts {
-                    emit(vec![("mac", s.mac.to_string()), ("psu", p.name.clone())], w);
+                    emit(
+                        vec![
+                            ("mac", s.mac.to_string()),
+                            ("psu", p.name.clone()),
+                            ("psu_id", p.id.clone()),
+                        ],
+                        w,
+                    );
                 }
             }
         }),
@@ -328,6 +342,22 @@ fn families() -> Vec<Family> {
                         ],
                         1.0,
                     );
+                }
+            },
+        ),
+        Family::new(
+            "bmc_parts_dropped",
+            "Sensors or PSUs the BMC reported beyond the per-BMC limit at the last poll: counted, not kept",
+            None,
+            |s, emit| {
+                let d = s.reading.dropped;
+                for (part, n) in [("sensors", d.sensors), ("psus", d.psus)] {
+                    if n > 0 {
+                        emit(
+                            vec![("mac", s.mac.to_string()), ("part", part.to_string())],
+                            n as f64,
+                        );
+                    }
                 }
             },
         ),

@@ -9,6 +9,10 @@ use crate::model::{Field, SensorKind, Unit as SensorUnit};
 
 fn snapshot() -> BmcSnapshot {
     let sensor = |name: &str, kind, unit, v| Sensor {
+        id: format!(
+            "/redfish/v1/Chassis/1/Sensors/{}",
+            name.replace([' ', '%'], "")
+        ),
         name: name.into(),
         kind,
         unit,
@@ -37,6 +41,7 @@ fn snapshot() -> BmcSnapshot {
             }),
             led: Field::failed(crate::model::ErrorKind::Unsupported, "no LED"),
             psus: Field::Ok(vec![Psu {
+                id: "/redfish/v1/Chassis/1/Power#/PowerSupplies/0".into(),
                 name: "PSU1".into(),
                 health: Health::Warning,
                 state: "Enabled".into(),
@@ -59,6 +64,7 @@ fn snapshot() -> BmcSnapshot {
                 sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
             ]),
             refused_certificate_expires: None,
+            dropped: Default::default(),
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,
@@ -87,10 +93,10 @@ fn renders_families_with_units_and_drops_vanished_bmcs() {
     for line in [
         "bmc_up{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"redfish\"} 1",
         "bmc_power_on{mac=\"02:00:00:00:00:01\"} 1",
-        "bmc_temperature_celsius{mac=\"02:00:00:00:00:01\",sensor=\"CPU1 Temp\"} 41",
-        "bmc_fan_speed_rpm{mac=\"02:00:00:00:00:01\",sensor=\"Fan1\"} 2100",
-        "bmc_fan_speed_percent{mac=\"02:00:00:00:00:01\",sensor=\"Fan%\"} 45",
-        "bmc_psu_health{mac=\"02:00:00:00:00:01\",psu=\"PSU1\",state=\"Enabled\"} 1",
+        "bmc_temperature_celsius{mac=\"02:00:00:00:00:01\",sensor=\"CPU1 Temp\",sensor_id=\"/redfish/v1/Chassis/1/Sensors/CPU1Temp\"} 41",
+        "bmc_fan_speed_rpm{mac=\"02:00:00:00:00:01\",sensor=\"Fan1\",sensor_id=\"/redfish/v1/Chassis/1/Sensors/Fan1\"} 2100",
+        "bmc_fan_speed_percent{mac=\"02:00:00:00:00:01\",sensor=\"Fan%\",sensor_id=\"/redfish/v1/Chassis/1/Sensors/Fan\"} 45",
+        "bmc_psu_health{mac=\"02:00:00:00:00:01\",psu=\"PSU1\",psu_id=\"/redfish/v1/Chassis/1/Power#/PowerSupplies/0\",state=\"Enabled\"} 1",
         "bmc_power_consumed_watts{mac=\"02:00:00:00:00:01\"} 344",
         "bmc_tls_certificate_expiry_timestamp_seconds{mac=\"02:00:00:00:00:01\"} 2110985546",
         "bmc_read_error{mac=\"02:00:00:00:00:01\",part=\"led\",kind=\"unsupported\"} 1",
@@ -126,4 +132,106 @@ fn negotiation_follows_accept() {
         )),
         Format::OpenMetrics
     );
+}
+
+/// Two IPMI sensors named "Temp" and two PSUs named "PS" (one critical): every one is a series of
+/// its own, and no two samples share a label set (Prometheus would drop the second).
+#[test]
+fn parts_of_one_name_are_distinct_series() {
+    let mut s = snapshot();
+    let temp = |id: &str, v, health| Sensor {
+        id: id.into(),
+        name: "Temp".into(),
+        kind: SensorKind::Temperature,
+        unit: SensorUnit::Celsius,
+        reading: Some(v),
+        health,
+        upper_critical: None,
+        lower_critical: None,
+    };
+    s.reading.sensors = Field::Ok(vec![
+        temp("20:0:0:30", 30.0, Health::Ok),
+        temp("20:0:0:31", 95.0, Health::Critical),
+    ]);
+    let psu = |id: &str, health| Psu {
+        id: id.into(),
+        name: "PS".into(),
+        health,
+        state: "Enabled".into(),
+        input_watts: Some(100.0),
+        output_watts: None,
+        capacity_watts: None,
+    };
+    s.reading.psus = Field::Ok(vec![
+        psu("20:0:0:60", Health::Ok),
+        psu("20:0:0:61", Health::Critical),
+    ]);
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(Target {
+        mac: s.mac,
+        ip: s.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(s);
+    let text = render(
+        &registry(store, Arc::new(PollStats::default())),
+        Format::Text,
+    )
+    .expect("render");
+    let m = "mac=\"02:00:00:00:00:01\"";
+    for line in [
+        format!("bmc_temperature_celsius{{{m},sensor=\"Temp\",sensor_id=\"20:0:0:30\"}} 30"),
+        format!("bmc_temperature_celsius{{{m},sensor=\"Temp\",sensor_id=\"20:0:0:31\"}} 95"),
+        format!(
+            "bmc_sensor_health{{{m},sensor=\"Temp\",sensor_id=\"20:0:0:31\",kind=\"temperature\"}} 2"
+        ),
+        format!("bmc_psu_health{{{m},psu=\"PS\",psu_id=\"20:0:0:60\",state=\"Enabled\"}} 0"),
+        format!("bmc_psu_health{{{m},psu=\"PS\",psu_id=\"20:0:0:61\",state=\"Enabled\"}} 2"),
+        format!("bmc_psu_input_watts{{{m},psu=\"PS\",psu_id=\"20:0:0:61\"}} 100"),
+    ] {
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
+    }
+    assert!(
+        !text.contains("bmc_parts_dropped"),
+        "nothing dropped:\n{text}"
+    );
+    let mut series: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ').map(|(s, _)| s))
+        .collect();
+    let all = series.len();
+    series.sort_unstable();
+    series.dedup();
+    assert_eq!(series.len(), all, "a label set twice in\n{text}");
+}
+
+#[test]
+fn dropped_parts_are_a_gauge_per_part() {
+    let mut s = snapshot();
+    s.reading.dropped = crate::model::Dropped {
+        sensors: 49_000,
+        psus: 0,
+    };
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(Target {
+        mac: s.mac,
+        ip: s.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(s);
+    let text = render(
+        &registry(store, Arc::new(PollStats::default())),
+        Format::Text,
+    )
+    .expect("render");
+    assert!(
+        text.contains("bmc_parts_dropped{mac=\"02:00:00:00:00:01\",part=\"sensors\"} 49000"),
+        "{text}"
+    );
+    assert!(!text.contains("part=\"psus\""), "{text}");
 }

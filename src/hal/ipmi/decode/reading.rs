@@ -108,6 +108,7 @@ pub fn to_sensor(record: &SdrRecord, reading: &SensorReading) -> Option<Sensor> 
     }
     let t = record.thresholds();
     Some(Sensor {
+        id: record.id(),
         name: record.name.clone(),
         kind: record.kind,
         unit: record.unit,
@@ -172,6 +173,7 @@ pub fn to_psu(record: &SdrRecord, reading: &SensorReading) -> Option<Psu> {
         (state, health)
     };
     Some(Psu {
+        id: record.id(),
         name: record.name.clone(),
         health,
         state: state.to_string(),

@@ -205,6 +205,15 @@ pub struct SdrRecord {
 }
 
 impl SdrRecord {
+    /// The sensor's stable identity, unique in a well-formed repository where names need not be:
+    /// its sensor key (owner ID, channel, owner LUN, sensor number) in hex, `20:0:0:30`.
+    pub fn id(&self) -> String {
+        format!(
+            "{:02x}:{:x}:{:x}:{:02x}",
+            self.owner_id, self.channel, self.owner_lun, self.sensor_number
+        )
+    }
+
     /// Decodes one record (5-byte header + body; extra trailing bytes are ignored).
     /// `Ok(None)` for record types we do not use (locators, OEM, ...).
     pub fn parse(bytes: &[u8]) -> Result<Option<SdrRecord>, SdrError> {

@@ -40,7 +40,7 @@ fn system_gives_power_inventory_led() {
 
 #[test]
 fn legacy_thermal_and_power() {
-    let t = legacy_thermal(&fixture("Chassis/1U/Thermal"));
+    let t = legacy_thermal(&fixture("Chassis/1U/Thermal"), &mut Budget::new(1000));
     let find = |n: &str| {
         t.iter()
             .find(|s| s.name == n)
@@ -58,7 +58,11 @@ fn legacy_thermal_and_power() {
     assert_eq!(find("BaseBoard System Fan").unit, Unit::Rpm);
     assert_eq!(find("BaseBoard System Fan Backup").reading, Some(2050.0));
 
-    let (psus, metrics, volts) = legacy_power(&fixture("Chassis/1U/Power"));
+    let (psus, metrics, volts) = legacy_power(
+        &fixture("Chassis/1U/Power"),
+        &mut Budget::new(64),
+        &mut Budget::new(1000),
+    );
     assert_eq!(metrics.consumed_watts, Some(344.0));
     assert_eq!(psus.len(), 1);
     assert_eq!(psus[0].health, Health::Warning);
@@ -76,7 +80,10 @@ fn subsystem_resources() {
         (fan.kind, fan.unit, fan.reading),
         (SensorKind::Fan, Unit::Rpm, Some(2200.0))
     );
-    let temps = thermal_metrics(&fixture("Chassis/1U/ThermalSubsystem/ThermalMetrics"));
+    let temps = thermal_metrics(
+        &fixture("Chassis/1U/ThermalSubsystem/ThermalMetrics"),
+        &mut Budget::new(1000),
+    );
     assert_eq!(temps.len(), 2);
     assert_eq!(temps[0].reading, Some(24.8));
     let psu_doc = fixture("Chassis/1U/PowerSubsystem/PowerSupplies/Bay1");
@@ -120,11 +127,83 @@ fn garbage_never_panics() {
         serde_json::json!([1, 2]),
         serde_json::json!({"Temperatures": 5, "Fans": [null, 3]}),
     ] {
-        let _ = legacy_thermal(&v);
-        let _ = legacy_power(&v);
+        let _ = legacy_thermal(&v, &mut Budget::new(10));
+        let _ = legacy_power(&v, &mut Budget::new(10), &mut Budget::new(10));
         let _ = sensor(&v);
         let _ = system(&v);
         let _ = members(&v);
         let _ = subsystem_fan(&v);
     }
+}
+
+/// Two PSUs and two temperatures named alike (as Supermicro and HPE boards name them): each
+/// keeps an id of its own, `@odata.id` where the member has one, else `MemberId`.
+#[test]
+fn parts_of_one_name_get_distinct_ids() {
+    let power = serde_json::json!({
+        "@odata.id": "/redfish/v1/Chassis/1/Power",
+        "PowerSupplies": [
+            {"@odata.id": "/redfish/v1/Chassis/1/Power#/PowerSupplies/0", "MemberId": "0",
+             "Name": "Power Supply", "Status": {"State": "Enabled", "Health": "OK"}},
+            {"@odata.id": "/redfish/v1/Chassis/1/Power#/PowerSupplies/1", "MemberId": "1",
+             "Name": "Power Supply", "Status": {"State": "Enabled", "Health": "Critical"}}
+        ]
+    });
+    let (psus, _, _) = legacy_power(&power, &mut Budget::new(64), &mut Budget::new(1000));
+    let psus: Vec<(&str, &str, Health)> = psus
+        .iter()
+        .map(|p| (p.id.as_str(), p.name.as_str(), p.health))
+        .collect();
+    assert_eq!(
+        psus,
+        [
+            (
+                "/redfish/v1/Chassis/1/Power#/PowerSupplies/0",
+                "Power Supply",
+                Health::Ok
+            ),
+            (
+                "/redfish/v1/Chassis/1/Power#/PowerSupplies/1",
+                "Power Supply",
+                Health::Critical
+            ),
+        ]
+    );
+    let thermal = serde_json::json!({
+        "Temperatures": [
+            {"MemberId": "4", "Name": "Temp", "ReadingCelsius": 30},
+            {"MemberId": "5", "Name": "Temp", "ReadingCelsius": 31},
+            {"Name": "Temp", "ReadingCelsius": 32}
+        ]
+    });
+    let ids: Vec<String> = legacy_thermal(&thermal, &mut Budget::new(1000))
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, ["4", "5", "Temperatures/2"]);
+}
+
+/// A `Thermal` of 50,000 temperatures and a `Power` of 100 PSUs: only what the budgets admit is
+/// built, the rest is counted.
+#[test]
+fn arrays_beyond_the_budget_are_counted_not_built() {
+    let temps: Vec<Value> = (0..50_000)
+        .map(|i| serde_json::json!({"MemberId": i.to_string(), "Name": "Temp", "ReadingCelsius": 30}))
+        .collect();
+    let mut sensors = Budget::new(1000);
+    let kept = legacy_thermal(&serde_json::json!({ "Temperatures": temps }), &mut sensors);
+    assert_eq!((kept.len(), sensors.dropped), (1000, 49_000));
+    let psus: Vec<Value> = (0..100)
+        .map(|i| serde_json::json!({"MemberId": i.to_string(), "Name": "PS"}))
+        .collect();
+    let volts = vec![serde_json::json!({"Name": "12V", "ReadingVolts": 12.0}); 3];
+    let mut psu_budget = Budget::new(64);
+    let (kept, _, volts) = legacy_power(
+        &serde_json::json!({ "PowerSupplies": psus, "Voltages": volts }),
+        &mut psu_budget,
+        &mut sensors,
+    );
+    assert_eq!((kept.len(), psu_budget.dropped), (64, 36));
+    assert!(volts.is_empty(), "the sensor budget is spent");
+    assert_eq!(sensors.dropped, 49_003);
 }

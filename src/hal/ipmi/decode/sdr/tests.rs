@@ -283,3 +283,71 @@ fn ipmi_rs_core_gaps_we_work_around() {
     rec.extend(&compact);
     assert!(SdrRecord::parse(&rec).expect("sanitised").is_some());
 }
+
+/// `full_record` renamed `name`, with sensor number `number`, sensor type `ty` and event/reading
+/// type `ert`.
+fn named_record(name: &str, number: u8, ty: u8, ert: u8) -> Vec<u8> {
+    let mut r = full_record(1, 0, 0, 0, 0);
+    r.truncate(5 + 42);
+    r.push(0xc0 | name.len() as u8); // 8-bit ASCII
+    r.extend(name.bytes());
+    r[4] = (r.len() - 5) as u8;
+    r[5 + 2] = number;
+    r[5 + 7] = ty;
+    r[5 + 8] = ert;
+    r
+}
+
+/// An SDR set as a server's BMC has it: two threshold sensors named "Temp" and two PSUs named
+/// "PS" (one failed). Each becomes a part with its own id (the sensor key), so none hides another.
+#[test]
+fn parts_of_one_name_get_distinct_ids() {
+    use super::super::reading::{parse_sensor_reading, to_psu, to_sensor};
+    let set = vec![
+        named_record("Temp", 0x30, 0x01, 0x01),
+        named_record("Temp", 0x31, 0x01, 0x01),
+        named_record("PS", 0x60, 0x08, 0x6f),
+        named_record("PS", 0x61, 0x08, 0x6f),
+    ];
+    let (records, warnings) = parse_repository(&set);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let ids: Vec<String> = records.iter().map(SdrRecord::id).collect();
+    assert_eq!(ids, ["20:0:0:30", "20:0:0:31", "20:0:0:60", "20:0:0:61"]);
+    // Threshold readings: ok, then upper critical. PSU states: present; present + failure.
+    let temp_ok = parse_sensor_reading(&[0x10, 0xc0, 0x00]).expect("reading");
+    let temp_cr = parse_sensor_reading(&[0x20, 0xc0, 0x10]).expect("reading");
+    let psu_ok = parse_sensor_reading(&[0x00, 0xc0, 0x01, 0x00]).expect("reading");
+    let psu_failed = parse_sensor_reading(&[0x00, 0xc0, 0x03, 0x00]).expect("reading");
+    let sensors: Vec<_> = [(&records[0], temp_ok), (&records[1], temp_cr)]
+        .into_iter()
+        .filter_map(|(r, x)| to_sensor(r, &x))
+        .map(|s| (s.id, s.name, s.health))
+        .collect();
+    assert_eq!(
+        sensors,
+        [
+            ("20:0:0:30".into(), "Temp".into(), crate::model::Health::Ok),
+            (
+                "20:0:0:31".into(),
+                "Temp".into(),
+                crate::model::Health::Critical
+            ),
+        ]
+    );
+    let psus: Vec<_> = [(&records[2], psu_ok), (&records[3], psu_failed)]
+        .into_iter()
+        .filter_map(|(r, x)| to_psu(r, &x))
+        .map(|p| (p.id, p.name, p.health))
+        .collect();
+    assert_eq!(
+        psus,
+        [
+            ("20:0:0:60".into(), "PS".into(), crate::model::Health::Ok),
+            (
+                "20:0:0:61".into(),
+                "PS".into(),
+                crate::model::Health::Critical
+            ),
+        ]
+    );
+}
