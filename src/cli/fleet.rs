@@ -11,7 +11,7 @@ use futures::StreamExt;
 use crate::cli::table::{self as views, Row, Style};
 use crate::config::{Config, Credentials};
 use crate::model::BmcSnapshot;
-use crate::publish::http::BmcView;
+use crate::publish::http::{BmcView, pages};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Source {
@@ -68,19 +68,7 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
                 }
                 format!("http://{a}")
             });
-            let url = format!("{}/api/v1/bmcs", base.trim_end_matches('/'));
-            let views: Vec<BmcView> = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()?
-                .get(&url)
-                .send()
-                .await
-                .with_context(|| format!("cannot reach the daemon at {url}"))?
-                .error_for_status()?
-                .json()
-                .await
-                .with_context(|| format!("{url} did not answer with BMCs"))?;
+            let views = from_api(base.trim_end_matches('/')).await?;
             views
                 .into_iter()
                 .map(|v| Row {
@@ -100,6 +88,41 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
         rows.retain(|r| &r.partition == p);
     }
     Ok(rows)
+}
+
+/// Every BMC the daemon at `base` knows: its `/api/v1/bmcs` pages, following `Link: rel="next"`.
+async fn from_api(base: &str) -> anyhow::Result<Vec<BmcView>> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let mut url = format!("{base}/api/v1/bmcs?limit={}", pages::MAX_LIMIT);
+    let mut views = Vec::new();
+    loop {
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {url}"))?
+            .error_for_status()?;
+        let next = response
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(pages::next_link)
+            .map(|path| format!("{base}{path}"));
+        let page: Vec<BmcView> = response
+            .json()
+            .await
+            .with_context(|| format!("{url} did not answer with BMCs"))?;
+        let empty = page.is_empty();
+        views.extend(page);
+        match next {
+            // An empty page with a next link would loop; the daemon never sends one.
+            Some(n) if !empty && n != url => url = n,
+            _ => return Ok(views),
+        }
+    }
 }
 
 async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Result<Vec<Row>> {

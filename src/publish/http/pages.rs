@@ -71,6 +71,18 @@ pub async fn bmcs(State(state): State<Arc<ApiState>>, Query(q): Query<PageQuery>
     response
 }
 
+/// The target of a `Link` header's `rel="next"` entry (`</api/v1/bmcs?...>; rel="next"`).
+pub fn next_link(header: &str) -> Option<&str> {
+    header.split(',').find_map(|link| {
+        let (target, params) = link.trim().split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| target.trim().strip_prefix('<')?.strip_suffix('>'))
+            .flatten()
+    })
+}
+
 /// The JSON array of one page, chunk by chunk: `[`, the BMCs after `cursor` up to `last`, `]`.
 struct Pager {
     store: Arc<Store>,
@@ -159,6 +171,17 @@ mod tests {
             body.extend_from_slice(&chunk.expect("chunk"));
         }
         (serde_json::from_slice(&body).expect("a JSON array"), more)
+    }
+
+    #[test]
+    fn the_next_link_is_found() {
+        let h = "</api/v1/bmcs?limit=2&after=02:00:00:00:00:02>; rel=\"next\"";
+        assert_eq!(
+            next_link(h),
+            Some("/api/v1/bmcs?limit=2&after=02:00:00:00:00:02")
+        );
+        assert_eq!(next_link("</x>; rel=\"prev\", </y>; rel=\"next\""), Some("/y"));
+        assert_eq!(next_link("</x>; rel=\"prev\""), None);
     }
 
     #[test]
