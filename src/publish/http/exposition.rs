@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use crate::publish::metrics::{Format, render};
 
-/// How long a rendered body is served again. Well under any scrape interval, so a scrape sees at
-/// most this old a value.
+/// How long a rendered body is served again after its render finished. Well under any scrape
+/// interval. Scrapes that arrive during a render wait for it and take its body, however long it took.
 pub const MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Why `/metrics` has no body to serve.
@@ -27,7 +27,10 @@ pub enum RenderError {
 
 #[derive(Debug, Clone)]
 struct Rendered {
+    /// When the render finished.
     at: Instant,
+    /// Counts renders: a scrape that waited for a render takes its body however long it took.
+    generation: u64,
     body: Bytes,
 }
 
@@ -39,11 +42,20 @@ struct Slot {
 }
 
 impl Slot {
-    fn fresh(&self, now: Instant) -> Option<Bytes> {
-        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        last.as_ref()
-            .filter(|r| now.duration_since(r.at) < MAX_AGE)
-            .map(|r| r.body.clone())
+    fn last(&self) -> std::sync::MutexGuard<'_, Option<Rendered>> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last body if younger than [`MAX_AGE`] or rendered after `seen` (the generation a
+    /// waiting scrape saw when it arrived); and the generation of the last render.
+    fn fresh(&self, now: Instant, seen: Option<u64>) -> (Option<Bytes>, u64) {
+        let last = self.last();
+        let Some(r) = last.as_ref() else {
+            return (None, 0);
+        };
+        let newer = seen.is_some_and(|g| r.generation > g);
+        let young = now.duration_since(r.at) < MAX_AGE;
+        ((newer || young).then(|| r.body.clone()), r.generation)
     }
 }
 
@@ -71,11 +83,13 @@ impl Exposition {
             Format::OpenMetrics => &self.open_metrics,
             Format::Text => &self.text,
         };
-        if let Some(b) = slot.fresh(Instant::now()) {
+        let (body, seen) = slot.fresh(Instant::now(), None);
+        if let Some(b) = body {
             return Ok(b);
         }
         let _turn = slot.turn.lock().await;
-        if let Some(b) = slot.fresh(Instant::now()) {
+        // A render finished while this scrape waited: its body, even if the render took long.
+        if let (Some(b), _) = slot.fresh(Instant::now(), Some(seen)) {
             return Ok(b);
         }
         let registry = self.registry.clone();
@@ -88,8 +102,11 @@ impl Exposition {
             ?format,
             "metrics rendered"
         );
-        *slot.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Rendered {
-            at: started,
+        let mut last = slot.last();
+        let generation = last.as_ref().map_or(1, |r| r.generation + 1);
+        *last = Some(Rendered {
+            at: Instant::now(),
+            generation,
             body: body.clone(),
         });
         Ok(body)

@@ -180,7 +180,10 @@ mod tests {
             next_link(h),
             Some("/api/v1/bmcs?limit=2&after=02:00:00:00:00:02")
         );
-        assert_eq!(next_link("</x>; rel=\"prev\", </y>; rel=\"next\""), Some("/y"));
+        assert_eq!(
+            next_link("</x>; rel=\"prev\", </y>; rel=\"next\""),
+            Some("/y")
+        );
         assert_eq!(next_link("</x>; rel=\"prev\""), None);
     }
 

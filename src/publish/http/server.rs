@@ -134,7 +134,10 @@ pub async fn serve(
     connections.close();
     // Each connection ends by its own shutdown deadline; this only guards against a bug there.
     let guard = limits.shutdown + Duration::from_secs(1);
-    if tokio::time::timeout(guard, connections.wait()).await.is_err() {
+    if tokio::time::timeout(guard, connections.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             open = connections.len(),
             "http connections still open after the shutdown deadline; leaving them"
