@@ -330,8 +330,8 @@ async fn sigterm_finishes_with_half_open_slow_and_unread_connections_open() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_never_reads_its_response_is_cut_off() {
     let _one = ONE_AT_A_TIME.lock().await;
-    // A body of 6 MB (10 BMCs, 3,500 sensors each): more than the kernel's socket buffers take (tcp_wmem max 4 MiB) from a
-    // client that reads nothing.
+    // A body of 8 MB (10 BMCs, 3,500 sensors each): more than the kernel's socket buffers take
+    // (tcp_wmem max 4 MiB) from a client that reads nothing.
     let bed = TestBed::new()
         .bmcs(10)
         .shapes(vec![SimShape::Legacy])
@@ -348,15 +348,10 @@ async fn a_client_that_never_reads_its_response_is_cut_off() {
         .expect("client");
     let url = format!("http://{}/metrics", daemon.addr);
     let until = Instant::now() + Duration::from_secs(20);
+    // A scrape cut off by the response deadline on a slow machine counts as not yet.
+    let scrape = async || http.get(&url).send().await.ok()?.text().await.ok();
     let size = loop {
-        let body = http
-            .get(&url)
-            .send()
-            .await
-            .expect("scrape")
-            .text()
-            .await
-            .expect("body");
+        let body = scrape().await.unwrap_or_default();
         if body.matches("riser card").count() >= 2 * 10 * 3500 {
             break body.len();
         }
@@ -378,21 +373,14 @@ async fn a_client_that_never_reads_its_response_is_cut_off() {
         "the response was cut off: {} of {size} bytes",
         got.len()
     );
-    let scrape = http
-        .get(&url)
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("body");
-    assert_eq!(
-        sample(
-            &scrape,
-            "bmc_catcher_http_timeouts_total{deadline=\"response\"}"
-        ),
-        Some(1.0),
-        "counted as a response timeout"
+    let scrape = scrape().await.expect("a scrape after the cut");
+    let cut = sample(
+        &scrape,
+        "bmc_catcher_http_timeouts_total{deadline=\"response\"}",
+    );
+    assert!(
+        cut.is_some_and(|n| n >= 1.0),
+        "counted as a response timeout: {cut:?}"
     );
     eprintln!(
         "never-read client: got {} of {size} bytes, then the connection closed",
