@@ -200,6 +200,19 @@ impl Config {
                 "use only letters, digits, '-' and '_'",
             ));
         }
+        if self.http.max_connections == 0 {
+            return Err(invalid("http.max-connections", "must be at least 1"));
+        }
+        for (key, d) in [
+            ("http.header-read-timeout", self.http.header_read_timeout),
+            ("http.idle-timeout", self.http.idle_timeout),
+            ("http.response-timeout", self.http.response_timeout),
+            ("http.shutdown-timeout", self.http.shutdown_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(invalid(key, "must be greater than zero"));
+            }
+        }
         if self.nats.buffer_events == 0 {
             return Err(invalid("nats.buffer-events", "must be at least 1"));
         }

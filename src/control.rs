@@ -22,8 +22,8 @@ use crate::store::Store;
 
 pub use admission::Limits;
 use admission::{Admission, Refusal, Seen};
-use request::{MAX_REQUEST_ID, shown};
 pub use request::{MAX_REQUEST, Reply, ReplyError, Request, parse_request};
+use request::{MAX_REQUEST_ID, shown};
 
 /// A command that gets its turn with less of its deadline left than this (or half the deadline,
 /// if shorter) is not started: an action cut off mid-way leaves the caller not knowing whether it

@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use tokio::sync::watch;
@@ -22,7 +21,7 @@ use crate::issues::{self, task::Timing};
 use crate::model::Target;
 use crate::poller::PollStats;
 use crate::poller::{Poller, Reload, Schedule};
-use crate::publish::http::{ApiState, router};
+use crate::publish::http::{self, ApiState, HttpStats, Limits, router};
 use crate::publish::metrics::registry;
 use crate::publish::nats::{self, NatsStats};
 use crate::store::Store;
@@ -75,15 +74,23 @@ impl Daemon {
                 .with_journal(journal.clone()),
         );
         tracker.spawn(keep_journal(journal.clone(), cancel.clone()));
+        let http_stats = Arc::new(HttpStats::default());
         let mut reg = registry(store.clone(), stats.clone());
+        http_stats.register(&mut reg);
         if config.nats.url.is_some() {
             nats_stats.register(&mut reg);
         }
-        let state = Arc::new(ApiState {
-            store: store.clone(),
-            registry: reg,
-            ready: AtomicBool::new(false),
-        });
+        let state = Arc::new(ApiState::new(store.clone(), reg));
+        let nofile = http::server::nofile_limit();
+        let limits = Limits::of(config, nofile);
+        if limits.max_connections < config.http.max_connections {
+            tracing::warn!(
+                configured = config.http.max_connections,
+                limit = limits.max_connections,
+                nofile = nofile.unwrap_or(0),
+                "[http] max-connections lowered to fit the open-file limit with polling's share; raise LimitNOFILE"
+            );
+        }
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("cannot listen on {} ([http] listen)", config.http.listen))?;
@@ -150,17 +157,19 @@ impl Daemon {
             cancel.clone(),
         ));
 
-        let app = router(state);
-        let http_cancel = cancel.clone();
-        tracker.spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(http_cancel.cancelled_owned())
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "http listener failed");
-            }
-        });
-        tracing::info!(%addr, partition = %config.partition, "bmc-catcher running");
+        tracker.spawn(http::serve(
+            listener,
+            router(state),
+            limits,
+            http_stats,
+            cancel.clone(),
+        ));
+        tracing::info!(
+            %addr,
+            partition = %config.partition,
+            http.max_connections = limits.max_connections,
+            "bmc-catcher running"
+        );
         Ok(Daemon {
             addr,
             store,

@@ -37,10 +37,11 @@
 //! `daemon::Daemon::start` spawns, on one `TaskTracker`: the discovery watcher (waits on its
 //! `refresh` tick), the poller (waits on target-list changes and reloads; its workers wait on their
 //! slot, a concurrency permit and the poll deadline), the issue evaluation (its tick), the HTTP
-//! listener, and the NATS sender; the NATS command server runs on a tracker of its own. `stop`
+//! listener (connections, at most a limit fitted under the fd budget, each under its deadline),
+//! and the NATS sender; the NATS command server runs on a tracker of its own. `stop`
 //! first stops taking commands and waits for those in flight, then cancels the one
-//! `CancellationToken`: workers finish their poll, every backend logs out, the listener shuts down
-//! gracefully. `docs/architecture.md` has the table of tasks.
+//! `CancellationToken`: workers finish their poll, every backend logs out, the listener stops
+//! accepting and each connection finishes its response or is closed at `[http] shutdown-timeout`. `docs/architecture.md` has the table of tasks.
 
 pub mod cli;
 pub mod config;

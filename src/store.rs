@@ -290,6 +290,29 @@ impl Store {
             .collect()
     }
 
+    /// Up to `n` entries after `after` (from the first when `None`), in MAC order: a page of the
+    /// fleet without copying the rest of it.
+    pub fn page(&self, after: Option<MacAddr>, n: usize) -> Vec<Entry> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.read()
+            .range((from, Bound::Unbounded))
+            .take(n)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// Where a page of `n` entries after `after` ends: the MAC of its last entry (`None`: the page
+    /// is empty) and whether more entries follow it. Reads only the keys.
+    pub fn page_end(&self, after: Option<MacAddr>, n: usize) -> (Option<MacAddr>, bool) {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let entries = self.read();
+        let mut keys = entries.range((from, Bound::Unbounded)).map(|(m, _)| *m);
+        let last = keys.by_ref().take(n).last();
+        (last, keys.next().is_some())
+    }
+
     pub fn get(&self, mac: MacAddr) -> Option<Entry> {
         self.read().get(&mac).cloned()
     }

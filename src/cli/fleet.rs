@@ -11,7 +11,7 @@ use futures::StreamExt;
 use crate::cli::table::{self as views, Row, Style};
 use crate::config::{Config, Credentials};
 use crate::model::BmcSnapshot;
-use crate::publish::http::BmcView;
+use crate::publish::http::{BmcView, pages};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Source {
@@ -68,19 +68,7 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
                 }
                 format!("http://{a}")
             });
-            let url = format!("{}/api/v1/bmcs", base.trim_end_matches('/'));
-            let views: Vec<BmcView> = reqwest::Client::builder()
-                .no_proxy()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()?
-                .get(&url)
-                .send()
-                .await
-                .with_context(|| format!("cannot reach the daemon at {url}"))?
-                .error_for_status()?
-                .json()
-                .await
-                .with_context(|| format!("{url} did not answer with BMCs"))?;
+            let views = from_api(base.trim_end_matches('/'), pages::MAX_LIMIT).await?;
             views
                 .into_iter()
                 .map(|v| Row {
@@ -100,6 +88,42 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
         rows.retain(|r| &r.partition == p);
     }
     Ok(rows)
+}
+
+/// Every BMC the daemon at `base` knows: its `/api/v1/bmcs` pages of `limit`, following
+/// `Link: rel="next"`.
+async fn from_api(base: &str, limit: usize) -> anyhow::Result<Vec<BmcView>> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    let mut url = format!("{base}/api/v1/bmcs?limit={limit}");
+    let mut views = Vec::new();
+    loop {
+        let response = client
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {url}"))?
+            .error_for_status()?;
+        let next = response
+            .headers()
+            .get(reqwest::header::LINK)
+            .and_then(|v| v.to_str().ok())
+            .and_then(pages::next_link)
+            .map(|path| format!("{base}{path}"));
+        let page: Vec<BmcView> = response
+            .json()
+            .await
+            .with_context(|| format!("{url} did not answer with BMCs"))?;
+        let empty = page.is_empty();
+        views.extend(page);
+        match next {
+            // An empty page with a next link would loop; the daemon never sends one.
+            Some(n) if !empty && n != url => url = n,
+            _ => return Ok(views),
+        }
+    }
 }
 
 async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Result<Vec<Row>> {
@@ -153,4 +177,40 @@ pub(super) fn print_data<T: serde::Serialize>(output: Output, data: &T) -> anyho
         _ => println!("{}", serde_json::to_string_pretty(&v)?),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::model::{MacAddr, Target};
+    use crate::publish::http::{ApiState, router};
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn the_views_follow_the_api_pages_to_the_end() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = Arc::new(Store::new("p"));
+        for i in 0..5u8 {
+            store.upsert_target(Target {
+                mac: MacAddr([2, 0, 0, 0, 0, i]),
+                ip: "10.0.0.1".parse().expect("ip"),
+                port: None,
+                hostname: None,
+                lease_ends: None,
+            });
+        }
+        let state = Arc::new(ApiState::new(store, Default::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+        let views = super::from_api(&format!("http://{addr}"), 2)
+            .await
+            .expect("three pages");
+        let macs: Vec<u8> = views.iter().map(|v| v.target.mac.0[5]).collect();
+        assert_eq!(macs, [0, 1, 2, 3, 4]);
+        server.abort();
+    }
 }

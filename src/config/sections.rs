@@ -251,10 +251,28 @@ impl Default for Nats {
     }
 }
 
+/// `[http]`: the listener of `/metrics`, the JSON API and the health checks, and what a client
+/// may cost it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Http {
     pub listen: SocketAddr,
+    /// Connections open at once; the daemon lowers it to fit the fd limit (RLIMIT_NOFILE) with
+    /// polling's fds reserved. A connection beyond it is closed at once (and counted).
+    pub max_connections: usize,
+    /// A new connection, or a request begun, must have sent its headers within this.
+    #[serde(with = "duration_str")]
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight is closed after this.
+    #[serde(with = "duration_str")]
+    pub idle_timeout: Duration,
+    /// From a request's headers to the last byte of its response written: a client that reads
+    /// slower (or never) is cut off.
+    #[serde(with = "duration_str")]
+    pub response_timeout: Duration,
+    /// On SIGTERM, connections still busy after this are closed.
+    #[serde(with = "duration_str")]
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Discovery {
@@ -301,6 +319,11 @@ impl Default for Http {
     fn default() -> Self {
         Http {
             listen: SocketAddr::from(([0, 0, 0, 0], 9742)),
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(90),
+            response_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(5),
         }
     }
 }

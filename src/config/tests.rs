@@ -173,3 +173,21 @@ fn ipmi_timing_is_checked_only_where_ipmi_can_be_used() {
     let fits = "[poll]\ntimeout = \"2s\"\n[ipmi]\nrequest-timeout = \"500ms\"\nretries = 2\n";
     assert!(parse(fits).is_ok());
 }
+
+#[test]
+fn http_limits_default_and_name_the_key() {
+    let c = parse("").expect("defaults");
+    assert_eq!(c.http.max_connections, 512);
+    assert_eq!(c.http.header_read_timeout, Duration::from_secs(10));
+    let c = parse("[http]\nmax-connections = 64\nidle-timeout = \"5s\"\n").expect("set");
+    assert_eq!(c.http.max_connections, 64);
+    assert_eq!(c.http.idle_timeout, Duration::from_secs(5));
+    let msg = parse("[http]\nmax-connections = 0\n")
+        .expect_err("zero")
+        .to_string();
+    assert!(msg.contains("http.max-connections"), "{msg}");
+    let msg = parse("[http]\nresponse-timeout = \"0s\"\n")
+        .expect_err("zero")
+        .to_string();
+    assert!(msg.contains("http.response-timeout"), "{msg}");
+}

@@ -1,6 +1,9 @@
-//! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (every BMC's newest
-//! snapshot as JSON), `/api/v1/bmcs/{mac}`, `/healthz` (the process answers) and `/readyz` (the
-//! first discovery pass is done). Handlers only read the store; no handler talks to a BMC.
+//! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (the BMCs' newest
+//! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, `/healthz` (the process answers) and
+//! `/readyz` (the first discovery pass is done). Handlers only read the store; no handler talks to
+//! a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
+//! [`deadline`], one shared render of `/metrics` in [`exposition`], pages streamed from the store in
+//! [`pages`]; [`stats`] counts what was refused or cut off.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,17 +19,34 @@ use serde::Serialize;
 use crate::model::{BmcSnapshot, MacAddr, Target};
 use crate::store::Store;
 
-use super::metrics::{Format, render};
+use super::metrics::Format;
+
+pub mod deadline;
+pub mod exposition;
+pub mod pages;
+pub mod server;
+pub mod stats;
+
+pub use server::{Limits, serve};
+pub use stats::HttpStats;
 
 /// What the handlers share.
 pub struct ApiState {
     pub store: Arc<Store>,
-    pub registry: Registry,
+    pub exposition: exposition::Exposition,
     /// Set once discovery has read the leases for the first time.
     pub ready: AtomicBool,
 }
 
 impl ApiState {
+    pub fn new(store: Arc<Store>, registry: Registry) -> ApiState {
+        ApiState {
+            store,
+            exposition: exposition::Exposition::new(registry),
+            ready: AtomicBool::new(false),
+        }
+    }
+
     pub fn mark_ready(&self) {
         self.ready.store(true, Ordering::Relaxed);
     }
@@ -42,7 +62,7 @@ pub struct BmcView {
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
-        .route("/api/v1/bmcs", get(bmcs))
+        .route("/api/v1/bmcs", get(pages::bmcs))
         .route("/api/v1/bmcs/{mac}", get(bmc))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -51,24 +71,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
 
 async fn metrics(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
-    match render(&state.registry, format) {
+    match state.exposition.body(format).await {
         Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render /metrics");
+            (StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n").into_response()
+        }
     }
-}
-
-async fn bmcs(State(state): State<Arc<ApiState>>) -> Json<Vec<BmcView>> {
-    Json(
-        state
-            .store
-            .entries()
-            .into_iter()
-            .map(|e| BmcView {
-                target: e.target,
-                snapshot: e.snapshot,
-            })
-            .collect(),
-    )
 }
 
 async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Response {

@@ -192,3 +192,23 @@ fn a_change_of_one_of_two_parts_of_one_name_is_seen() {
         }]
     );
 }
+
+#[test]
+fn pages_walk_the_fleet_in_mac_order() {
+    let store = Store::new("p");
+    for i in [3u8, 1, 2, 5, 4] {
+        let mut t = target("10.0.0.1");
+        t.mac = MacAddr([2, 0, 0, 0, 0, i]);
+        store.upsert_target(t);
+    }
+    let macs = |v: Vec<Entry>| v.iter().map(|e| e.target.mac.0[5]).collect::<Vec<_>>();
+    assert_eq!(macs(store.page(None, 2)), [1, 2]);
+    let (last, more) = store.page_end(None, 2);
+    assert_eq!(last.map(|m| m.0[5]), Some(2));
+    assert!(more);
+    assert_eq!(macs(store.page(last, 2)), [3, 4]);
+    let (last, more) = store.page_end(Some(MacAddr([2, 0, 0, 0, 0, 4])), 2);
+    assert_eq!(last.map(|m| m.0[5]), Some(5));
+    assert!(!more);
+    assert_eq!(store.page_end(last, 2), (None, false));
+}

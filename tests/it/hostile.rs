@@ -3,6 +3,7 @@
 //! would check (no request to a third host, a healthy BMC keeps reporting, RSS stays bounded) and
 //! each has a row in the hostile-input table of `docs/reliability.md`.
 
+mod http;
 mod redfish;
-mod sessions;
 mod series;
+mod sessions;

@@ -1,0 +1,150 @@
+//! `/metrics` bodies shared between scrapes: one render per format at a time, off the async
+//! workers (`spawn_blocking`), kept as [`Bytes`] for [`MAX_AGE`] so concurrent or back-to-back
+//! scrapes (an HA pair of Prometheus servers, 50 slow readers) share one buffer instead of each
+//! holding its own copy until the client has read it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use prometheus_client::registry::Registry;
+use tokio::time::Instant;
+
+use crate::publish::metrics::{Format, render};
+
+/// How long a rendered body is served again after its render finished. Well under any scrape
+/// interval. Scrapes that arrive during a render wait for it and take its body, however long it took.
+pub const MAX_AGE: Duration = Duration::from_secs(1);
+
+/// Why `/metrics` has no body to serve.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot encode the metrics")]
+    Encode(#[from] std::fmt::Error),
+    #[error("the render task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+#[derive(Debug, Clone)]
+struct Rendered {
+    /// When the render finished.
+    at: Instant,
+    /// Counts renders: a scrape that waited for a render takes its body however long it took.
+    generation: u64,
+    body: Bytes,
+}
+
+/// The last body of one format, and the turn to render the next.
+#[derive(Debug, Default)]
+struct Slot {
+    last: std::sync::Mutex<Option<Rendered>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn last(&self) -> std::sync::MutexGuard<'_, Option<Rendered>> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last body if younger than [`MAX_AGE`] or rendered after `seen` (the generation a
+    /// waiting scrape saw when it arrived); and the generation of the last render.
+    fn fresh(&self, now: Instant, seen: Option<u64>) -> (Option<Bytes>, u64) {
+        let last = self.last();
+        let Some(r) = last.as_ref() else {
+            return (None, 0);
+        };
+        let newer = seen.is_some_and(|g| r.generation > g);
+        let young = now.duration_since(r.at) < MAX_AGE;
+        ((newer || young).then(|| r.body.clone()), r.generation)
+    }
+}
+
+/// The registry and its recent bodies.
+#[derive(Debug)]
+pub struct Exposition {
+    registry: Arc<Registry>,
+    open_metrics: Slot,
+    text: Slot,
+}
+
+impl Exposition {
+    pub fn new(registry: Registry) -> Exposition {
+        Exposition {
+            registry: Arc::new(registry),
+            open_metrics: Slot::default(),
+            text: Slot::default(),
+        }
+    }
+
+    /// The body in `format`: the last one if it is younger than [`MAX_AGE`], else a new render.
+    /// Scrapes that arrive during a render wait for it and take its body.
+    pub async fn body(&self, format: Format) -> Result<Bytes, RenderError> {
+        let slot = match format {
+            Format::OpenMetrics => &self.open_metrics,
+            Format::Text => &self.text,
+        };
+        let (body, seen) = slot.fresh(Instant::now(), None);
+        if let Some(b) = body {
+            return Ok(b);
+        }
+        let _turn = slot.turn.lock().await;
+        // A render finished while this scrape waited: its body, even if the render took long.
+        if let (Some(b), _) = slot.fresh(Instant::now(), Some(seen)) {
+            return Ok(b);
+        }
+        let registry = self.registry.clone();
+        let started = Instant::now();
+        let body = tokio::task::spawn_blocking(move || render(&registry, format)).await??;
+        let body = Bytes::from(body);
+        tracing::debug!(
+            bytes = body.len(),
+            ms = started.elapsed().as_millis() as u64,
+            ?format,
+            "metrics rendered"
+        );
+        let mut last = slot.last();
+        let generation = last.as_ref().map_or(1, |r| r.generation + 1);
+        *last = Some(Rendered {
+            at: Instant::now(),
+            generation,
+            body: body.clone(),
+        });
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::metrics::counter::Counter;
+
+    #[tokio::test]
+    async fn scrapes_within_the_max_age_share_one_body() {
+        let mut r = Registry::default();
+        let c: Counter = Counter::default();
+        r.register("renders_seen", "A counter", c.clone());
+        let e = Exposition::new(r);
+        let a = e.body(Format::Text).await.expect("render");
+        c.inc();
+        let b = e.body(Format::Text).await.expect("cached");
+        // The same buffer, not a copy, and the value of the first render.
+        assert_eq!(a.as_ptr(), b.as_ptr());
+        assert!(String::from_utf8_lossy(&b).contains("renders_seen_total 0"));
+        // The other format is its own render.
+        let om = e.body(Format::OpenMetrics).await.expect("om");
+        assert!(String::from_utf8_lossy(&om).contains("renders_seen_total 1"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_old_body_is_rendered_again() {
+        let mut r = Registry::default();
+        let c: Counter = Counter::default();
+        r.register("renders_seen", "A counter", c.clone());
+        let e = Exposition::new(r);
+        e.body(Format::Text).await.expect("render");
+        c.inc();
+        tokio::time::advance(MAX_AGE).await;
+        let b = e.body(Format::Text).await.expect("render again");
+        assert!(String::from_utf8_lossy(&b).contains("renders_seen_total 1"));
+    }
+}
