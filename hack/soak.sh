@@ -11,7 +11,7 @@
 #
 #   hack/soak.sh [ROUNDS=1000] [N=60] [INTERVAL=1s] [FAULT_CYCLE=0]
 set -euo pipefail
-ROUNDS=${1:-1000}; N=${2:-60}; INTERVAL=${3:-1s}; FAULT_CYCLE=${4:-0}
+ROUNDS=${1:-1000}; N=${2:-60}; INTERVAL=${3:-1s}; FAULT_CYCLE=${4:-0}; FAULT_CYCLE=${FAULT_CYCLE%s}
 cd "$(dirname "$0")/.."
 cargo build --release -q --workspace  # bmc-catcher and the bmc-sim crate's binary
 RUN=$(mktemp -d /tmp/soak.XXXX)
