@@ -16,6 +16,7 @@ fn shipped_config_parses() {
     assert_eq!(c.discovery.leases_format, LeasesFormat::Auto);
     assert_eq!(c.redfish.port, 443);
     assert_eq!(c.discovery.allow_cidrs.len(), 1);
+    assert_eq!(c.discovery.max_leases_file_size, 256 << 20);
 }
 
 #[test]
@@ -141,4 +142,39 @@ fn ipmi_timing_is_checked_only_where_ipmi_can_be_used() {
     assert!(!e.contains("defaults"), "{e}");
     let fits = "[poll]\ntimeout = \"2s\"\n[ipmi]\nrequest-timeout = \"500ms\"\nretries = 2\n";
     assert!(parse(fits).is_ok());
+}
+
+#[test]
+fn max_leases_file_size_takes_units_or_bytes_and_names_the_key() {
+    assert_eq!(
+        parse("").expect("defaults").discovery.max_leases_file_size,
+        256 << 20
+    );
+    for (text, want) in [
+        ("\"1GiB\"", 1u64 << 30),
+        ("\"64KiB\"", 64 << 10),
+        ("\"300 MiB\"", 300 << 20),
+        ("8192", 8192),
+        ("\"8192\"", 8192),
+    ] {
+        let c = parse(&format!("[discovery]\nmax-leases-file-size = {text}\n")).expect(text);
+        assert_eq!(c.discovery.max_leases_file_size, want, "{text}");
+    }
+    for bad in ["\"lots\"", "\"12XB\"", "-1", "\"99999999999GiB\""] {
+        let e = parse(&format!("[discovery]\nmax-leases-file-size = {bad}\n"))
+            .expect_err(bad)
+            .to_string();
+        assert!(e.contains("max-leases-file-size"), "{bad}: {e}");
+    }
+    let e = parse("[discovery]\nmax-leases-file-size = 100\n")
+        .expect_err("too small")
+        .to_string();
+    assert!(e.contains("discovery.max-leases-file-size"), "{e}");
+    assert!(
+        parse("")
+            .expect("defaults")
+            .to_toml()
+            .contains("max-leases-file-size = \"256MiB\""),
+        "check-config prints it in its unit"
+    );
 }
