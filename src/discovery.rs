@@ -6,6 +6,7 @@ pub mod dnsmasq;
 pub mod isc_dhcpd;
 pub mod kea;
 pub mod lease;
+mod lease_file;
 pub mod select;
 pub mod watch;
 
@@ -31,6 +32,8 @@ use crate::model::Target;
 pub use lease::{Lease, ParseWarning, Parsed};
 pub use select::{Filters, select_targets};
 
+pub use lease_file::{LeaseFile, check_file};
+
 /// Why leases could not be read at all (a broken line is a warning, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
@@ -39,6 +42,13 @@ pub enum DiscoveryError {
         file: PathBuf,
         source: std::io::Error,
     },
+    /// A FIFO, a device, a directory or a socket: reading it could block or never end.
+    #[error("leases file {file} is {what}, not a regular file; refused")]
+    NotRegular { file: PathBuf, what: &'static str },
+    #[error(
+        "leases file {file} is larger than [discovery] max-leases-file-size ({size} > {max} bytes); refused"
+    )]
+    TooLarge { file: PathBuf, size: u64, max: u64 },
 }
 
 /// Where leases come from.
@@ -71,26 +81,6 @@ pub fn parse(text: &str, format: LeasesFormat) -> Parsed {
         LeasesFormat::IscDhcpd => isc_dhcpd::parse(text),
         LeasesFormat::KeaCsv => kea::parse(text),
         LeasesFormat::Dnsmasq => dnsmasq::parse(text),
-    }
-}
-
-/// A lease database in a file.
-pub struct LeaseFile {
-    pub path: PathBuf,
-    pub format: LeasesFormat,
-}
-
-impl LeaseSource for LeaseFile {
-    fn read(&self) -> Result<Parsed, DiscoveryError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|source| DiscoveryError::Read {
-            file: self.path.clone(),
-            source,
-        })?;
-        Ok(parse(&text, self.format))
-    }
-
-    fn name(&self) -> String {
-        self.path.display().to_string()
     }
 }
 
@@ -140,6 +130,7 @@ pub fn source(config: &Config) -> LeaseFile {
     LeaseFile {
         path: config.discovery.leases_file.clone(),
         format: config.discovery.leases_format,
+        max_bytes: config.discovery.max_leases_file_size,
     }
 }
 

@@ -233,7 +233,7 @@ impl Store {
                             EventKind::IssueRaised {
                                 issue: i.kind,
                                 severity: i.severity,
-                                detail: i.detail.clone(),
+                                detail: i.detail.to_string(),
                             },
                         ));
                     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::duration_str;
+use super::{byte_size, duration_str};
 use crate::model::{Limits, MacAddr};
 
 /// Which lease file format to parse.
@@ -65,6 +65,10 @@ pub struct Discovery {
     /// at once.
     #[serde(with = "duration_str")]
     pub expired_grace: Duration,
+    /// The most bytes of the leases file read; a larger file is refused (and the previous
+    /// targets kept), so a runaway file or a wrong path (`/dev/zero`) cannot grow the daemon.
+    #[serde(with = "byte_size")]
+    pub max_leases_file_size: u64,
 }
 
 /// `[issues]`: when the daemon calls something an issue.
@@ -284,6 +288,7 @@ impl Default for Discovery {
             ignore_macs: Vec::new(),
             refresh: Duration::from_secs(5),
             expired_grace: Duration::from_secs(3600),
+            max_leases_file_size: 256 << 20,
         }
     }
 }

@@ -191,3 +191,38 @@ fn http_limits_default_and_name_the_key() {
         .to_string();
     assert!(msg.contains("http.response-timeout"), "{msg}");
 }
+
+#[test]
+fn max_leases_file_size_takes_units_or_bytes_and_names_the_key() {
+    assert_eq!(
+        parse("").expect("defaults").discovery.max_leases_file_size,
+        256 << 20
+    );
+    for (text, want) in [
+        ("\"1GiB\"", 1u64 << 30),
+        ("\"64KiB\"", 64 << 10),
+        ("\"300 MiB\"", 300 << 20),
+        ("8192", 8192),
+        ("\"8192\"", 8192),
+    ] {
+        let c = parse(&format!("[discovery]\nmax-leases-file-size = {text}\n")).expect(text);
+        assert_eq!(c.discovery.max_leases_file_size, want, "{text}");
+    }
+    for bad in ["\"lots\"", "\"12XB\"", "-1", "\"99999999999GiB\""] {
+        let e = parse(&format!("[discovery]\nmax-leases-file-size = {bad}\n"))
+            .expect_err(bad)
+            .to_string();
+        assert!(e.contains("max-leases-file-size"), "{bad}: {e}");
+    }
+    let e = parse("[discovery]\nmax-leases-file-size = 100\n")
+        .expect_err("too small")
+        .to_string();
+    assert!(e.contains("discovery.max-leases-file-size"), "{e}");
+    assert!(
+        parse("")
+            .expect("defaults")
+            .to_toml()
+            .contains("max-leases-file-size = \"256MiB\""),
+        "check-config prints it in its unit"
+    );
+}

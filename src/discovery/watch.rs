@@ -175,6 +175,7 @@ mod tests {
             LeaseFile {
                 path,
                 format: LeasesFormat::IscDhcpd,
+                max_bytes: 256 << 20,
             },
             Filters::default(),
             Duration::from_secs(1),
@@ -199,6 +200,7 @@ mod tests {
             LeaseFile {
                 path: path.clone(),
                 format: LeasesFormat::IscDhcpd,
+                max_bytes: 256 << 20,
             },
             Filters::default(),
             Duration::from_secs(1),
@@ -239,5 +241,67 @@ mod tests {
         );
         std::fs::write(&path, LEASE).expect("write");
         assert_eq!(w.refresh_now().len(), 1);
+    }
+
+    fn mkfifo(path: &std::path::Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a NUL-terminated path and a mode; mkfifo(3) touches no other memory.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    #[test]
+    fn a_fifo_a_device_or_an_oversized_file_keeps_the_last_good_targets() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("dhcpd.leases");
+        std::fs::write(&path, LEASE).expect("write");
+        let mut w = Watcher::new(
+            LeaseFile {
+                path: path.clone(),
+                format: LeasesFormat::IscDhcpd,
+                max_bytes: 4096,
+            },
+            Filters::default(),
+            Duration::from_secs(1),
+        );
+        assert_eq!(w.refresh_now().len(), 1);
+
+        // Replaced by a FIFO nobody writes to: refused at once (no hang), the target stays.
+        std::fs::remove_file(&path).expect("rm");
+        mkfifo(&path);
+        assert_eq!(w.refresh_now().len(), 1, "FIFO: the last good set stays");
+        let p = w.problem().unwrap_or_default().to_string();
+        assert!(p.contains("dhcpd.leases") && p.contains("a FIFO"), "{p}");
+
+        // Grown past the bound: refused without reading, the target stays.
+        std::fs::remove_file(&path).expect("rm");
+        std::fs::write(&path, LEASE.repeat(100)).expect("write");
+        assert_eq!(
+            w.refresh_now().len(),
+            1,
+            "too large: the last good set stays"
+        );
+        let p = w.problem().unwrap_or_default().to_string();
+        assert!(p.contains("max-leases-file-size"), "{p}");
+
+        std::fs::write(&path, LEASE).expect("write");
+        assert_eq!(w.refresh_now().len(), 1);
+        assert!(w.problem().is_none(), "recovered: {:?}", w.problem());
+
+        // A path that is a character device that never ends.
+        let mut zero = Watcher::new(
+            LeaseFile {
+                path: "/dev/zero".into(),
+                format: LeasesFormat::Auto,
+                max_bytes: 256 << 20,
+            },
+            Filters::default(),
+            Duration::from_secs(1),
+        );
+        assert!(zero.refresh_now().is_empty());
+        let p = zero.problem().unwrap_or_default().to_string();
+        assert!(
+            p.contains("/dev/zero") && p.contains("character device"),
+            "{p}"
+        );
     }
 }

@@ -111,7 +111,8 @@ struct Environment {
 pub struct RedfishBmc {
     info: BmcInfo,
     session: client::Session,
-    layout: Mutex<Option<Layout>>,
+    /// Boxed: found at the first poll that reaches the BMC, so an unreachable BMC holds a pointer.
+    layout: Mutex<Option<Box<Layout>>>,
     op: Mutex<()>,
     /// How many sensors and PSUs a poll keeps.
     limits: Limits,
@@ -151,7 +152,11 @@ impl RedfishBmc {
 
     /// Is there a Redfish service (an unauthenticated service root with `RedfishVersion`)?
     pub async fn probe(&self) -> Result<(), HalError> {
-        let root = self.session.get_anonymous("/redfish/v1").await?;
+        let root = self.session.get_anonymous("/redfish/v1").await;
+        if root.is_err() {
+            self.session.drop_connections();
+        }
+        let root = root?;
         if root.get("RedfishVersion").is_some() || root.get("Systems").is_some() {
             Ok(())
         } else {
@@ -220,11 +225,11 @@ impl RedfishBmc {
     /// discovery just fetched it.
     async fn layout(&self) -> Result<(Layout, Option<Value>), HalError> {
         let mut guard = self.layout.lock().await;
-        if let Some(l) = guard.as_ref() {
+        if let Some(l) = guard.as_deref() {
             return Ok((l.clone(), None));
         }
         let (l, sys) = self.discover().await?;
-        *guard = Some(l.clone());
+        *guard = Some(Box::new(l.clone()));
         Ok((l, Some(sys)))
     }
 
@@ -313,7 +318,11 @@ impl Bmc for RedfishBmc {
             // the operator needs to judge the change.
             r.refused_certificate_expires = self.session.certificate_expiry();
         }
-        self.session.operation_done();
+        if r.any_ok() {
+            self.session.operation_done();
+        } else {
+            self.session.drop_connections();
+        }
         r.bound(&self.limits);
         r
     }

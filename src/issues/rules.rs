@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::model::{ErrorKind, Health, Issue, IssueType, MacAddr, PowerState, Severity};
 use crate::store::Entry;
@@ -65,11 +66,11 @@ pub(super) const RULES: &[Rule] = &[
     too_many_sensors,
 ];
 
-fn issue(kind: IssueType, severity: Severity, detail: String) -> Issue {
+fn issue(kind: IssueType, severity: Severity, detail: impl Into<Arc<str>>) -> Issue {
     Issue {
         kind,
         severity,
-        detail,
+        detail: detail.into(),
     }
 }
 
@@ -155,15 +156,13 @@ fn not_answering(b: &Bmc<'_>) -> Vec<Issue> {
         Some(e) if e.kind == ErrorKind::Auth => {
             issue(IssueType::AuthFailed, Severity::Major, e.message.clone())
         }
-        Some(e) => issue(
-            IssueType::Unreachable,
-            Severity::Major,
-            format!("{}: {}", e.kind, e.message),
-        ),
+        // The failed read's own text (it names the BMC and why), shared rather than copied: an
+        // unreachable fleet is evaluated every refresh.
+        Some(e) => issue(IssueType::Unreachable, Severity::Major, e.message.clone()),
         None => issue(
             IssueType::Unreachable,
             Severity::Major,
-            "no part could be read".into(),
+            "no part could be read",
         ),
     }]
 }

@@ -233,7 +233,7 @@ fn psus_and_sensors_of_one_name_are_told_apart_by_id() {
     let details: Vec<&str> = found[&e.target.mac]
         .iter()
         .filter(|i| i.kind == IssueType::PowersupplyFailure)
-        .map(|i| i.detail.as_str())
+        .map(|i| &*i.detail)
         .collect();
     assert_eq!(
         details,
@@ -261,7 +261,7 @@ fn dropped_parts_raise_too_many_sensors() {
         (IssueType::TooManySensors, Severity::Major)
     );
     assert_eq!(
-        issues[0].detail,
+        &*issues[0].detail,
         "the BMC reports 49000 sensors beyond the 1 kept ([poll] max-sensors-per-bmc) \
          and 2 PSUs beyond the 1 kept ([poll] max-psus-per-bmc)"
     );

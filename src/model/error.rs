@@ -2,6 +2,7 @@
 //! [`FieldError`] with a message naming what failed, and the [`Field`] every part of a reading is.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,11 +47,13 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A failed read: its kind and a message naming what failed (never a secret).
+/// A failed read: its kind and a message naming what failed (never a secret). The message is
+/// shared: a poll that fails as a whole fails every part with one text, and the issue and event
+/// it raises quote the same one, so an unreachable fleet holds one message per BMC, not eight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldError {
     pub kind: ErrorKind,
-    pub message: String,
+    pub message: Arc<str>,
 }
 
 /// The result of reading one part of a BMC: `{"ok": ...}` or `{"error": {...}}` in JSON.
@@ -76,7 +79,7 @@ impl<T> Field<T> {
         }
     }
 
-    pub fn failed(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub fn failed(kind: ErrorKind, message: impl Into<Arc<str>>) -> Self {
         Field::Error(FieldError {
             kind,
             message: message.into(),

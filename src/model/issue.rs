@@ -2,6 +2,7 @@
 //! their [`Severity`] and one [`Issue`] of one BMC. The rules that find them live in `issues`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +117,6 @@ pub struct Issue {
     #[serde(rename = "type")]
     pub kind: IssueType,
     pub severity: Severity,
-    /// One line saying what exactly.
-    pub detail: String,
+    /// One line saying what exactly (often the text of the failed read it comes from, shared).
+    pub detail: Arc<str>,
 }

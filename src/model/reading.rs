@@ -29,12 +29,13 @@ pub struct Reading {
 impl Reading {
     /// A reading in which every field failed the same way (deadline, no connection).
     pub fn all_failed(kind: ErrorKind, message: &str) -> Self {
+        let message: std::sync::Arc<str> = message.into();
         Reading {
-            power: Field::failed(kind, message),
-            inventory: Field::failed(kind, message),
-            led: Field::failed(kind, message),
-            psus: Field::failed(kind, message),
-            power_metrics: Field::failed(kind, message),
+            power: Field::failed(kind, message.clone()),
+            inventory: Field::failed(kind, message.clone()),
+            led: Field::failed(kind, message.clone()),
+            psus: Field::failed(kind, message.clone()),
+            power_metrics: Field::failed(kind, message.clone()),
             sensors: Field::failed(kind, message),
             refused_certificate_expires: None,
             dropped: Dropped::default(),

@@ -30,38 +30,42 @@ pub(super) struct Context {
     pub token: CancellationToken,
 }
 
-/// Spawns the worker in its per-BMC span; a panic inside it is caught (in the same task, so a
-/// fleet costs one task per BMC), logged, and the worker restarted at the BMC's next slot.
+/// The per-BMC span of one poll (every log line of the poll names the BMC). Made per poll, not
+/// held by the worker: a live span costs the subscriber hundreds of bytes, times every BMC.
+fn bmc_span(ctx: &Context) -> tracing::Span {
+    tracing::info_span!("bmc", bmc.mac = %ctx.target.mac, bmc.ip = %ctx.target.ip, backend = ctx.bmc.describe().backend())
+}
+
+/// Spawns the worker; a panic inside it is caught (in the same task, so a fleet costs one task
+/// per BMC), logged in the BMC's span, and the worker restarted at the BMC's next slot.
 pub(super) fn spawn(ctx: Context, first: FirstPoll) -> JoinHandle<()> {
-    let span = tracing::info_span!("bmc", bmc.mac = %ctx.target.mac, bmc.ip = %ctx.target.ip, backend = ctx.bmc.describe().backend());
-    tokio::spawn(
-        async move {
-            let mut first = first;
-            // Kept across a restart, so a panic does not undo a failing BMC's back-off.
-            let mut failures = 0u32;
-            loop {
-                let run = std::panic::AssertUnwindSafe(run(&ctx, first, &mut failures));
-                match run.catch_unwind().await {
-                    Ok(()) => return,
-                    Err(panic) if !ctx.token.is_cancelled() => {
-                        tracing::error!(
-                            panic = panic_message(&panic),
-                            "poll worker panicked; restarting it at its next slot"
-                        );
-                        first = FirstPoll::AtItsSlot;
-                    }
-                    Err(panic) => {
-                        tracing::error!(
-                            panic = panic_message(&panic),
-                            "poll worker panicked while stopping"
-                        );
-                        return;
-                    }
+    tokio::spawn(async move {
+        let mut first = first;
+        // Kept across a restart, so a panic does not undo a failing BMC's back-off.
+        let mut failures = 0u32;
+        loop {
+            let run = std::panic::AssertUnwindSafe(run(&ctx, first, &mut failures));
+            match run.catch_unwind().await {
+                Ok(()) => return,
+                Err(panic) if !ctx.token.is_cancelled() => {
+                    let _span = bmc_span(&ctx).entered();
+                    tracing::error!(
+                        panic = panic_message(&panic),
+                        "poll worker panicked; restarting it at its next slot"
+                    );
+                    first = FirstPoll::AtItsSlot;
+                }
+                Err(panic) => {
+                    let _span = bmc_span(&ctx).entered();
+                    tracing::error!(
+                        panic = panic_message(&panic),
+                        "poll worker panicked while stopping"
+                    );
+                    return;
                 }
             }
         }
-        .instrument(span),
-    )
+    })
 }
 
 /// The text a panic was raised with, when it was a string.
@@ -73,17 +77,17 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(not a string)")
 }
 
-/// Polls one BMC until its token is cancelled.
+/// Polls one BMC until its token is cancelled. Between polls (most of its life) the task holds
+/// only this loop's small state: the poll itself runs in its own boxed future ([`poll_and_record`]),
+/// so a fleet of 200,000 waiting workers is not 200,000 copies of a poll's state.
 async fn run(ctx: &Context, first: FirstPoll, failures: &mut u32) {
     let Context {
-        bmc,
         target,
-        store,
         stats,
-        permits,
         schedule,
         epoch,
         token,
+        ..
     } = ctx;
     let (schedule, epoch) = (*schedule, *epoch);
     let phase = phase(target.mac, schedule.interval);
@@ -100,46 +104,10 @@ async fn run(ctx: &Context, first: FirstPoll, failures: &mut u32) {
     }
     stats.set_due(target.mac, Some(now_ms() + slack_ms));
     loop {
-        let permit = tokio::select! {
-            p = permits.acquire() => p,
-            _ = token.cancelled() => return,
+        let Some(wait) = Box::pin(poll_and_record(ctx, failures).instrument(bmc_span(ctx))).await
+        else {
+            return;
         };
-        let snap = poll_one(bmc.as_ref(), target, store.partition(), schedule.timeout)
-            .instrument(tracing::debug_span!("poll"))
-            .await;
-        drop(permit);
-        stats.observe(&snap);
-        let errors = snap.reading.errors();
-        let serious = errors
-            .iter()
-            .map(|(_, e)| *e)
-            .find(|e| e.kind != ErrorKind::Unsupported);
-        match serious {
-            None => tracing::debug!(ms = snap.duration_ms, up = snap.up, "poll done"),
-            Some(e) => {
-                tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
-            }
-        }
-        let auth = !snap.up
-            && snap
-                .reading
-                .first_error()
-                .is_some_and(|e| e.kind == ErrorKind::Auth);
-        *failures = if snap.up {
-            0
-        } else {
-            failures.saturating_add(1)
-        };
-        store.record(snap);
-        let wait = backoff(*failures, auth);
-        if wait > 1 {
-            tracing::info!(
-                failures = *failures,
-                intervals = wait,
-                auth,
-                "backing off a failing BMC"
-            );
-        }
         let mut next = next_slot(epoch, phase, schedule.interval, Instant::now());
         next += schedule.interval * (wait - 1);
         let until_next = next.saturating_duration_since(Instant::now()).as_millis() as i64;
@@ -149,4 +117,60 @@ async fn run(ctx: &Context, first: FirstPoll, failures: &mut u32) {
             _ = token.cancelled() => return,
         }
     }
+}
+
+/// Takes a permit, polls once under the deadline, records the snapshot; returns how many
+/// intervals to wait before the next poll (the back-off), or `None` when cancelled first.
+async fn poll_and_record(ctx: &Context, failures: &mut u32) -> Option<u32> {
+    let Context {
+        bmc,
+        target,
+        store,
+        stats,
+        permits,
+        schedule,
+        token,
+        ..
+    } = ctx;
+    let permit = tokio::select! {
+        p = permits.acquire() => p,
+        _ = token.cancelled() => return None,
+    };
+    let snap = poll_one(bmc.as_ref(), target, store.partition(), schedule.timeout)
+        .instrument(tracing::debug_span!("poll"))
+        .await;
+    drop(permit);
+    stats.observe(&snap);
+    let errors = snap.reading.errors();
+    let serious = errors
+        .iter()
+        .map(|(_, e)| *e)
+        .find(|e| e.kind != ErrorKind::Unsupported);
+    match serious {
+        None => tracing::debug!(ms = snap.duration_ms, up = snap.up, "poll done"),
+        Some(e) => {
+            tracing::warn!(ms = snap.duration_ms, kind = %e.kind, error = %e.message, up = snap.up, "poll incomplete")
+        }
+    }
+    let auth = !snap.up
+        && snap
+            .reading
+            .first_error()
+            .is_some_and(|e| e.kind == ErrorKind::Auth);
+    *failures = if snap.up {
+        0
+    } else {
+        failures.saturating_add(1)
+    };
+    store.record(snap);
+    let wait = backoff(*failures, auth);
+    if wait > 1 {
+        tracing::info!(
+            failures = *failures,
+            intervals = wait,
+            auth,
+            "backing off a failing BMC"
+        );
+    }
+    Some(wait)
 }

@@ -32,7 +32,7 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
             let (error, message) = new
                 .reading
                 .first_error()
-                .map(|e| (e.kind, e.message.clone()))
+                .map(|e| (e.kind, e.message.to_string()))
                 .unwrap_or((ErrorKind::Protocol, "no field could be read".into()));
             out.push(EventKind::Unreachable { error, message });
         }

@@ -4,6 +4,7 @@
 //! each has a row in the hostile-input table of `docs/reliability.md`.
 
 mod http;
+mod leases;
 mod redfish;
 mod series;
 mod sessions;

@@ -34,7 +34,7 @@ fn issue(kind: IssueType, severity: Severity) -> Issue {
     Issue {
         kind,
         severity,
-        detail: format!("{kind} detail"),
+        detail: format!("{kind} detail").into(),
     }
 }
 

@@ -18,9 +18,11 @@ use super::wire::rakp::Privilege;
 use crate::hal::{Bmc, BmcInfo, HalError};
 use crate::model::{Action, ErrorKind, Limits, PowerState, Reading};
 
+/// Boxed and made on first use: a BMC that never opens a session (unreachable, or found to speak
+/// Redfish by `protocol = "auto"`) costs a few pointers here, not a session's and a cache's worth.
 struct Inner {
-    session: Option<Session>,
-    cached: Cached,
+    session: Option<Box<Session>>,
+    cached: Option<Box<Cached>>,
 }
 
 pub struct IpmiBmc {
@@ -48,7 +50,7 @@ impl IpmiBmc {
             limits,
             inner: Arc::new(Mutex::new(Inner {
                 session: None,
-                cached: Cached::default(),
+                cached: None,
             })),
             stop_keepalive: std::sync::Mutex::new(None),
         }
@@ -86,17 +88,19 @@ impl IpmiBmc {
     /// Opens a session into `slot` (and starts the keep-alive) unless one is there.
     async fn ensure_open(
         &self,
-        slot: &mut Option<Session>,
-        cached: &mut Cached,
+        slot: &mut Option<Box<Session>>,
+        cached: &mut Option<Box<Cached>>,
     ) -> Result<(), HalError> {
         if slot.is_none() {
             let cfg = self.cfg.clone().ok_or_else(|| HalError::Auth {
                 bmc: self.bmc(),
                 detail: "no credentials configured for this BMC".into(),
             })?;
-            *slot = Some(Session::open(cfg, &self.bmc()).await?);
-            cached.device = None;
-            cached.guid = None;
+            *slot = Some(Box::new(Session::open(cfg, &self.bmc()).await?));
+            if let Some(c) = cached.as_mut() {
+                c.device = None;
+                c.guid = None;
+            }
             self.start_keepalive();
         }
         Ok(())
@@ -150,7 +154,7 @@ impl IpmiBmc {
         let bmc = self.bmc();
         self.ensure_open(session, cached).await?;
         let first = match session.as_mut() {
-            Some(s) => run(s, cached, &bmc, op).await,
+            Some(s) => run(s, cached.get_or_insert_with(Box::default), &bmc, op).await,
             None => {
                 return Err(HalError::Protocol {
                     bmc,
@@ -164,7 +168,7 @@ impl IpmiBmc {
                 *session = None;
                 self.ensure_open(session, cached).await?;
                 match session.as_mut() {
-                    Some(s) => run(s, cached, &bmc, op).await,
+                    Some(s) => run(s, cached.get_or_insert_with(Box::default), &bmc, op).await,
                     None => Err(HalError::Protocol {
                         bmc,
                         detail: "no session".into(),

@@ -107,7 +107,10 @@ impl Session {
         }
     }
 
-    fn drop_connections(&self) {
+    /// Drops this BMC's HTTP client and its connections; the next request builds a new one. After
+    /// an operation that reached nothing there is nothing worth keeping, and an unreachable fleet
+    /// would otherwise hold one idle client (kilobytes) per BMC.
+    pub fn drop_connections(&self) {
         self.http.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 

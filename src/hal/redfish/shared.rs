@@ -24,7 +24,9 @@ const KEEP_BETWEEN_POLLS_UP_TO: Duration = Duration::from_secs(30);
 /// each BMC's HTTP client is built from.
 #[derive(Clone)]
 pub struct RedfishShared {
-    tls: rustls::ClientConfig,
+    /// Shared, not copied into every BMC's session (a `ClientConfig` is hundreds of bytes);
+    /// copied only when a BMC's HTTP client is built.
+    tls: Arc<rustls::ClientConfig>,
     /// The expiry of each certificate a BMC presented.
     pub(super) certificates: SeenCertificates,
     pub(super) scheme: &'static str,
@@ -64,7 +66,7 @@ impl RedfishShared {
             detail: e.to_string(),
         })?;
         Ok(RedfishShared {
-            tls,
+            tls: Arc::new(tls),
             certificates,
             scheme: match cfg.scheme {
                 Scheme::Https => "https",
@@ -117,7 +119,7 @@ impl RedfishShared {
     /// shared TLS session cache). Each request carries its own deadline ([`Self::timeout`]).
     pub(super) fn client(&self, bmc: &str) -> Result<reqwest::Client, HalError> {
         reqwest::Client::builder()
-            .tls_backend_preconfigured(self.tls.clone())
+            .tls_backend_preconfigured((*self.tls).clone())
             .no_proxy()
             .connect_timeout(Duration::from_secs(5))
             .pool_idle_timeout(KEEP_BETWEEN_POLLS_UP_TO)

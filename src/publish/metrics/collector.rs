@@ -330,9 +330,24 @@ fn families() -> Vec<Family> {
         ),
         Family::new(
             "bmc_read_error",
-            "1 per part of the last poll that failed, by part and error kind",
+            "1 per part of the last poll that failed, by part and error kind (part \"all\" when nothing was read)",
             None,
             |s, emit| {
+                if !s.up {
+                    // Nothing was read: one series saying why, not one per part (an unreachable
+                    // fleet of 200,000 BMCs would otherwise be 1.2 million series).
+                    if let Some(e) = s.reading.first_error() {
+                        emit(
+                            vec![
+                                ("mac", s.mac.to_string()),
+                                ("part", "all".to_string()),
+                                ("kind", e.kind.to_string()),
+                            ],
+                            1.0,
+                        );
+                    }
+                    return;
+                }
                 for (part, e) in s.reading.errors() {
                     emit(
                         vec![

@@ -235,3 +235,46 @@ fn dropped_parts_are_a_gauge_per_part() {
     );
     assert!(!text.contains("part=\"psus\""), "{text}");
 }
+
+#[test]
+fn a_bmc_that_answers_nothing_costs_five_short_series() {
+    let store = Arc::new(Store::new("t"));
+    let mut s = snapshot();
+    s.up = false;
+    s.protocol = None;
+    s.last_success_ms = None;
+    s.reading = Reading::all_failed(
+        crate::model::ErrorKind::Unreachable,
+        "02:00:00:00:00:01@127.0.0.1:443: unreachable: connection refused",
+    );
+    s.issues = vec![crate::model::Issue {
+        kind: crate::model::IssueType::Unreachable,
+        severity: crate::model::Severity::Major,
+        detail: "connection refused".into(),
+    }];
+    store.upsert_target(Target {
+        mac: s.mac,
+        ip: s.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(s);
+    let reg = registry(store, Arc::new(PollStats::default()));
+    let text = render(&reg, Format::Text).expect("render");
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("02:00:00:00:00:01"))
+        .collect();
+    assert_eq!(
+        series,
+        [
+            "bmc_up{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"\"} 0.0",
+            "bmc_poll_duration_seconds{mac=\"02:00:00:00:00:01\"} 0.12",
+            "bmc_last_poll_timestamp_seconds{mac=\"02:00:00:00:00:01\"} 1700000000.0",
+            "bmc_read_error{mac=\"02:00:00:00:00:01\",part=\"all\",kind=\"unreachable\"} 1.0",
+            "bmc_issue{mac=\"02:00:00:00:00:01\",type=\"unreachable\",severity=\"major\"} 1.0",
+        ],
+        "one bmc_read_error series, not one per part:\n{text}"
+    );
+}

@@ -160,7 +160,7 @@ fn refused(power: &Field<bmc_catcher::model::PowerState>) -> String {
     match power {
         Field::Error(e) => {
             assert_eq!(e.kind, ErrorKind::Protocol, "{e:?}");
-            e.message.clone()
+            e.message.to_string()
         }
         Field::Ok(p) => panic!("the poll should have failed, read {p:?}"),
     }
