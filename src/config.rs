@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod credentials;
 mod file;
+pub use file::kind as file_kind;
 mod sections;
 pub use credentials::{Credential, Credentials};
 pub use sections::*;

@@ -91,6 +91,12 @@ pub fn write_mockup(
     Ok(n)
 }
 
+/// The error when a poll read nothing: what failed, and how to accept a certificate if that was it.
+fn answered_nothing(snap: &crate::model::BmcSnapshot) -> anyhow::Error {
+    let hint = tls_hint(snap).map(|h| format!("\n{h}")).unwrap_or_default();
+    anyhow::anyhow!("the BMC answered nothing: {}{hint}", summary(snap))
+}
+
 pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let (config, creds, target) = setup(
         &args.addr,
@@ -124,13 +130,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         let snap = poll_one(&bmc, &target, "capture", args.timeout).await;
         crate::hal::Bmc::close(&bmc).await;
         if !snap.up {
-            anyhow::bail!(
-                "the BMC answered nothing: {}{}",
-                summary(&snap),
-                tls_hint(&snap)
-                    .map(|h| format!("\n{h}"))
-                    .unwrap_or_default()
-            );
+            return Err(answered_nothing(&snap));
         }
         let exchanges = recorder.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let capture = crate::hal::ipmi::capture::from_exchanges(exchanges);
@@ -149,13 +149,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let snap = poll_one(&redfish, &target, "capture", args.timeout).await;
     crate::hal::Bmc::close(&redfish).await;
     if !snap.up {
-        anyhow::bail!(
-            "the BMC answered nothing: {}{}",
-            summary(&snap),
-            tls_hint(&snap)
-                .map(|h| format!("\n{h}"))
-                .unwrap_or_default()
-        );
+        return Err(answered_nothing(&snap));
     }
     let resources = recorder.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let n = write_mockup(&args.out, &resources)?;

@@ -9,8 +9,9 @@ use super::ConfigError;
 /// The largest config or credentials file read.
 pub const MAX_SIZE: u64 = 4 << 20;
 
-/// What a path that is not a regular file is, for the error.
-fn kind(t: std::fs::FileType) -> &'static str {
+/// What a path that is not a regular file is, for an error ("... is a FIFO"); the leases file's
+/// check says it the same way.
+pub fn kind(t: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if t.is_dir() {
         "a directory"
@@ -18,8 +19,10 @@ fn kind(t: std::fs::FileType) -> &'static str {
         "a FIFO"
     } else if t.is_socket() {
         "a socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
     } else {
         "not a regular file"
     }
@@ -78,7 +81,7 @@ mod tests {
         let e = read(&fifo).expect_err("a FIFO");
         assert!(e.to_string().contains("is a FIFO"), "{e}");
         let e = read(Path::new("/dev/zero")).expect_err("a device");
-        assert!(e.to_string().contains("is a device"), "{e}");
+        assert!(e.to_string().contains("is a character device"), "{e}");
         let file = dir.path().join("config.toml");
         std::fs::write(&file, "partition = \"x\"\n").expect("write");
         assert_eq!(read(&file).expect("a file"), "partition = \"x\"\n");

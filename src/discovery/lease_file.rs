@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{DiscoveryError, LeaseSource, Parsed, parse};
@@ -30,23 +30,6 @@ impl LeaseSource for LeaseFile {
     }
 }
 
-/// What a file that is not a regular file is, in words.
-fn what(t: std::fs::FileType) -> &'static str {
-    if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    }
-}
-
 /// Opens `path` without blocking and checks that it is a regular file of at most `max` bytes.
 fn open_checked(path: &Path, max: u64) -> Result<(File, u64), DiscoveryError> {
     let read_error = |source| DiscoveryError::Read {
@@ -62,7 +45,7 @@ fn open_checked(path: &Path, max: u64) -> Result<(File, u64), DiscoveryError> {
     if !meta.file_type().is_file() {
         return Err(DiscoveryError::NotRegular {
             file: path.to_path_buf(),
-            what: what(meta.file_type()),
+            what: crate::config::file_kind(meta.file_type()),
         });
     }
     if meta.len() > max {

@@ -74,6 +74,24 @@ fn snapshot() -> BmcSnapshot {
     }
 }
 
+/// The text exposition of a store holding `s` alone.
+fn render_one(s: BmcSnapshot) -> String {
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(Target {
+        mac: s.mac,
+        ip: s.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(s);
+    render(
+        &registry(store, Arc::new(PollStats::default())),
+        Format::Text,
+    )
+    .expect("render")
+}
+
 #[test]
 fn renders_families_with_units_and_drops_vanished_bmcs() {
     let store = Arc::new(Store::new("t"));
@@ -166,20 +184,7 @@ fn parts_of_one_name_are_distinct_series() {
         psu("20:0:0:60", Health::Ok),
         psu("20:0:0:61", Health::Critical),
     ]);
-    let store = Arc::new(Store::new("t"));
-    store.upsert_target(Target {
-        mac: s.mac,
-        ip: s.ip,
-        port: None,
-        hostname: None,
-        lease_ends: None,
-    });
-    store.record(s);
-    let text = render(
-        &registry(store, Arc::new(PollStats::default())),
-        Format::Text,
-    )
-    .expect("render");
+    let text = render_one(s);
     let m = "mac=\"02:00:00:00:00:01\"";
     for line in [
         format!("bmc_temperature_celsius{{{m},sensor=\"Temp\",sensor_id=\"20:0:0:30\"}} 30"),
@@ -215,20 +220,7 @@ fn dropped_parts_are_a_gauge_per_part() {
         sensors: 49_000,
         psus: 0,
     };
-    let store = Arc::new(Store::new("t"));
-    store.upsert_target(Target {
-        mac: s.mac,
-        ip: s.ip,
-        port: None,
-        hostname: None,
-        lease_ends: None,
-    });
-    store.record(s);
-    let text = render(
-        &registry(store, Arc::new(PollStats::default())),
-        Format::Text,
-    )
-    .expect("render");
+    let text = render_one(s);
     assert!(
         text.contains("bmc_parts_dropped{mac=\"02:00:00:00:00:01\",part=\"sensors\"} 49000"),
         "{text}"
@@ -238,7 +230,6 @@ fn dropped_parts_are_a_gauge_per_part() {
 
 #[test]
 fn a_bmc_that_answers_nothing_costs_five_short_series() {
-    let store = Arc::new(Store::new("t"));
     let mut s = snapshot();
     s.up = false;
     s.protocol = None;
@@ -252,16 +243,7 @@ fn a_bmc_that_answers_nothing_costs_five_short_series() {
         severity: crate::model::Severity::Major,
         detail: "connection refused".into(),
     }];
-    store.upsert_target(Target {
-        mac: s.mac,
-        ip: s.ip,
-        port: None,
-        hostname: None,
-        lease_ends: None,
-    });
-    store.record(s);
-    let reg = registry(store, Arc::new(PollStats::default()));
-    let text = render(&reg, Format::Text).expect("render");
+    let text = render_one(s);
     let series: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("02:00:00:00:00:01"))
