@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// Held by the tests that load both cores for seconds (thousands of connections, 50,000 sensors,
+/// megabyte scrapes) and by the one that measures deadlines to the quarter second
+/// (`it::faults`): they run one at a time, the rest of the suite beside them.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A loopback address of its own for each caller in this process (127.<pid-based>.<n>.1), so tests
 /// running in parallel, or in parallel processes, never share an address.
 pub fn unique_ip() -> Ipv4Addr {

@@ -350,6 +350,7 @@ fn kinds_text(kinds: &[Option<ErrorKind>]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fault_costs_only_its_deadline_and_loses_nothing() {
+    let _heavy = crate::common::HEAVY.lock().await;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let outcomes = futures::future::join_all(CASES.iter().map(run_case)).await;
     let mut table = String::from(

@@ -688,6 +688,7 @@ async fn command(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_command_burst_to_a_tarpit_costs_only_that_bmc() {
+    let _heavy = HEAVY.lock().await;
     let mut s = setup(1, Duration::from_secs(30)).await;
     s.config.nats.command_timeout = Duration::from_secs(4);
     s.config.nats.command_queue = 4;

@@ -123,9 +123,6 @@ impl Catcher {
     }
 }
 
-/// The tests of this file measure time and RSS: one at a time, so they do not measure each other.
-pub(super) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Raises this process's soft fd limit to `n` (at most the hard limit): the client side of the
 /// floods holds thousands of sockets.
 pub(super) fn raise_nofile(n: u64) {

@@ -54,6 +54,7 @@ fn value(line: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_thousand_sensors_cost_only_the_bound_and_raise_an_issue() {
+    let _heavy = crate::common::HEAVY.lock().await;
     let bed = TestBed::new()
         .bmcs(3)
         .shapes(vec![SimShape::Legacy, SimShape::Sensors, SimShape::Legacy])

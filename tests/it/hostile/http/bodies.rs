@@ -11,7 +11,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fifty_slow_metrics_readers_share_one_body() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = crate::common::HEAVY.lock().await;
     raise_nofile(8192);
     let bed = TestBed::new()
         .bmcs(10)
@@ -68,7 +68,7 @@ async fn fifty_slow_metrics_readers_share_one_body() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bmc_list_comes_in_pages_that_name_the_next() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = crate::common::HEAVY.lock().await;
     let bed = TestBed::new().bmcs(3).start().await;
     let daemon = Daemon::start(&bed.config(), bed.credentials())
         .await

@@ -14,7 +14,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_thousand_half_open_connections_leave_healthz_and_polling_alone() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = crate::common::HEAVY.lock().await;
     raise_nofile(8192);
     let bed = TestBed::new()
         .bmcs(2)
@@ -110,7 +110,7 @@ async fn two_thousand_half_open_connections_leave_healthz_and_polling_alone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_with_half_open_slow_and_unread_connections_open() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = crate::common::HEAVY.lock().await;
     raise_nofile(8192);
     let bed = TestBed::new()
         .bmcs(1)
@@ -155,7 +155,7 @@ async fn sigterm_finishes_with_half_open_slow_and_unread_connections_open() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_that_never_reads_its_response_is_cut_off() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _heavy = crate::common::HEAVY.lock().await;
     // A body of 8 MB (10 BMCs, 3,500 sensors each): more than the kernel's socket buffers take
     // (tcp_wmem max 4 MiB) from a client that reads nothing.
     let bed = TestBed::new()
