@@ -142,6 +142,15 @@ fn credentials_errors_never_show_the_secret() {
     let msg = e.to_string();
     assert!(!msg.contains("hunter2"), "{msg}");
     assert!(msg.contains("line 2"), "{msg}");
+    // A typo names the key (not secret) and never the value.
+    let e = Credentials::parse(
+        "username = \"a\"\npasword = \"hunter2\"\n",
+        Path::new("c.toml"),
+    )
+    .expect_err("typo");
+    let msg = e.to_string();
+    assert!(msg.contains("key `pasword`") && msg.contains("line 2"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
     let e = Credentials::parse("username = \"a\"\n", Path::new("c.toml")).expect_err("no password");
     assert!(e.to_string().contains("`password`"));
 }
