@@ -52,16 +52,37 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// The config for the views and `power`, which talk to the daemon or NATS, not to BMCs: without a
-/// path the defaults; the credentials file only when it exists (it may hold the NATS user).
-pub fn load_optional(path: Option<&Path>) -> Result<(Config, Credentials), ConfigError> {
-    let Some(path) = path else {
-        return Ok((Config::default(), Credentials::default()));
-    };
-    let config = Config::load(path)?;
-    let credentials = match config.credentials_path() {
-        Some(p) if p.exists() => Credentials::load(&p)?,
-        _ => Credentials::default(),
-    };
-    Ok((config, credentials))
+/// Where the daemon's config is by default.
+pub const DEFAULT_CONFIG: &str = "/etc/bmc-catcher/config.toml";
+
+/// `--config FILE` of the views and `power`, which talk to the daemon's API or to NATS, not to
+/// BMCs: the same file as the daemon's (`$BMC_CATCHER_CONFIG`, else `/etc/bmc-catcher/config.toml`
+/// when it exists), but optional: without one they use the defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ViewConfig {
+    /// The daemon's config file, for its listen address, partition and NATS settings (default:
+    /// /etc/bmc-catcher/config.toml, when it exists).
+    #[arg(long, short, env = "BMC_CATCHER_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+impl ViewConfig {
+    /// The named config (which must load), else the default file if there is one, else the
+    /// defaults. The credentials file is not read: see [`ViewConfig::nats_credentials`].
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        match &self.config {
+            Some(path) => Config::load(path),
+            None if Path::new(DEFAULT_CONFIG).exists() => Config::load(Path::new(DEFAULT_CONFIG)),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// The credentials for NATS, read only by the commands that connect to NATS and only when the
+    /// config names a credentials file that exists: reading the API needs no secret at all.
+    pub fn nats_credentials(config: &Config) -> Result<Credentials, ConfigError> {
+        match config.credentials_path() {
+            Some(p) if p.exists() => Credentials::load(&p),
+            _ => Ok(Credentials::default()),
+        }
+    }
 }

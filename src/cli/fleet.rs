@@ -3,7 +3,6 @@
 //! how they print data (`-o json|yaml`).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use anyhow::Context;
 use futures::StreamExt;
@@ -21,9 +20,8 @@ pub struct Source {
     /// Read the NATS KV instead (every partition's catcher).
     #[arg(long)]
     pub nats: Option<String>,
-    /// The daemon's config, for the listen address, NATS settings and credentials.
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ViewConfig,
     /// Only this partition.
     #[arg(long)]
     pub partition: Option<String>,
@@ -57,9 +55,12 @@ pub enum PowerFilter {
 
 /// The fleet as rows, from the API or the KV.
 pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
-    let (config, creds) = super::load_optional(source.config.as_deref())?;
+    let config = source.config.load()?;
     let mut rows = match &source.nats {
-        Some(url) => from_kv(url, &config, &creds).await?,
+        Some(url) => {
+            let creds = super::ViewConfig::nats_credentials(&config)?;
+            from_kv(url, &config, &creds).await?
+        }
         None => {
             let base = source.api.clone().unwrap_or_else(|| {
                 let mut a = config.http.listen;

@@ -2,7 +2,6 @@
 //! request/reply, prints the reply as JSON and exits 0 only when the reply says `ok`. NATS settings
 //! come from `--config` (the daemon's file) and are overridden by the flags.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::control::Reply;
@@ -19,9 +18,8 @@ pub struct PowerArgs {
     /// NATS server URL (default: `[nats] url` of the config).
     #[arg(long)]
     pub nats: Option<String>,
-    /// The daemon's config file, for NATS settings, partition and credentials.
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: super::ViewConfig,
     /// The partition that serves the BMC (default: the config's).
     #[arg(long)]
     pub partition: Option<String>,
@@ -41,7 +39,11 @@ pub struct PowerArgs {
 /// Runs the command; returns the process exit code (0 ok, 1 failed reply or no answer, 64 usage,
 /// 78 config).
 pub async fn run(args: PowerArgs) -> u8 {
-    let (config, creds) = match super::load_optional(args.config.as_deref()) {
+    let loaded = args
+        .config
+        .load()
+        .and_then(|c| super::ViewConfig::nats_credentials(&c).map(|creds| (c, creds)));
+    let (config, creds) = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("bmc-catcher power: configuration error: {e}");
@@ -59,6 +61,11 @@ pub async fn run(args: PowerArgs) -> u8 {
             return 64;
         }
     };
+    // Checked here, before any round trip: a typo is a usage error, not a failed command.
+    if let Err(e) = args.action.parse::<crate::model::Action>() {
+        eprintln!("bmc-catcher power: {e}");
+        return 64;
+    }
     let partition = args.partition.clone().unwrap_or(config.partition.clone());
     let prefix = args
         .subject_prefix

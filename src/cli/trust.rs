@@ -27,7 +27,9 @@ pub async fn trust(args: TrustArgs) -> anyhow::Result<()> {
             let source = super::fleet::Source {
                 api: args.api.clone(),
                 nats: None,
-                config: Some(args.config.config.clone()),
+                config: super::ViewConfig {
+                    config: Some(args.config.config.clone()),
+                },
                 partition: None,
             };
             let rows = super::fleet::fetch(&source).await?;

@@ -149,7 +149,10 @@ fn credentials_errors_never_show_the_secret() {
     )
     .expect_err("typo");
     let msg = e.to_string();
-    assert!(msg.contains("key `pasword`") && msg.contains("line 2"), "{msg}");
+    assert!(
+        msg.contains("key `pasword`") && msg.contains("line 2"),
+        "{msg}"
+    );
     assert!(!msg.contains("hunter2"), "{msg}");
     let e = Credentials::parse("username = \"a\"\n", Path::new("c.toml")).expect_err("no password");
     assert!(e.to_string().contains("`password`"));

@@ -1,5 +1,6 @@
 //! The command line as an operator meets it: `check-config` exit codes and messages, `poll-once` over
-//! a leases file with a broken block in the middle, and `demo` with a time limit.
+//! a leases file with a broken block in the middle, `demo` with a time limit, and the views finding
+//! the config as every subcommand does.
 
 use std::process::Command;
 
@@ -358,4 +359,76 @@ async fn sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_sti
     let _ = kill(&pid, libc::SIGTERM);
     let _ = child.wait().await;
     fleet.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn views_find_the_config_like_every_subcommand_and_need_no_credentials() {
+    let bed = TestBed::new().bmcs(2).start().await;
+    let daemon = bmc_catcher::daemon::Daemon::start(&bed.config(), bed.credentials())
+        .await
+        .expect("daemon");
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "both BMCs polled",
+        || {
+            daemon
+                .store
+                .entries()
+                .iter()
+                .filter(|e| e.snapshot.is_some())
+                .count()
+                == 2
+        },
+    )
+    .await;
+    // An operator's copy of the daemon's config: its listen address, and a credentials file this
+    // user may not (here: cannot) read.
+    let config = bed.dir.path().join("operator.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "partition = \"test\"\ncredentials-file = \"{}/no-such-dir/credentials.toml\"\n\
+             [http]\nlisten = \"{}\"\n",
+            bed.dir.path().display(),
+            daemon.addr
+        ),
+    )
+    .expect("config");
+    for view in ["status", "issues"] {
+        let config = config.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(bin())
+                .args([view, "-o", "json"])
+                .env("BMC_CATCHER_CONFIG", &config)
+                .output()
+                .expect("run")
+        })
+        .await
+        .expect("join");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{view}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if view == "status" {
+            for r in &bed.fleet.bmcs {
+                assert!(stdout.contains(&r.bmc.mac.to_string()), "{stdout}");
+            }
+        }
+    }
+    // power reads the same variable: the config's (absent) NATS is what it reports.
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["power", "02:00:00:00:00:01", "power-on"])
+            .env("BMC_CATCHER_CONFIG", &config)
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("no NATS server"), "{err}");
+    daemon.stop().await;
 }
