@@ -120,6 +120,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
                 sensor("3.3V", SensorKind::Voltage, Unit::Volts, 3.31, Some(3.6)),
             ]),
             refused_certificate_expires: None,
+            tls_refusal: None,
             dropped: Default::default(),
         },
         issues: Vec::new(),

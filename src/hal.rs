@@ -55,9 +55,13 @@ pub enum HalError {
     },
     #[error("{bmc}: unreachable: {detail}")]
     Unreachable { bmc: String, detail: String },
-    /// The BMC's TLS certificate was refused (today: a pinned certificate changed).
+    /// The BMC's TLS certificate was refused: a pinned certificate changed, or it is not trusted.
     #[error("{bmc}: TLS: {detail}")]
-    Tls { bmc: String, detail: String },
+    Tls {
+        bmc: String,
+        detail: String,
+        refusal: crate::model::TlsRefusal,
+    },
     #[error("{bmc}: authentication failed: {detail}")]
     Auth { bmc: String, detail: String },
     #[error("{bmc}: protocol error: {detail}")]

@@ -26,7 +26,7 @@ pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};
 pub use issue::{Issue, IssueType, Severity};
 pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
-pub use reading::Reading;
+pub use reading::{Reading, TlsRefusal};
 pub use snapshot::BmcSnapshot;
 
 /// The version of the JSON shape of [`BmcSnapshot`]; bumped on any incompatible change.

@@ -114,7 +114,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         ProbeProtocol::Redfish => false,
         ProbeProtocol::Auto => match redfish.probe().await {
             Ok(()) => false,
-            Err(e) if e.to_string().contains("certificate") => {
+            Err(e) if e.kind() == crate::model::ErrorKind::Tls => {
                 anyhow::bail!("{e}\n{}", super::probe::TLS_HINT)
             }
             Err(_) => true,

@@ -62,7 +62,7 @@ pub(super) fn tls_hint(s: &crate::model::BmcSnapshot) -> Option<&'static str> {
     s.reading
         .errors()
         .iter()
-        .any(|(_, e)| e.message.contains("certificate"))
+        .any(|(_, e)| e.kind == crate::model::ErrorKind::Tls)
         .then_some(TLS_HINT)
 }
 

@@ -292,6 +292,7 @@ impl RedfishBmc {
             power_metrics: env.power,
             sensors: env.sensors,
             refused_certificate_expires: None,
+            tls_refusal: None,
             dropped: env.dropped,
         }
     }
@@ -317,6 +318,7 @@ impl Bmc for RedfishBmc {
             // The refused certificate was noted before the policy refused it: its expiry is what
             // the operator needs to judge the change.
             r.refused_certificate_expires = self.session.certificate_expiry();
+            r.tls_refusal = self.session.take_tls_refusal();
         }
         if r.any_ok() {
             self.session.operation_done();

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::model::{ErrorKind, Health, Issue, IssueType, MacAddr, PowerState, Severity};
+use crate::model::{
+    ErrorKind, Health, Issue, IssueType, MacAddr, PowerState, Severity, TlsRefusal,
+};
 use crate::store::Entry;
 
 use super::Settings;
@@ -136,18 +138,24 @@ fn shared_uuid(b: &Bmc<'_>) -> Vec<Issue> {
     }]
 }
 
-/// `tls-certificate-changed`, `auth-failed` or `unreachable`, from the first failed part.
+/// `tls-certificate-changed`, `tls-untrusted`, `auth-failed` or `unreachable`, from the first
+/// failed part.
 fn not_answering(b: &Bmc<'_>) -> Vec<Issue> {
     let Some(snap) = &b.entry.snapshot else {
         return Vec::new();
     };
     let first = snap.reading.first_error();
     if let Some(e) = first.filter(|e| e.kind == ErrorKind::Tls) {
-        return vec![issue(
-            IssueType::TlsCertificateChanged,
-            Severity::Critical,
-            e.message.clone(),
-        )];
+        return vec![match snap.reading.tls_refusal {
+            Some(TlsRefusal::Untrusted) => {
+                issue(IssueType::TlsUntrusted, Severity::Major, e.message.clone())
+            }
+            Some(TlsRefusal::Changed) | None => issue(
+                IssueType::TlsCertificateChanged,
+                Severity::Critical,
+                e.message.clone(),
+            ),
+        }];
     }
     if snap.up {
         return Vec::new();

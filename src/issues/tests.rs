@@ -50,6 +50,7 @@ fn healthy(i: u8) -> Entry {
             lower_critical: None,
         }]),
         refused_certificate_expires: None,
+        tls_refusal: None,
         dropped: Default::default(),
     };
     Entry {
@@ -265,4 +266,26 @@ fn dropped_parts_raise_too_many_sensors() {
         "the BMC reports 49000 sensors beyond the 1 kept ([poll] max-sensors-per-bmc) \
          and 2 PSUs beyond the 1 kept ([poll] max-psus-per-bmc)"
     );
+}
+
+#[test]
+fn a_refused_certificate_raises_changed_or_untrusted_by_its_cause() {
+    let mut e = healthy(1);
+    for (refusal, want) in [
+        (
+            Some(crate::model::TlsRefusal::Changed),
+            (IssueType::TlsCertificateChanged, Severity::Critical),
+        ),
+        (
+            Some(crate::model::TlsRefusal::Untrusted),
+            (IssueType::TlsUntrusted, Severity::Major),
+        ),
+    ] {
+        let s = snap(&mut e);
+        s.up = false;
+        s.reading = Reading::all_failed(ErrorKind::Tls, "the certificate is not trusted");
+        s.reading.tls_refusal = refusal;
+        let found = evaluate(std::slice::from_ref(&e), &settings());
+        assert_eq!(types(&found, &e), [want], "{refusal:?}");
+    }
 }

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum ErrorKind {
     Timeout,
     Unreachable,
-    /// The BMC's TLS certificate was refused (a pinned certificate changed).
+    /// The BMC's TLS certificate was refused: a pinned certificate changed, or it is not trusted
+    /// (see [`TlsRefusal`](super::TlsRefusal)).
     Tls,
     Auth,
     Protocol,

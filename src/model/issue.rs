@@ -21,11 +21,12 @@ pub enum IssueType {
     SensorWarning,
     PowerStateUnknown,
     TlsCertificateChanged,
+    TlsUntrusted,
     TooManySensors,
 }
 
 impl IssueType {
-    pub const ALL: [IssueType; 12] = [
+    pub const ALL: [IssueType; 13] = [
         IssueType::Unreachable,
         IssueType::AuthFailed,
         IssueType::InfoOutdated,
@@ -37,6 +38,7 @@ impl IssueType {
         IssueType::SensorWarning,
         IssueType::PowerStateUnknown,
         IssueType::TlsCertificateChanged,
+        IssueType::TlsUntrusted,
         IssueType::TooManySensors,
     ];
 
@@ -53,6 +55,7 @@ impl IssueType {
             IssueType::SensorWarning => "sensor-warning",
             IssueType::PowerStateUnknown => "power-state-unknown",
             IssueType::TlsCertificateChanged => "tls-certificate-changed",
+            IssueType::TlsUntrusted => "tls-untrusted",
             IssueType::TooManySensors => "too-many-sensors",
         }
     }

@@ -20,10 +20,24 @@ pub struct Reading {
     /// Unix seconds: the operator judges the change by it. `None` when nothing was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused_certificate_expires: Option<i64>,
+    /// Why the TLS policy refused the certificate, when a part failed with kind `tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_refusal: Option<TlsRefusal>,
     /// Sensors and PSUs the BMC reported beyond `[poll] max-sensors-per-bmc` /
     /// `max-psus-per-bmc`: counted, not kept (see [`Reading::bound`]).
     #[serde(default, skip_serializing_if = "Dropped::is_none")]
     pub dropped: Dropped,
+}
+
+/// Why a BMC's certificate was refused (a read failed with [`ErrorKind::Tls`](super::ErrorKind)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsRefusal {
+    /// `tls = "pin"`: another certificate than the pinned one.
+    Changed,
+    /// `tls = "verify"`: the certificate does not chain to a trusted CA (or names another host,
+    /// or has expired).
+    Untrusted,
 }
 
 impl Reading {
@@ -38,6 +52,7 @@ impl Reading {
             power_metrics: Field::failed(kind, message.clone()),
             sensors: Field::failed(kind, message),
             refused_certificate_expires: None,
+            tls_refusal: None,
             dropped: Dropped::default(),
         }
     }

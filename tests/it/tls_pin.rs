@@ -1,6 +1,7 @@
 //! TLS pinning, trust on first use: the first certificate is pinned; a board swap (a new
 //! certificate on the same address) stops the BMC's polls and raises `tls-certificate-changed`
-//! until `bmc-catcher trust` accepts it.
+//! until `bmc-catcher trust` accepts it; under `tls = "verify"` an untrusted certificate is a `tls`
+//! failure raising `tls-untrusted`, not "unreachable".
 
 use std::time::Duration;
 
@@ -180,4 +181,53 @@ async fn a_changed_certificate_is_refused_until_trusted() {
     );
     daemon.stop().await;
     second.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_certificate_is_a_tls_failure_with_its_own_issue() {
+    // tls = "verify" (the default) against the simulator's self-signed certificate.
+    let bed = TestBed::new()
+        .bmcs(1)
+        .interval("2s")
+        .timeout("2s")
+        .toml("[ipmi]\nrequest-timeout = \"500ms\"\n")
+        .start()
+        .await;
+    let mut config = bed.config();
+    config.redfish.tls = bmc_catcher::config::TlsPolicy::Verify;
+    config.poll.protocol = bmc_catcher::config::ProtocolChoice::Redfish;
+    let daemon = Daemon::start(&config, bed.credentials())
+        .await
+        .expect("daemon");
+    let mac = crate::common::mac(bed.fleet.bmcs[0].bmc.mac);
+    let snapshot = || daemon.store.get(mac).and_then(|e| e.snapshot);
+    wait_until(Duration::from_secs(20), "tls-untrusted raised", || {
+        snapshot().is_some_and(|s| s.issues.iter().any(|i| i.kind == IssueType::TlsUntrusted))
+    })
+    .await;
+    let s = snapshot().expect("snapshot");
+    let e = s.reading.first_error().expect("failed");
+    assert_eq!(e.kind, bmc_catcher::model::ErrorKind::Tls, "{e:?}");
+    assert!(
+        e.message.contains("ca-file"),
+        "the advice names ca-file: {}",
+        e.message
+    );
+    assert!(
+        !s.issues
+            .iter()
+            .any(|i| i.kind == IssueType::Unreachable || i.kind == IssueType::TlsCertificateChanged),
+        "{:?}",
+        s.issues
+    );
+    assert_eq!(
+        bed.fleet.bmcs[0]
+            .bmc
+            .counters
+            .sessions_created
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "no login to a BMC whose certificate is not trusted"
+    );
+    daemon.stop().await;
 }

@@ -124,6 +124,7 @@ pub(super) async fn poll_session(
         power_metrics,
         sensors,
         refused_certificate_expires: None,
+        tls_refusal: None,
         dropped,
     })
 }

@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::config::Credential;
 use crate::hal::HalError;
+use crate::model::TlsRefusal;
 
 mod auth;
 
@@ -47,6 +48,8 @@ pub struct Session {
     /// One permit per connection this BMC may use: a request holds one until its body is read.
     in_flight: tokio::sync::Semaphore,
     sessions_path: Mutex<String>,
+    /// Why the newest refused certificate was refused, for the poll's reading.
+    tls_refusal: std::sync::Mutex<Option<TlsRefusal>>,
     /// When set (`bmc-catcher capture`), every JSON body read is kept here by path.
     recorder: Option<Recorder>,
 }
@@ -78,6 +81,7 @@ impl Session {
             auth: Mutex::new(Auth::None),
             in_flight: tokio::sync::Semaphore::new(shared.connections_per_bmc),
             sessions_path: Mutex::new("/redfish/v1/SessionService/Sessions".into()),
+            tls_refusal: std::sync::Mutex::new(None),
             recorder: None,
         }
     }
@@ -134,6 +138,18 @@ impl Session {
         })
     }
 
+    fn note_tls_refusal(&self, refusal: TlsRefusal) {
+        *self.tls_refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
+    }
+
+    /// Why the last certificate this session was refused was refused, if one was (taken).
+    pub fn take_tls_refusal(&self) -> Option<TlsRefusal> {
+        self.tls_refusal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
     fn transport_error(&self, path: &str, e: &reqwest::Error) -> HalError {
         // reqwest's Display names the URL (no credentials are ever in it); add the cause chain.
         let mut detail = format!("{path}: {e}");
@@ -143,9 +159,21 @@ impl Session {
             src = s.source();
         }
         if let Some(changed) = super::pin::CertificateChanged::find_in(e) {
+            self.note_tls_refusal(TlsRefusal::Changed);
             HalError::Tls {
                 bmc: self.bmc.clone(),
                 detail: format!("{path}: {changed}"),
+                refusal: TlsRefusal::Changed,
+            }
+        } else if let Some(why) = super::pin::certificate_error_in(e) {
+            self.note_tls_refusal(TlsRefusal::Untrusted);
+            HalError::Tls {
+                bmc: self.bmc.clone(),
+                detail: format!(
+                    "{path}: the certificate is not trusted ({why:?}): set [redfish] ca-file to \
+                     the CA that issued it, or use tls = \"pin\" to trust it on first use"
+                ),
+                refusal: TlsRefusal::Untrusted,
             }
         } else if e.is_timeout() {
             HalError::Timeout {

@@ -27,28 +27,35 @@ pub struct CertificateChanged {
 }
 
 impl CertificateChanged {
-    /// Finds a refusal of ours in an error's cause chain (through `io::Error`s, whose `source()`
-    /// skips the error they wrap).
+    /// Finds a refusal of ours in an error's cause chain.
     pub fn find_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a CertificateChanged> {
-        let mut next = Some(e);
-        while let Some(cur) = next {
-            if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))) =
-                cur.downcast_ref::<rustls::Error>()
-                && let Some(c) = o.0.downcast_ref::<CertificateChanged>()
-            {
-                return Some(c);
-            }
-            if let Some(found) = cur
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| CertificateChanged::find_in(inner))
-            {
-                return Some(found);
-            }
-            next = cur.source();
+        match certificate_error_in(e)? {
+            rustls::CertificateError::Other(o) => o.0.downcast_ref::<CertificateChanged>(),
+            _ => None,
         }
-        None
     }
+}
+
+/// Why rustls refused the peer's certificate, found in an error's cause chain (through
+/// `io::Error`s, whose `source()` skips the error they wrap).
+pub fn certificate_error_in<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::CertificateError> {
+    let mut next = Some(e);
+    while let Some(cur) = next {
+        if let Some(rustls::Error::InvalidCertificate(c)) = cur.downcast_ref::<rustls::Error>() {
+            return Some(c);
+        }
+        if let Some(found) = cur
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| certificate_error_in(inner))
+        {
+            return Some(found);
+        }
+        next = cur.source();
+    }
+    None
 }
 
 /// Pins by BMC address (`"10.1.2.3"`), SHA-256 of the leaf certificate in hex.

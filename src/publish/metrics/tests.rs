@@ -64,6 +64,7 @@ fn snapshot() -> BmcSnapshot {
                 sensor("Fan%", SensorKind::Fan, SensorUnit::Percent, 45.0),
             ]),
             refused_certificate_expires: None,
+            tls_refusal: None,
             dropped: Default::default(),
         },
         issues: vec![crate::model::Issue {
