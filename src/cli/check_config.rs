@@ -1,12 +1,39 @@
 //! `bmc-catcher check-config`: validates the config and the credentials file it names, prints the
 //! effective settings as TOML (secrets never) and which leases count, warns when the leases file
 //! does not exist yet or is something the daemon will refuse (a FIFO, a device, a directory, larger
-//! than `max-leases-file-size`); it only opens it without blocking and never reads it.
+//! than `max-leases-file-size`; checked after opening it without blocking, before reading), and
+//! otherwise reads it and says how many BMCs it names, how many are polled and how many each
+//! filter leaves out, warning when the filters leave none.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use crate::discovery;
+
+/// Reads the leases as the daemon would and says what the filters make of them.
+fn summarize(cfg: &crate::config::Config) {
+    use crate::discovery::LeaseSource;
+    let source = discovery::source(cfg);
+    match source.read() {
+        Ok(parsed) => {
+            let summary = discovery::select::Summary::of(
+                &parsed.leases,
+                super::unix_now(),
+                &discovery::filters(cfg),
+            );
+            eprintln!(
+                "leases: {}: {} records ({} unreadable): {summary}",
+                source.name(),
+                parsed.leases.len(),
+                parsed.warnings.len()
+            );
+            if summary.filters_drop_everything() {
+                eprintln!("warning: [discovery] allow-cidrs and ignore-macs leave no BMC to poll");
+            }
+        }
+        Err(e) => eprintln!("warning: [discovery] leases-file: {e}"),
+    }
+}
 
 /// Prints the effective config (no secrets); exit 78 names the bad key.
 pub fn run(config: &Path) -> ExitCode {
@@ -27,6 +54,8 @@ pub fn run(config: &Path) -> ExitCode {
                 cfg.discovery.max_leases_file_size,
             ) {
                 eprintln!("warning: [discovery] leases-file: {e}");
+            } else {
+                summarize(&cfg);
             }
             ExitCode::SUCCESS
         }

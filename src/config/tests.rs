@@ -15,7 +15,14 @@ fn shipped_config_parses() {
     assert_eq!(c.poll.timeout, Duration::from_secs(60));
     assert_eq!(c.discovery.leases_format, LeasesFormat::Auto);
     assert_eq!(c.redfish.port, 443);
-    assert_eq!(c.discovery.allow_cidrs.len(), 1);
+    // The filters are examples, commented out: on any network the shipped file polls every lease.
+    assert!(c.discovery.allow_cidrs.is_empty() && c.discovery.ignore_macs.is_empty());
+    let uncommented = text
+        .replace("# allow-cidrs = ", "allow-cidrs = ")
+        .replace("# ignore-macs = ", "ignore-macs = ");
+    let examples = parse(&uncommented).expect("the examples parse once uncommented");
+    assert_eq!(examples.discovery.allow_cidrs.len(), 1);
+    assert_eq!(examples.discovery.ignore_macs.len(), 1);
 }
 
 #[test]

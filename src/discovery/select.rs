@@ -85,6 +85,55 @@ pub fn select_targets(leases: &[Lease], now: i64, filters: &Filters) -> Vec<Sele
         .collect()
 }
 
+/// What the filters did to the live leases: how many BMCs the leases name, how many of them
+/// `allow-cidrs` and `ignore-macs` leave out, and how many are polled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub live: usize,
+    pub outside_allow_cidrs: usize,
+    pub ignored_macs: usize,
+    pub selected: usize,
+}
+
+impl Summary {
+    /// Counts, as of `now`, what [`select_targets`] keeps of `leases` and what each filter drops.
+    pub fn of(leases: &[Lease], now: i64, filters: &Filters) -> Summary {
+        let unfiltered = Filters {
+            expired_grace: filters.expired_grace,
+            ..Filters::default()
+        };
+        let live = select_targets(leases, now, &unfiltered);
+        let outside = |s: &&Selected| {
+            !filters.allow_cidrs.is_empty()
+                && !filters.allow_cidrs.iter().any(|n| n.contains(&s.ip))
+        };
+        Summary {
+            live: live.len(),
+            outside_allow_cidrs: live.iter().filter(outside).count(),
+            ignored_macs: live
+                .iter()
+                .filter(|s| !outside(s) && filters.ignore_macs.contains(&s.mac))
+                .count(),
+            selected: select_targets(leases, now, filters).len(),
+        }
+    }
+
+    /// True when there are BMC leases but the filters leave none to poll.
+    pub fn filters_drop_everything(&self) -> bool {
+        self.live > 0 && self.selected == 0
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} live leases, {} selected, {} left out by allow-cidrs, {} by ignore-macs",
+            self.live, self.selected, self.outside_allow_cidrs, self.ignored_macs
+        )
+    }
+}
+
 /// Fixture expectations and fuzz input shared by the parser tests.
 #[cfg(test)]
 pub(crate) mod testutil {
@@ -302,5 +351,34 @@ mod tests {
             select_targets(&leases, 500, &grace).is_empty(),
             "past the grace"
         );
+    }
+
+    #[test]
+    fn the_summary_says_what_each_filter_left_out() {
+        let p = crate::discovery::isc_dhcpd::parse(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/leases/dhcpd.leases"
+        )));
+        let all = Summary::of(&p.leases, testutil::NOW, &Filters::default());
+        assert_eq!((all.live, all.selected), (5, 5), "{all}");
+        let filters = Filters {
+            allow_cidrs: vec!["10.0.0.0/8".parse().expect("net")],
+            ignore_macs: vec!["52:54:00:a1:00:11".parse().expect("mac")],
+            expired_grace: 0,
+        };
+        let s = Summary::of(&p.leases, testutil::NOW, &filters);
+        assert_eq!(
+            (s.live, s.selected, s.outside_allow_cidrs, s.ignored_macs),
+            (5, 0, 5, 0),
+            "{s}"
+        );
+        assert!(s.filters_drop_everything());
+        let filters = Filters {
+            ignore_macs: vec!["52:54:00:a1:00:11".parse().expect("mac")],
+            ..Filters::default()
+        };
+        let s = Summary::of(&p.leases, testutil::NOW, &filters);
+        assert_eq!((s.selected, s.ignored_macs), (4, 1), "{s}");
+        assert!(!s.filters_drop_everything());
     }
 }

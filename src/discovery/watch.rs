@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::select::Summary;
 use super::{Filters, Lease, LeaseFile, LeaseSource, log_warnings, to_targets};
 use crate::model::Target;
 
@@ -83,12 +84,24 @@ impl Watcher {
                         tracing::info!(file = %self.source.name(), was = %was, "leases readable again");
                     }
                     log_warnings(&self.source.name(), &parsed.warnings);
+                    let summary = Summary::of(&parsed.leases, unix_now(), &self.filters);
                     tracing::info!(
                         file = %self.source.name(),
                         leases = parsed.leases.len(),
                         skipped = parsed.warnings.len(),
+                        live = summary.live,
+                        selected = summary.selected,
+                        outside_allow_cidrs = summary.outside_allow_cidrs,
+                        ignored_macs = summary.ignored_macs,
                         "leases read"
                     );
+                    if summary.filters_drop_everything() {
+                        tracing::warn!(
+                            file = %self.source.name(),
+                            %summary,
+                            "[discovery] allow-cidrs and ignore-macs leave no BMC to poll"
+                        );
+                    }
                     self.leases = parsed.leases;
                     self.stamp = current;
                 }

@@ -432,3 +432,39 @@ async fn views_find_the_config_like_every_subcommand_and_need_no_credentials() {
     assert!(err.contains("no NATS server"), "{err}");
     daemon.stop().await;
 }
+
+#[test]
+fn check_config_says_what_the_filters_leave_of_the_leases() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (a, b) = (unique_ip(), unique_ip());
+    let text = leases(&[("02:00:00:00:0a:01", a), ("02:00:00:00:0a:02", b)]);
+    let cfg = write_config(dir.path(), &text, 443, "");
+    let run = |extra: &str| {
+        let with = std::fs::read_to_string(&cfg)
+            .expect("cfg")
+            .replace("[discovery]\n", &format!("[discovery]\n{extra}"));
+        let path = dir.path().join("filtered.toml");
+        std::fs::write(&path, with).expect("cfg");
+        let out = Command::new(bin())
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let all = run("");
+    assert!(all.contains("2 live leases, 2 selected"), "{all}");
+    assert!(!all.contains("leave no BMC"), "{all}");
+    let none = run("allow-cidrs = [\"10.0.0.0/8\"]\nignore-macs = [\"02:00:00:00:0a:01\"]\n");
+    assert!(
+        none.contains("2 live leases, 0 selected, 2 left out by allow-cidrs, 0 by ignore-macs"),
+        "{none}"
+    );
+    assert!(none.contains("leave no BMC to poll"), "{none}");
+    let one = run("ignore-macs = [\"02:00:00:00:0a:01\"]\n");
+    assert!(
+        one.contains("1 selected, 0 left out by allow-cidrs, 1 by ignore-macs"),
+        "{one}"
+    );
+}
