@@ -51,7 +51,7 @@ CONF
 # 1. poll-once, three rounds over the same sessions.
 s0=$(cpu "$SIM")
 /usr/bin/time -f "%M" -o "$RUN/rss.txt" target/release/bmc-catcher poll-once --config "$RUN/config.toml" \
-  --rounds 3 > /dev/null 2> "$RUN/rounds.log"
+  --rounds 3 > /dev/null 2> "$RUN/rounds.log" || [ $? -eq 2 ]  # 2: some BMC answered nothing
 s1=$(cpu "$SIM")
 cat "$RUN/rounds.log" >&2
 rss1=$(awk '{printf "%.0f", $1/1024}' "$RUN/rss.txt")

@@ -24,6 +24,9 @@ enum Command {
     /// Run the daemon.
     Run(cli::ConfigFile),
     /// One round over every discovered BMC; prints a JSON array of snapshots.
+    ///
+    /// A summary goes to stderr. Exit codes: 0 every BMC answered, 2 at least one answered nothing
+    /// (the summary names it), 1 the leases could not be read, 78 a bad config.
     PollOnce {
         #[command(flatten)]
         config: cli::ConfigFile,

@@ -468,3 +468,46 @@ fn check_config_says_what_the_filters_leave_of_the_leases() {
         "{one}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poll_once_exits_2_and_names_the_bmc_that_answered_nothing() {
+    let fleet = bmc_sim::SimFleet::start(
+        &bmc_sim::FleetSpec {
+            count: 1,
+            first_ip: unique_ip(),
+            ..Default::default()
+        },
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("sim");
+    let mut text = fleet.leases_text(bmc_catcher::store::now_ms() / 1000);
+    // A second lease where nothing listens.
+    text.push_str(&leases(&[("02:00:00:00:0d:01", unique_ip())]));
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = write_config(dir.path(), &text, fleet.port(), "");
+    let patched = std::fs::read_to_string(&cfg)
+        .expect("cfg")
+        .replace("[poll]\n", "[poll]\nprotocol = \"redfish\"\n");
+    std::fs::write(&cfg, patched).expect("cfg");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["poll-once", "--config"])
+            .arg(&cfg)
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "2 BMCs: 1 read fully, 0 in part, 1 answered nothing (02:00:00:00:0d:01: unreachable)"
+        ),
+        "{err}"
+    );
+    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(snaps.len(), 2, "both snapshots printed");
+    fleet.stop();
+}
