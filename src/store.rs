@@ -118,7 +118,9 @@ impl Store {
 
     /// Emits an event about `mac` (the command layer reports results this way).
     pub fn emit(&self, mac: MacAddr, kind: EventKind) {
-        tracing::info!(bmc.mac = %mac, event = ?kind, "bmc event");
+        // As NATS subscribers see it (JSON), not in Rust's debug form.
+        let json = serde_json::to_string(&kind).unwrap_or_default();
+        tracing::info!(bmc.mac = %mac, event = %json, "bmc event");
         let mut emitter = self.emitter();
         let seq = emitter.seq;
         emitter.seq += 1;

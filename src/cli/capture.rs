@@ -19,15 +19,19 @@ use crate::poller::poll_one;
 pub struct CaptureArgs {
     /// The BMC's address, with an optional port.
     pub addr: String,
+    /// Which protocol to record: `auto` (Redfish when the BMC has a service root, else IPMI),
+    /// `redfish` or `ipmi`.
     #[arg(long, value_enum, default_value = "auto")]
     pub protocol: ProbeProtocol,
     /// Directory to write the mockup tree into (created).
     #[arg(long)]
     pub out: PathBuf,
+    /// TOML with username/password (the daemon's credentials file format).
     #[arg(long)]
     pub credentials_file: Option<PathBuf>,
     #[command(flatten)]
     pub tls: super::probe::TlsArgs,
+    /// Deadline for the poll that is recorded.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 }

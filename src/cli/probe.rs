@@ -18,6 +18,7 @@ use crate::poller::poll_one;
 pub struct ProbeArgs {
     /// The BMC's address, with an optional port (`10.1.2.3`, `10.1.2.3:8443`).
     pub addr: String,
+    /// `auto` (Redfish when the BMC has a service root, else IPMI), `redfish` or `ipmi`.
     #[arg(long, value_enum, default_value = "auto")]
     pub protocol: ProbeProtocol,
     /// TOML with username/password (the daemon's credentials file format).
