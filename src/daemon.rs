@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Credentials};
 use crate::discovery;
 use crate::hal::Connector;
-use crate::hal::redfish::journal::Journal;
+use crate::hal::journal::Journal;
 use crate::issues::{self, task::Timing};
 use crate::model::Target;
 use crate::poller::PollStats;

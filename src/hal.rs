@@ -7,6 +7,7 @@
 
 mod auto;
 pub mod ipmi;
+pub mod journal;
 pub mod redfish;
 
 use std::net::{IpAddr, SocketAddr};
@@ -114,6 +115,8 @@ pub struct Connector {
     ipmi: IpmiConfig,
     limits: Limits,
     credentials: std::sync::RwLock<Arc<Credentials>>,
+    /// Where IPMI sessions are noted while open (Redfish's are in `redfish`).
+    journal: Arc<journal::Journal>,
 }
 
 impl Connector {
@@ -129,13 +132,15 @@ impl Connector {
             ipmi: config.ipmi.clone(),
             limits: config.poll.limits(),
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
+            journal: Arc::new(journal::Journal::default()),
         })
     }
 
-    /// Notes the Redfish sessions of every backend made from now on in `journal`, so that a
-    /// later start deletes the ones a crash left open.
-    pub fn with_journal(mut self, journal: Arc<redfish::journal::Journal>) -> Connector {
-        self.redfish.set_journal(journal);
+    /// Notes the Redfish and IPMI sessions of every backend made from now on in `journal`, so
+    /// that a later start closes the ones a crash left open.
+    pub fn with_journal(mut self, journal: Arc<journal::Journal>) -> Connector {
+        self.redfish.set_journal(journal.clone());
+        self.journal = journal;
         self
     }
 
@@ -173,6 +178,7 @@ impl Connector {
             recorder: None,
         });
         ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive, self.limits)
+            .with_journal(self.journal.clone())
     }
 
     fn creds(&self) -> Arc<Credentials> {

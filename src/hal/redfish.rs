@@ -10,7 +10,6 @@ mod actions;
 mod cert_expiry;
 mod client;
 mod environment;
-pub mod journal;
 mod origin;
 pub mod pin;
 pub mod shapes;

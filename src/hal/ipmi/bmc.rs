@@ -15,6 +15,7 @@ use super::decode::chassis;
 use super::poll::{Cached, action_request, poll_session};
 use super::session::{Session, SessionConfig};
 use super::wire::rakp::Privilege;
+use crate::hal::journal::Journal;
 use crate::hal::{Bmc, BmcInfo, HalError};
 use crate::model::{Action, ErrorKind, Limits, PowerState, Reading};
 
@@ -33,6 +34,8 @@ pub struct IpmiBmc {
     limits: Limits,
     inner: Arc<Mutex<Inner>>,
     stop_keepalive: std::sync::Mutex<Option<CancellationToken>>,
+    /// Where the open session is noted, so that a start after a crash closes it.
+    journal: Arc<Journal>,
 }
 
 impl IpmiBmc {
@@ -53,6 +56,56 @@ impl IpmiBmc {
                 cached: None,
             })),
             stop_keepalive: std::sync::Mutex::new(None),
+            journal: Arc::new(Journal::default()),
+        }
+    }
+
+    /// Notes this BMC's sessions in `journal` (the daemon's session journal).
+    pub fn with_journal(mut self, journal: Arc<Journal>) -> IpmiBmc {
+        self.journal = journal;
+        self
+    }
+
+    /// This BMC's name in the session journal.
+    fn journal_key(&self) -> String {
+        format!(
+            "ipmi://{}",
+            std::net::SocketAddr::new(self.info.ip, self.info.port)
+        )
+    }
+
+    /// Notes the new session and closes those an earlier run left open on this BMC. Closing
+    /// another session takes Administrator privilege: with a lower `[ipmi] privilege` they are
+    /// left to the BMC's session inactivity timeout (typically a minute).
+    async fn after_open(&self, session: &mut Session) {
+        let key = self.journal_key();
+        self.journal.opened(&key, &format!("{:08x}", session.id()));
+        let stale: Vec<u32> = self
+            .journal
+            .take_stale(&key)
+            .iter()
+            .filter_map(|s| u32::from_str_radix(s, 16).ok())
+            .filter(|id| *id != session.id())
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let may = self
+            .cfg
+            .as_ref()
+            .is_some_and(|c| c.privilege >= Privilege::Administrator);
+        if !may
+            || session
+                .ensure_privilege(Privilege::Administrator)
+                .await
+                .is_err()
+        {
+            tracing::info!(bmc = %self.bmc(), sessions = stale.len(), "ipmi sessions left by an earlier run: closing them needs administrator privilege, left to the BMC's timeout");
+            return;
+        }
+        for id in stale {
+            let closed = session.close_other(id).await;
+            tracing::info!(bmc = %self.bmc(), session = format_args!("{id:08x}"), closed, "ipmi session left by an earlier run");
         }
     }
 
@@ -96,7 +149,9 @@ impl IpmiBmc {
                 bmc: self.bmc(),
                 detail: "no credentials configured for this BMC".into(),
             })?;
-            *slot = Some(Box::new(Session::open(cfg, &self.bmc()).await?));
+            let mut session = Box::new(Session::open(cfg, &self.bmc()).await?);
+            self.after_open(&mut session).await;
+            *slot = Some(session);
             if let Some(c) = cached.as_mut() {
                 c.device = None;
                 c.guid = None;
@@ -259,6 +314,7 @@ impl Bmc for IpmiBmc {
         let mut inner = self.inner.lock().await;
         if let Some(s) = inner.session.take() {
             s.close().await;
+            self.journal.closed(&self.journal_key());
         }
     }
 }

@@ -346,6 +346,17 @@ impl Session {
         self.last_used.elapsed()
     }
 
+    /// The BMC's ID of this session.
+    pub fn id(&self) -> u32 {
+        self.bmc_sid
+    }
+
+    /// Closes another session of this BMC by its ID (one an earlier run left open); needs
+    /// Administrator privilege. True when the BMC closed it.
+    pub async fn close_other(&mut self, id: u32) -> bool {
+        matches!(self.request(0x06, 0x3c, &id.to_le_bytes()).await, Ok(r) if r.cc == 0)
+    }
+
     /// Close Session; best effort (a BMC that forgot the session already is fine).
     pub async fn close(mut self) {
         let sid = self.bmc_sid.to_le_bytes();

@@ -10,9 +10,9 @@ use crate::hal::HalError;
 use crate::model::Limits;
 
 use super::cert_expiry::SeenCertificates;
-use super::journal::Journal;
 use super::origin::Origin;
 use super::tls;
+use crate::hal::journal::Journal;
 
 /// Connections are kept between polls only when polls come at least this often: BMC web servers
 /// close idle keep-alive connections after tens of seconds, and a fleet's worth of idle TLS

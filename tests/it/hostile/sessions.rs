@@ -1,6 +1,7 @@
-//! A crash (`kill -9`) leaves each Redfish BMC with one session the daemon never deleted; a BMC
-//! keeps it for its timeout and allows only a few. The next start deletes them from the session
-//! journal, before polling on with one session of its own.
+//! A crash (`kill -9`) leaves each BMC with one session the daemon never closed; a BMC keeps it
+//! for its timeout and allows only a few. The next start closes them from the session journal
+//! (Redfish: DELETE of the session path; IPMI: Close Session by ID, at Administrator privilege),
+//! before polling on with one session of its own.
 
 use std::time::Duration;
 
@@ -83,4 +84,71 @@ async fn sessions_left_by_a_kill_9_are_deleted_at_the_next_start() {
         !left.contains("/Sessions/"),
         "a clean stop leaves no session: {left}"
     );
+}
+
+fn ipmi_sessions(bed: &TestBed) -> Vec<usize> {
+    bed.fleet
+        .bmcs
+        .iter()
+        .map(|r| r.ipmi.as_ref().map_or(0, |(_, h)| h.sessions_open()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipmi_sessions_left_by_a_kill_9_are_closed_at_the_next_start() {
+    // Closing another session takes Administrator privilege.
+    let bed = TestBed::new()
+        .bmcs(2)
+        .protocols(vec![SimProtocol::Ipmi])
+        .interval("2s")
+        .timeout("2s")
+        .toml("[ipmi]\nprivilege = \"administrator\"\nrequest-timeout = \"500ms\"\n")
+        .start()
+        .await;
+    let path = bed.config_path();
+    // An IPMI-only fleet: no Redfish port, the simulators' IPMI port.
+    let text = std::fs::read_to_string(&path)
+        .expect("config")
+        .replace("[redfish]\nport = 0\n", "[redfish]\n")
+        .replace("[poll]\n", "[poll]\nprotocol = \"ipmi\"\n")
+        .replace(
+            "[ipmi]\n",
+            &format!("[ipmi]\nport = {}\n", bed.fleet.ipmi_port()),
+        );
+    std::fs::write(&path, text).expect("config");
+    let journal = bed.dir.path().join("redfish-sessions.json");
+    let mut first = start(&bed);
+    wait_until(Duration::from_secs(20), "one IPMI session per BMC", || {
+        ipmi_sessions(&bed) == [1, 1]
+    })
+    .await;
+    wait_until(Duration::from_secs(10), "the journal names both", || {
+        std::fs::read_to_string(&journal).is_ok_and(|t| t.matches("ipmi://").count() == 2)
+    })
+    .await;
+    first.start_kill().expect("kill -9");
+    first.wait().await.expect("wait");
+    assert_eq!(ipmi_sessions(&bed), [1, 1], "kill -9 leaves them open");
+    let mut second = start(&bed);
+    // A second session each, and the stale one closed (the simulator expires idle sessions only
+    // after 60 s): one open each again, not two.
+    let created = |bed: &TestBed| -> Vec<u64> {
+        bed.fleet
+            .bmcs
+            .iter()
+            .map(|r| r.ipmi.as_ref().map_or(0, |(_, h)| h.sessions_created()))
+            .collect()
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "stale IPMI sessions closed",
+        || created(&bed) == [2, 2] && ipmi_sessions(&bed) == [1, 1],
+    )
+    .await;
+    signal(&second.id().expect("pid").to_string(), "-TERM");
+    tokio::time::timeout(Duration::from_secs(20), second.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert_eq!(ipmi_sessions(&bed), [0, 0], "SIGTERM closes them");
 }

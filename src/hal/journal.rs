@@ -1,11 +1,13 @@
-//! The Redfish sessions this process has open, kept in a file (`[redfish] session-journal`) so that
-//! after a crash or `kill -9` the next start deletes them: a BMC allows a handful of sessions and
-//! keeps an abandoned one for its whole timeout (often 30 minutes), so a restart loop would lock
-//! the daemon out.
+//! The BMC sessions this process has open, kept in a file (`[redfish] session-journal`) so that
+//! after a crash or `kill -9` the next start closes them: a BMC allows a handful of sessions and
+//! keeps an abandoned one for its whole timeout (often 30 minutes for Redfish), so a restart loop
+//! would lock the daemon out.
 //!
-//! Only session paths are written (`/redfish/v1/SessionService/Sessions/17`), never tokens: the
-//! next start deletes a stale session with its own new session, as the same user. The file is
-//! rewritten at most once per [`Journal::flush`] (the daemon flushes each second and at stop).
+//! Each backend names its BMC by origin (`https://10.0.0.5:443`, `ipmi://10.0.0.5:623`) and its
+//! session by what closes it: a Redfish session path (`/redfish/v1/SessionService/Sessions/17`) or
+//! an IPMI session ID in hex. Never a token or key: the next start closes a stale session from a
+//! new session of its own, as the same user. The file is rewritten at most once per
+//! [`Journal::flush`] (the daemon flushes each second and at stop).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
