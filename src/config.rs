@@ -48,6 +48,11 @@ pub struct Config {
     /// TOML file with `username`/`password` and per-CIDR or per-MAC overrides. A leading
     /// `$CREDENTIALS_DIRECTORY/` is expanded (systemd `LoadCredential=`).
     pub credentials_file: Option<PathBuf>,
+    /// Where the daemon notes the BMC sessions it has open (Redfish session paths, IPMI session
+    /// IDs; no tokens), so that the next start closes those a crash left behind. Unset (the
+    /// default without a config file; the shipped config sets
+    /// `/var/lib/bmc-catcher/sessions.json`): not kept.
+    pub session_journal: Option<PathBuf>,
     pub discovery: Discovery,
     pub poll: Poll,
     pub redfish: Redfish,
@@ -62,6 +67,7 @@ impl Default for Config {
         Config {
             partition: "default".into(),
             credentials_file: Some(PathBuf::from("/etc/bmc-catcher/credentials.toml")),
+            session_journal: None,
             discovery: Discovery::default(),
             poll: Poll::default(),
             redfish: Redfish::default(),

@@ -54,7 +54,7 @@ pub struct Daemon {
     /// The command server and its in-flight commands: stopped and drained first.
     commands: TaskTracker,
     commands_cancel: CancellationToken,
-    /// The Redfish sessions open now, in `[redfish] session-journal`.
+    /// The BMC sessions open now, in `session-journal`.
     journal: Arc<Journal>,
 }
 
@@ -67,7 +67,7 @@ impl Daemon {
         let stats = Arc::new(PollStats::default());
         let nats_stats = Arc::new(NatsStats::default());
         let nats_user = credentials.nats.clone();
-        let journal = Arc::new(Journal::load(config.redfish.session_journal.clone()));
+        let journal = Arc::new(Journal::load(config.session_journal.clone()));
         let connector = Arc::new(
             Connector::new(config, credentials)
                 .context("building the Redfish client")?

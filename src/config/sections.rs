@@ -128,11 +128,6 @@ pub struct Redfish {
     /// HTTPS connections (and requests in flight) to one BMC at a time. BMC web servers are
     /// small; one keep-alive connection per BMC also bounds the daemon's sockets and memory.
     pub connections_per_bmc: usize,
-    /// Where the daemon notes the BMC sessions it has open (Redfish and IPMI: the key stays under
-    /// `[redfish]` for compatibility), so that the next start closes those a crash left behind
-    /// (session paths and IDs only, no tokens). Unset (the default without a config
-    /// file; the shipped config sets `/var/lib/bmc-catcher/redfish-sessions.json`): not kept.
-    pub session_journal: Option<PathBuf>,
 }
 
 /// IPMI privilege levels a session may ask for.
@@ -316,7 +311,6 @@ impl Default for Redfish {
             ca_file: None,
             pin_file: PathBuf::from("/var/lib/bmc-catcher/tls-pins.json"),
             connections_per_bmc: 1,
-            session_journal: None,
         }
     }
 }

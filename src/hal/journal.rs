@@ -1,4 +1,4 @@
-//! The BMC sessions this process has open, kept in a file (`[redfish] session-journal`) so that
+//! The BMC sessions this process has open, kept in a file (`session-journal`) so that
 //! after a crash or `kill -9` the next start closes them: a BMC allows a handful of sessions and
 //! keeps an abandoned one for its whole timeout (often 30 minutes for Redfish), so a restart loop
 //! would lock the daemon out.

@@ -172,10 +172,11 @@ pub fn write_config_file(
     toml: &str,
 ) -> PathBuf {
     let config = format!(
-        "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\n\
+        "partition = \"test\"\ncredentials-file = \"{d}/credentials.toml\"\n\
+         session-journal = \"{d}/sessions.json\"\n\n\
          [discovery]\nleases-file = \"{d}/dhcpd.leases\"\nrefresh = \"200ms\"\n\n\
          [poll]\ninterval = \"{interval}\"\ntimeout = \"{timeout}\"\n\n\
-         [redfish]\nport = {port}\ntls = \"insecure\"\nsession-journal = \"{d}/redfish-sessions.json\"\n\n\
+         [redfish]\nport = {port}\ntls = \"insecure\"\n\n\
          [http]\nlisten = \"127.0.0.1:0\"\n{toml}",
         d = dir.display(),
     );

@@ -37,7 +37,7 @@ pub struct RedfishShared {
     /// From `[poll]`, shared by every BMC's copy and read at each request, so a SIGHUP reaches
     /// the sessions that stay open.
     poll: Arc<PollTiming>,
-    /// Where sessions are noted while open (the daemon's `[redfish] session-journal`).
+    /// Where sessions are noted while open (the daemon's `session-journal`).
     pub(super) journal: Arc<Journal>,
 }
 

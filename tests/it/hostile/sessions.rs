@@ -43,7 +43,7 @@ async fn sessions_left_by_a_kill_9_are_deleted_at_the_next_start() {
         .protocols(vec![SimProtocol::Redfish])
         .start()
         .await;
-    let journal = bed.dir.path().join("redfish-sessions.json");
+    let journal = bed.dir.path().join("sessions.json");
     let mut first = start(&bed);
     wait_sessions(&bed, 1, "first run polled every BMC").await;
     // The journal is written within a second of the logins.
@@ -116,7 +116,7 @@ async fn ipmi_sessions_left_by_a_kill_9_are_closed_at_the_next_start() {
             &format!("[ipmi]\nport = {}\n", bed.fleet.ipmi_port()),
         );
     std::fs::write(&path, text).expect("config");
-    let journal = bed.dir.path().join("redfish-sessions.json");
+    let journal = bed.dir.path().join("sessions.json");
     let mut first = start(&bed);
     wait_until(Duration::from_secs(20), "one IPMI session per BMC", || {
         ipmi_sessions(&bed) == [1, 1]
