@@ -24,6 +24,10 @@ impl Daemon {
             .clone();
         let needs_restart = [
             ("partition", old.partition != new.partition),
+            (
+                "session-journal",
+                old.session_journal != new.session_journal,
+            ),
             ("http", old.http != new.http),
             ("nats", old.nats != new.nats),
         ];
