@@ -14,8 +14,8 @@ impl Daemon {
     /// valid: new credentials re-open only the sessions whose credential changed; new `[poll]`
     /// timing restarts the workers on their backends; new `[redfish]`, `[ipmi]` or `[poll]
     /// protocol` settings re-create every backend; `[discovery]` restarts the watcher; `[issues]`
-    /// applies at the next evaluation. `partition`, `session-journal`, `[http]` and `[nats]` need a restart and are
-    /// reported as such.
+    /// applies at the next evaluation. `partition`, `session-journal`, `[http]` and `[nats]` need a
+    /// restart and are reported as such.
     pub async fn reload(&self, new: Config, credentials: Credentials) {
         let old = self
             .config
