@@ -7,6 +7,7 @@
 
 mod auto;
 pub mod ipmi;
+mod lazy;
 pub mod redfish;
 
 use std::net::{IpAddr, SocketAddr};
@@ -14,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use lazy::LazyBmc;
 
 use crate::config::{
     Config, Credential, Credentials, Ipmi as IpmiConfig, IpmiPrivilege, ProtocolChoice,

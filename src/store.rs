@@ -19,7 +19,8 @@ pub use changes::changes;
 /// One BMC as the store knows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub target: Target,
+    /// Shared with the BMC's poll worker: one copy of each target.
+    pub target: Arc<Target>,
     /// Shared, so readers (a scrape of the whole fleet) copy pointers, not snapshots.
     pub snapshot: Option<Arc<BmcSnapshot>>,
 }
@@ -144,29 +145,33 @@ impl Store {
         self.entries.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds or updates a discovered target.
-    pub fn upsert_target(&self, target: Target) {
+    /// Adds or updates a discovered target. An unchanged target keeps the copy already stored.
+    pub fn upsert_target(&self, target: impl Into<Arc<Target>>) {
+        let target: Arc<Target> = target.into();
         let mac = target.mac;
         let change = {
             let mut map = self.write();
             match map.get_mut(&mac) {
                 Some(e) => {
                     let old = e.target.ip;
-                    e.target = target.clone();
+                    if e.target != target {
+                        e.target = target.clone();
+                    }
                     (old != target.ip).then_some(EventKind::IpChanged {
                         old,
                         new: target.ip,
                     })
                 }
                 None => {
+                    let ip = target.ip;
                     map.insert(
                         mac,
                         Entry {
-                            target: target.clone(),
+                            target,
                             snapshot: None,
                         },
                     );
-                    Some(EventKind::Discovered { ip: target.ip })
+                    Some(EventKind::Discovered { ip })
                 }
             }
         };

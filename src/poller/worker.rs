@@ -20,7 +20,7 @@ use crate::store::{Store, now_ms};
 /// Everything one worker needs, shared with the poller that spawned it.
 pub(super) struct Context {
     pub bmc: Arc<dyn Bmc>,
-    pub target: Target,
+    pub target: Arc<Target>,
     pub store: Arc<Store>,
     pub stats: Arc<PollStats>,
     pub permits: Arc<Semaphore>,
