@@ -224,13 +224,16 @@ impl Store {
         {
             let mut map = self.write();
             for (mac, entry) in map.iter_mut() {
-                let Some(snap) = entry.snapshot.as_mut().map(Arc::make_mut) else {
+                let Some(current) = entry.snapshot.as_mut() else {
                     continue;
                 };
                 let new = issues.remove(mac).unwrap_or_default();
-                if snap.issues == new {
+                // Compared before `make_mut`: a snapshot a reader holds (a /metrics render of the
+                // whole fleet) is copied only when its issues really change.
+                if current.issues == new {
                     continue;
                 }
+                let snap = Arc::make_mut(current);
                 for i in &new {
                     if !snap.issues.iter().any(|o| o.kind == i.kind) {
                         events.push((
