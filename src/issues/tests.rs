@@ -24,11 +24,11 @@ fn healthy(i: u8) -> Entry {
     let ip: IpAddr = format!("127.0.9.{i}").parse().expect("ip");
     let reading = Reading {
         power: Field::Ok(PowerState::On),
-        inventory: Field::Ok(Inventory {
+        inventory: Field::Ok(Box::new(Inventory {
             uuid: Some(format!("uuid-{i}")),
             serial: Some(format!("serial-{i}")),
             ..Inventory::default()
-        }),
+        })),
         led: Field::Ok(crate::model::Led::Off),
         psus: Field::Ok(vec![Psu {
             id: "PSU1".into(),
