@@ -88,7 +88,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
             } else {
                 PowerState::On
             }),
-            inventory: Field::Ok(Inventory {
+            inventory: Field::Ok(Box::new(Inventory {
                 uuid: Some(format!("4c4c4544-0042-3510-8052-{i:012x}")),
                 manufacturer: Some("Contoso".into()),
                 model: Some("3500 Rackmount".into()),
@@ -96,7 +96,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
                 bios_version: Some("P79 v1.45 (12/06/2017)".into()),
                 bmc_firmware: Some("1.45.455b66-rev4".into()),
                 tls_certificate_expires: Some(2_110_985_546),
-            }),
+            })),
             led: if i.is_multiple_of(100) {
                 Field::failed(ErrorKind::Unsupported, "no IndicatorLED")
             } else {

@@ -8,6 +8,7 @@
 mod auto;
 pub mod ipmi;
 pub mod journal;
+mod lazy;
 pub mod redfish;
 
 use std::net::{IpAddr, SocketAddr};
@@ -15,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use lazy::LazyBmc;
 
 use crate::config::{
     Config, Credential, Credentials, Ipmi as IpmiConfig, IpmiPrivilege, ProtocolChoice,

@@ -15,7 +15,7 @@
 //!   actions, events, the per-BMC bounds on what a poll keeps. No I/O.
 //! - [`config`]: the TOML config and the credentials file; errors name the file and key.
 //! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher.
-//! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends.
+//! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends, the poller's `LazyBmc`.
 //! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
 //! - [`poller`]: schedule, one supervised worker per BMC, reload, rounds, its metrics.
 //! - [`issues`]: one function per rule in a table, and the evaluation task.

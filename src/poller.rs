@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::hal::{Bmc, Connector};
+use crate::hal::{Bmc, Connector, LazyBmc};
 use crate::model::{BmcSnapshot, ErrorKind, MacAddr, Reading, SCHEMA_VERSION, Target};
 
 use crate::store::{Store, now_ms};
@@ -68,7 +68,8 @@ async fn close_all<'a>(bmcs: impl Iterator<Item = &'a Arc<dyn Bmc>>) {
 }
 
 struct Worker {
-    target: Target,
+    /// The same copy the store and the backend hold.
+    target: Arc<Target>,
     bmc: Arc<dyn Bmc>,
     token: CancellationToken,
     handle: JoinHandle<()>,
@@ -167,6 +168,11 @@ impl Poller {
             }
         }
         for (mac, target) in wanted {
+            // One copy per target, shared by the store, the worker and the backend.
+            let target = match self.workers.get(&mac) {
+                Some(w) if *w.target == target => w.target.clone(),
+                _ => Arc::new(target),
+            };
             self.store.upsert_target(target.clone());
             if !self.workers.contains_key(&mac) {
                 self.start(target);
@@ -179,7 +185,7 @@ impl Poller {
     fn spawn_worker(
         &self,
         bmc: &Arc<dyn Bmc>,
-        target: &Target,
+        target: &Arc<Target>,
         first: FirstPoll,
     ) -> (CancellationToken, JoinHandle<()>) {
         let token = CancellationToken::new();
@@ -196,8 +202,9 @@ impl Poller {
         (token, worker::spawn(ctx, first))
     }
 
-    fn start(&mut self, target: Target) {
-        let bmc = self.connector.connect(&target);
+    fn start(&mut self, target: Arc<Target>) {
+        // Built at its first poll, dropped again while it reaches nothing (see `LazyBmc`).
+        let bmc: Arc<dyn Bmc> = Arc::new(LazyBmc::new(self.connector.clone(), target.clone()));
         let (token, handle) = self.spawn_worker(&bmc, &target, FirstPoll::Now);
         self.bmcs
             .write()

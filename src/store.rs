@@ -19,7 +19,8 @@ pub use changes::changes;
 /// One BMC as the store knows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub target: Target,
+    /// Shared with the BMC's poll worker: one copy of each target.
+    pub target: Arc<Target>,
     /// Shared, so readers (a scrape of the whole fleet) copy pointers, not snapshots.
     pub snapshot: Option<Arc<BmcSnapshot>>,
 }
@@ -146,29 +147,33 @@ impl Store {
         self.entries.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds or updates a discovered target.
-    pub fn upsert_target(&self, target: Target) {
+    /// Adds or updates a discovered target. An unchanged target keeps the copy already stored.
+    pub fn upsert_target(&self, target: impl Into<Arc<Target>>) {
+        let target: Arc<Target> = target.into();
         let mac = target.mac;
         let change = {
             let mut map = self.write();
             match map.get_mut(&mac) {
                 Some(e) => {
                     let old = e.target.ip;
-                    e.target = target.clone();
+                    if e.target != target {
+                        e.target = target.clone();
+                    }
                     (old != target.ip).then_some(EventKind::IpChanged {
                         old,
                         new: target.ip,
                     })
                 }
                 None => {
+                    let ip = target.ip;
                     map.insert(
                         mac,
                         Entry {
-                            target: target.clone(),
+                            target,
                             snapshot: None,
                         },
                     );
-                    Some(EventKind::Discovered { ip: target.ip })
+                    Some(EventKind::Discovered { ip })
                 }
             }
         };
@@ -221,13 +226,16 @@ impl Store {
         {
             let mut map = self.write();
             for (mac, entry) in map.iter_mut() {
-                let Some(snap) = entry.snapshot.as_mut().map(Arc::make_mut) else {
+                let Some(current) = entry.snapshot.as_mut() else {
                     continue;
                 };
                 let new = issues.remove(mac).unwrap_or_default();
-                if snap.issues == new {
+                // Compared before `make_mut`: a snapshot a reader holds (a /metrics render of the
+                // whole fleet) is copied only when its issues really change.
+                if current.issues == new {
                     continue;
                 }
+                let snap = Arc::make_mut(current);
                 for i in &new {
                     if !snap.issues.iter().any(|o| o.kind == i.kind) {
                         events.push((

@@ -263,7 +263,7 @@ impl RedfishBmc {
                 inv.tls_certificate_expires = self.session.certificate_expiry();
                 (
                     Field::Ok(power.unwrap_or(PowerState::Unknown)),
-                    Field::Ok(inv),
+                    Field::Ok(Box::new(inv)),
                     led.map(Field::Ok).unwrap_or_else(|| {
                         Field::failed(
                             crate::model::ErrorKind::Unsupported,
@@ -278,7 +278,7 @@ impl RedfishBmc {
                 }
                 (
                     field(Err(e.clone())),
-                    field::<Inventory>(Err(e.clone())),
+                    field::<Box<Inventory>>(Err(e.clone())),
                     field(Err(e)),
                 )
             }

@@ -1,6 +1,7 @@
 //! Each issue type from the state that should raise it, and nothing from a healthy fleet.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::*;
 use crate::model::{
@@ -23,11 +24,11 @@ fn healthy(i: u8) -> Entry {
     let ip: IpAddr = format!("127.0.9.{i}").parse().expect("ip");
     let reading = Reading {
         power: Field::Ok(PowerState::On),
-        inventory: Field::Ok(Inventory {
+        inventory: Field::Ok(Box::new(Inventory {
             uuid: Some(format!("uuid-{i}")),
             serial: Some(format!("serial-{i}")),
             ..Inventory::default()
-        }),
+        })),
         led: Field::Ok(crate::model::Led::Off),
         psus: Field::Ok(vec![Psu {
             id: "PSU1".into(),
@@ -54,13 +55,13 @@ fn healthy(i: u8) -> Entry {
         dropped: Default::default(),
     };
     Entry {
-        target: Target {
+        target: Arc::new(Target {
             mac,
             ip,
             port: None,
             hostname: None,
             lease_ends: Some(NOW / 1000 + 3600),
-        },
+        }),
         snapshot: Some(std::sync::Arc::new(BmcSnapshot {
             schema_version: SCHEMA_VERSION,
             partition: "t".into(),
@@ -106,7 +107,7 @@ fn each_condition_raises_its_issue() {
     snap(&mut e[1]).up = false;
     snap(&mut e[1]).last_success_ms = Some(NOW - 21 * 60 * 1000);
     // 3 and 4 share an IP.
-    e[3].target.ip = e[2].target.ip;
+    Arc::make_mut(&mut e[3].target).ip = e[2].target.ip;
     // 5: PSU critical and a critical sensor; 6: a warning sensor and power unknown.
     if let Field::Ok(p) = &mut snap(&mut e[4]).reading.psus {
         p[0].health = Health::Critical;
@@ -122,7 +123,7 @@ fn each_condition_raises_its_issue() {
         message: "bad chassis status".into(),
     });
     // 7: lease ended but it answered.
-    e[6].target.lease_ends = Some(NOW / 1000 - 60);
+    Arc::make_mut(&mut e[6].target).lease_ends = Some(NOW / 1000 - 60);
     // 8 and 9 report the same UUID; 9 also has 8's serial: the same BMC under two MACs.
     let inv = |e: &mut Entry| match &mut snap(e).reading.inventory {
         Field::Ok(i) => i.clone(),

@@ -11,7 +11,8 @@ use super::{
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     pub power: Field<PowerState>,
-    pub inventory: Field<Inventory>,
+    /// Boxed: most of a snapshot's size when inline, and a BMC that answers nothing has none.
+    pub inventory: Field<Box<Inventory>>,
     pub led: Field<Led>,
     pub psus: Field<Vec<Psu>>,
     pub power_metrics: Field<PowerMetrics>,

@@ -119,7 +119,7 @@ fn start_worker(
     let handle = worker::spawn(
         worker::Context {
             bmc,
-            target: target(i),
+            target: Arc::new(target(i)),
             store,
             stats: Arc::new(PollStats::default()),
             permits: Arc::new(Semaphore::new(1)),

@@ -20,7 +20,7 @@ use crate::store::{Store, now_ms};
 /// Everything one worker needs, shared with the poller that spawned it.
 pub(super) struct Context {
     pub bmc: Arc<dyn Bmc>,
-    pub target: Target,
+    pub target: Arc<Target>,
     pub store: Arc<Store>,
     pub stats: Arc<PollStats>,
     pub permits: Arc<Semaphore>,
@@ -104,10 +104,14 @@ async fn run(ctx: &Context, first: FirstPoll, failures: &mut u32) {
     }
     stats.set_due(target.mac, Some(now_ms() + slack_ms));
     loop {
-        let Some(wait) = Box::pin(poll_and_record(ctx, failures).instrument(bmc_span(ctx))).await
-        else {
-            return;
+        // The permit first, then the span: a fleet waiting for permits holds no spans (the
+        // subscriber keeps the memory of the most spans ever open at once).
+        let permit = tokio::select! {
+            p = ctx.permits.acquire() => p,
+            _ = token.cancelled() => return,
         };
+        let poll = poll_and_record(ctx, failures, permit);
+        let wait = Box::pin(poll.instrument(bmc_span(ctx))).await;
         let mut next = next_slot(epoch, phase, schedule.interval, Instant::now());
         next += schedule.interval * (wait - 1);
         let until_next = next.saturating_duration_since(Instant::now()).as_millis() as i64;
@@ -119,23 +123,21 @@ async fn run(ctx: &Context, first: FirstPoll, failures: &mut u32) {
     }
 }
 
-/// Takes a permit, polls once under the deadline, records the snapshot; returns how many
-/// intervals to wait before the next poll (the back-off), or `None` when cancelled first.
-async fn poll_and_record(ctx: &Context, failures: &mut u32) -> Option<u32> {
+/// Polls once under the deadline holding `permit`, records the snapshot; returns how many
+/// intervals to wait before the next poll (the back-off).
+async fn poll_and_record(
+    ctx: &Context,
+    failures: &mut u32,
+    permit: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+) -> u32 {
     let Context {
         bmc,
         target,
         store,
         stats,
-        permits,
         schedule,
-        token,
         ..
     } = ctx;
-    let permit = tokio::select! {
-        p = permits.acquire() => p,
-        _ = token.cancelled() => return None,
-    };
     let snap = poll_one(bmc.as_ref(), target, store.partition(), schedule.timeout)
         .instrument(tracing::debug_span!("poll"))
         .await;
@@ -172,5 +174,5 @@ async fn poll_and_record(ctx: &Context, failures: &mut u32) -> Option<u32> {
             "backing off a failing BMC"
         );
     }
-    Some(wait)
+    wait
 }

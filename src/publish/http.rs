@@ -55,7 +55,7 @@ impl ApiState {
 /// One BMC in the API: its target and, once polled, its newest snapshot.
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct BmcView {
-    pub target: Target,
+    pub target: Arc<Target>,
     pub snapshot: Option<Arc<BmcSnapshot>>,
 }
 

@@ -51,17 +51,26 @@ impl Format {
 /// instead of growing one by doubling (a 16 MB fleet would reallocate and copy up to 32 MB).
 static LAST_RENDER_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Renders the registry in `format`.
+/// Renders the registry in `format`. The classic text is converted while it is written
+/// ([`text_format::TextWriter`]), so a render holds one body, not the OpenMetrics text and a copy.
 pub fn render(registry: &Registry, format: Format) -> Result<String, std::fmt::Error> {
     use std::sync::atomic::Ordering;
     let last = LAST_RENDER_BYTES.load(Ordering::Relaxed);
-    let mut out = String::with_capacity(last + last / 16);
-    prometheus_client::encoding::text::encode(&mut out, registry)?;
+    let capacity = last + last / 16;
+    let out = match format {
+        Format::OpenMetrics => {
+            let mut out = String::with_capacity(capacity);
+            prometheus_client::encoding::text::encode(&mut out, registry)?;
+            out
+        }
+        Format::Text => {
+            let mut w = text_format::TextWriter::with_capacity(capacity);
+            prometheus_client::encoding::text::encode(&mut w, registry)?;
+            w.finish()
+        }
+    };
     LAST_RENDER_BYTES.store(out.len(), Ordering::Relaxed);
-    Ok(match format {
-        Format::OpenMetrics => out,
-        Format::Text => text_format::from_openmetrics(&out),
-    })
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 
 use super::*;
 use crate::model::Issue;
-use crate::model::{Field, Inventory, Reading, SCHEMA_VERSION};
+use crate::model::{Field, Reading, SCHEMA_VERSION};
 
 fn row(i: u8, power: PowerState, issues: Vec<Issue>) -> Row {
     let mac: crate::model::MacAddr = format!("02:00:00:00:00:0{i}").parse().expect("mac");
     let mut reading = Reading::all_failed(crate::model::ErrorKind::Unsupported, "x");
     reading.power = Field::Ok(power);
-    reading.inventory = Field::Ok(Inventory::default());
+    reading.inventory = Field::Ok(Box::default());
     Row {
         partition: "p".into(),
         mac: mac.to_string(),

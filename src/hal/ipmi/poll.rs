@@ -58,11 +58,11 @@ pub(super) async fn poll_session(
     if c.fru.is_none() {
         c.fru = read_fru(s).await.ok();
     }
-    let inventory = Field::Ok(chassis::inventory(
+    let inventory = Field::Ok(Box::new(chassis::inventory(
         c.fru.as_ref(),
         c.device.as_ref(),
         c.guid.as_ref(),
-    ));
+    )));
     let sdr = repository::refresh(s, bmc, c.sdr.take()).await;
     let mut dropped = Dropped::default();
     let (sensors, psus) = match &sdr {

@@ -34,11 +34,11 @@ fn snapshot() -> BmcSnapshot {
         up: true,
         reading: Reading {
             power: Field::Ok(PowerState::On),
-            inventory: Field::Ok(Inventory {
+            inventory: Field::Ok(Box::new(Inventory {
                 model: Some("M \"1\"".into()),
                 tls_certificate_expires: Some(2_110_985_546),
                 ..Inventory::default()
-            }),
+            })),
             led: Field::failed(crate::model::ErrorKind::Unsupported, "no LED"),
             psus: Field::Ok(vec![Psu {
                 id: "/redfish/v1/Chassis/1/Power#/PowerSupplies/0".into(),

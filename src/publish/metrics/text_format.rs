@@ -2,20 +2,64 @@
 //! format 0.0.4, which `promtool check metrics` and older scrapers read: counters are named with
 //! their `_total` suffix in HELP/TYPE, `info`/`stateset` become gauges, `unknown` becomes `untyped`,
 //! and the `# UNIT` and `# EOF` lines go.
+//!
+//! [`TextWriter`] converts while the encoder writes, so a render holds one body (the text), not the
+//! OpenMetrics body and then its converted copy. Sample lines pass straight through; only the few
+//! `#` lines are buffered.
 
-/// Rewrites one exposition. Lines it does not recognise pass through unchanged.
-pub fn from_openmetrics(om: &str) -> String {
-    let mut out = String::with_capacity(om.len());
-    let mut pending_help: Option<(&str, &str)> = None;
-    for line in om.lines() {
+use std::fmt::Write;
+
+/// Where the writer is within the current line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    /// Nothing of the line written yet.
+    Start,
+    /// A sample line: copied as it comes, up to its newline.
+    Sample,
+    /// A `#` line: buffered until its newline, then rewritten.
+    Comment,
+}
+
+/// A [`std::fmt::Write`] that takes OpenMetrics text and keeps the classic text format.
+#[derive(Debug)]
+pub struct TextWriter {
+    out: String,
+    line: Line,
+    comment: String,
+    /// A `# HELP` line (name, text) waiting for its `# TYPE`, which may rename the metric.
+    pending_help: Option<(String, String)>,
+}
+
+impl TextWriter {
+    /// A writer whose output starts with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> TextWriter {
+        TextWriter {
+            out: String::with_capacity(capacity),
+            line: Line::Start,
+            comment: String::new(),
+            pending_help: None,
+        }
+    }
+
+    /// The converted text (a last line without its newline is converted too).
+    pub fn finish(mut self) -> String {
+        if self.line == Line::Comment {
+            let comment = std::mem::take(&mut self.comment);
+            self.comment_line(&comment);
+        }
+        self.flush_help(None);
+        self.out
+    }
+
+    fn comment_line(&mut self, line: &str) {
         if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
+            return;
         }
         if let Some(rest) = line.strip_prefix("# HELP ") {
-            flush_help(&mut out, pending_help.take(), None);
+            self.flush_help(None);
             let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
-            pending_help = Some((name, help));
-            continue;
+            self.pending_help = Some((name.to_string(), help.to_string()));
+            return;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
@@ -27,34 +71,78 @@ pub fn from_openmetrics(om: &str) -> String {
                 "gaugehistogram" => (name.to_string(), "histogram"),
                 other => (name.to_string(), other),
             };
-            let renamed = (new_name != name).then_some(new_name.as_str());
-            match pending_help.take() {
-                Some((hn, help)) if hn == name => flush_help(&mut out, Some((hn, help)), renamed),
-                other => flush_help(&mut out, other, None),
-            }
-            out.push_str("# TYPE ");
-            out.push_str(&new_name);
-            out.push(' ');
-            out.push_str(new_kind);
-            out.push('\n');
-            continue;
+            let same = self.pending_help.as_ref().is_some_and(|(hn, _)| hn == name);
+            let renamed = (same && new_name != name).then_some(new_name.as_str());
+            self.flush_help(renamed);
+            self.out.push_str("# TYPE ");
+            self.out.push_str(&new_name);
+            self.out.push(' ');
+            self.out.push_str(new_kind);
+            self.out.push('\n');
+            return;
         }
-        flush_help(&mut out, pending_help.take(), None);
-        out.push_str(line);
-        out.push('\n');
+        self.flush_help(None);
+        self.out.push_str(line);
+        self.out.push('\n');
     }
-    flush_help(&mut out, pending_help.take(), None);
-    out
+
+    fn flush_help(&mut self, rename: Option<&str>) {
+        if let Some((name, text)) = self.pending_help.take() {
+            self.out.push_str("# HELP ");
+            self.out.push_str(rename.unwrap_or(&name));
+            self.out.push(' ');
+            self.out.push_str(&text);
+            self.out.push('\n');
+        }
+    }
 }
 
-fn flush_help(out: &mut String, help: Option<(&str, &str)>, rename: Option<&str>) {
-    if let Some((name, text)) = help {
-        out.push_str("# HELP ");
-        out.push_str(rename.unwrap_or(name));
-        out.push(' ');
-        out.push_str(text);
-        out.push('\n');
+impl Write for TextWriter {
+    fn write_str(&mut self, mut s: &str) -> std::fmt::Result {
+        while !s.is_empty() {
+            if self.line == Line::Start {
+                self.line = if s.starts_with('#') {
+                    Line::Comment
+                } else {
+                    self.flush_help(None);
+                    Line::Sample
+                };
+            }
+            let (part, rest, ended) = match s.find('\n') {
+                Some(i) => (&s[..i], &s[i + 1..], true),
+                None => (s, "", false),
+            };
+            match self.line {
+                Line::Comment => self.comment.push_str(part),
+                _ => {
+                    self.out.push_str(part);
+                    if ended {
+                        self.out.push('\n');
+                    }
+                }
+            }
+            if ended {
+                if self.line == Line::Comment {
+                    let comment = std::mem::take(&mut self.comment);
+                    self.comment_line(&comment);
+                    self.comment = comment;
+                    self.comment.clear();
+                }
+                self.line = Line::Start;
+            }
+            s = rest;
+        }
+        Ok(())
     }
+}
+
+/// Rewrites one exposition. Lines it does not recognise pass through unchanged.
+#[cfg(test)]
+pub fn from_openmetrics(om: &str) -> String {
+    let mut w = TextWriter::with_capacity(om.len());
+    // Writing to a String cannot fail.
+    let _ = w.write_str(om);
+    w.finish()
 }
 
 #[cfg(test)]
@@ -87,5 +175,20 @@ mod tests {
             from_openmetrics(om),
             "# HELP b_info Build.\n# TYPE b_info gauge\nb_info{v=\"1\"} 1\n# TYPE x untyped\nx 2\n"
         );
+    }
+
+    #[test]
+    fn written_in_pieces_it_converts_the_same() {
+        use std::fmt::Write;
+        let om = "# HELP polls Polls done.\n# TYPE polls counter\npolls_total{result=\"ok\"} 3\n# HELP t_celsius Temp.\n# TYPE t_celsius gauge\n# UNIT t_celsius celsius\nt_celsius{mac=\"a\"} 41.0\n# TYPE x unknown\nx 2\n# EOF\n";
+        for size in 1..8 {
+            let mut w = super::TextWriter::with_capacity(0);
+            let chars: Vec<char> = om.chars().collect();
+            for piece in chars.chunks(size) {
+                w.write_str(&piece.iter().collect::<String>())
+                    .expect("write");
+            }
+            assert_eq!(w.finish(), from_openmetrics(om), "pieces of {size}");
+        }
     }
 }
