@@ -99,15 +99,7 @@ async fn poll_once_skips_a_broken_lease_block_and_keeps_the_rest() {
         + 1;
     let dir = tempfile::tempdir().expect("tmp");
     let cfg = write_config(dir.path(), &text, fleet.port(), "");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(bin())
-            .args(["poll-once", "--config"])
-            .arg(&cfg)
-            .output()
-            .expect("run")
-    })
-    .await
-    .expect("join");
+    let out = poll_once(cfg).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
@@ -490,15 +482,7 @@ async fn poll_once_exits_2_and_names_the_bmc_that_answered_nothing() {
         .expect("cfg")
         .replace("[poll]\n", "[poll]\nprotocol = \"redfish\"\n");
     std::fs::write(&cfg, patched).expect("cfg");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(bin())
-            .args(["poll-once", "--config"])
-            .arg(&cfg)
-            .output()
-            .expect("run")
-    })
-    .await
-    .expect("join");
+    let out = poll_once(cfg).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -510,4 +494,17 @@ async fn poll_once_exits_2_and_names_the_bmc_that_answered_nothing() {
     let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(snaps.len(), 2, "both snapshots printed");
     fleet.stop();
+}
+
+/// `bmc-catcher poll-once --config CFG`, off the async workers.
+async fn poll_once(cfg: std::path::PathBuf) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(bin())
+            .args(["poll-once", "--config"])
+            .arg(&cfg)
+            .output()
+            .expect("run")
+    })
+    .await
+    .expect("join")
 }
