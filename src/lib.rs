@@ -19,7 +19,8 @@
 //! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
 //! - [`poller`]: schedule, one supervised worker per BMC, reload, rounds, its metrics.
 //! - [`issues`]: one function per rule in a table, and the evaluation task.
-//! - [`control`]: one command against one BMC, with its prechecks and deadline.
+//! - [`control`]: one command against one BMC: admission (a queue per BMC, deadline from receipt,
+//!   rate limit, request ids), prechecks, execution.
 //! - [`publish`]: HTTP (API, health), `/metrics`, NATS (KV, events, commands, pins).
 //! - [`daemon`]: wiring, SIGHUP reload, systemd notify and watchdog, drain on shutdown.
 //! - [`cli`]: one file per subcommand.
