@@ -12,6 +12,7 @@ mod admission;
 mod request;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::hal::{Bmc, HalError};
@@ -56,7 +57,9 @@ struct Outcome {
     power: Option<PowerState>,
 }
 
-async fn run(bmc: &dyn Bmc, action: Action) -> Result<Outcome, ReplyError> {
+/// Runs `action`; `acted` is set once the action itself is sent (the checks before it change
+/// nothing on the BMC).
+async fn run(bmc: &dyn Bmc, action: Action, acted: &AtomicBool) -> Result<Outcome, ReplyError> {
     if action.is_power() {
         let before = bmc.power_state().await.map_err(|e| hal_error(&e))?;
         match precheck(action, before) {
@@ -75,6 +78,7 @@ async fn run(bmc: &dyn Bmc, action: Action) -> Result<Outcome, ReplyError> {
             }
         }
     }
+    acted.store(true, Ordering::Relaxed);
     bmc.perform(action).await.map_err(|e| hal_error(&e))?;
     let after = bmc.power_state().await.ok();
     Ok(Outcome {
@@ -156,8 +160,9 @@ impl Controller {
             },
             None => None,
         };
+        let acted = AtomicBool::new(false);
         let outcome = self
-            .admitted(mac, action, received, deadline, &mut reply)
+            .admitted(mac, action, received, deadline, &mut reply, &acted)
             .await;
         match outcome {
             Ok(Outcome { noop, power }) => {
@@ -168,8 +173,12 @@ impl Controller {
             Err(e) => reply.error = Some(e),
         }
         let reply = self.finish(reply, mac, received);
-        if let Some(t) = ticket {
-            t.complete(&reply);
+        match ticket {
+            // It may have acted (or found nothing to do): a retry gets this reply, not a second run.
+            Some(t) if reply.ok || acted.load(Ordering::Relaxed) => t.complete(&reply),
+            // Refused or failed before it acted: a retry with the same id runs.
+            Some(t) => self.admission.forget(t, &reply),
+            None => {}
         }
         reply
     }
@@ -183,6 +192,7 @@ impl Controller {
         received: Instant,
         deadline: Instant,
         reply: &mut Reply,
+        acted: &AtomicBool,
     ) -> Result<Outcome, ReplyError> {
         let Some(bmc) = self.fleet.get(mac) else {
             return Err(ReplyError::new(
@@ -209,7 +219,7 @@ impl Controller {
                 ),
             ));
         };
-        match tokio::time::timeout_at(deadline.into(), run(bmc.as_ref(), action)).await {
+        match tokio::time::timeout_at(deadline.into(), run(bmc.as_ref(), action, acted)).await {
             Ok(r) => r,
             Err(_) => Err(ReplyError::new(
                 "timeout",

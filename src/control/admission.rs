@@ -1,7 +1,9 @@
 //! Which commands may run, and when: a bounded queue per BMC (commands to one BMC run one after
 //! another; past the bound they are refused as `busy`, so a BMC that hangs holds up only its own
 //! commands), a rate limit on destructive actions per BMC, and idempotency by request id (a retried
-//! request gets the first one's reply instead of acting twice).
+//! request gets the first one's reply instead of acting twice). Only a request that may have acted
+//! is remembered: one refused before it acted (`busy`, `rate-limited`, not run) may be retried
+//! with the same id.
 //!
 //! Pure bookkeeping with `Instant`s passed in; [`super::Controller`] does the waiting.
 
@@ -55,7 +57,8 @@ type Key = (MacAddr, String);
 
 #[derive(Default)]
 struct Remembered {
-    replies: HashMap<Key, watch::Receiver<Option<Reply>>>,
+    /// The reply (once there is one) and when the id was first seen.
+    replies: HashMap<Key, (watch::Receiver<Option<Reply>>, Instant)>,
     order: VecDeque<(Instant, Key)>,
 }
 
@@ -94,11 +97,16 @@ pub enum Seen {
 }
 
 /// Completes a remembered request with its reply.
-pub struct Ticket(watch::Sender<Option<Reply>>);
+pub struct Ticket {
+    tx: watch::Sender<Option<Reply>>,
+    key: Key,
+    at: Instant,
+}
 
 impl Ticket {
+    /// The request may have acted: its reply answers every retry within the window.
     pub fn complete(self, reply: &Reply) {
-        self.0.send_replace(Some(reply.clone()));
+        self.tx.send_replace(Some(reply.clone()));
     }
 }
 
@@ -157,18 +165,35 @@ impl Admission {
             if now.duration_since(*t) < window && r.order.len() < MAX_REMEMBERED {
                 break;
             }
-            if let Some((_, key)) = r.order.pop_front() {
+            if let Some((t, key)) = r.order.pop_front()
+                && r.replies.get(&key).is_some_and(|(_, at)| *at == t)
+            {
                 r.replies.remove(&key);
             }
         }
         let key = (mac, id.to_string());
-        if let Some(rx) = r.replies.get(&key) {
+        if let Some((rx, _)) = r.replies.get(&key) {
             return Seen::Again(rx.clone());
         }
         let (tx, rx) = watch::channel(None);
-        r.replies.insert(key.clone(), rx);
-        r.order.push_back((now, key));
-        Seen::First(Ticket(tx))
+        r.replies.insert(key.clone(), (rx, now));
+        r.order.push_back((now, key.clone()));
+        Seen::First(Ticket { tx, key, at: now })
+    }
+
+    /// The request was refused before it could act: its id is forgotten, so a retry with it runs;
+    /// retries already waiting get this reply.
+    pub fn forget(&self, ticket: Ticket, reply: &Reply) {
+        {
+            let mut r = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
+            if r.replies
+                .get(&ticket.key)
+                .is_some_and(|(_, at)| *at == ticket.at)
+            {
+                r.replies.remove(&ticket.key);
+            }
+        }
+        ticket.tx.send_replace(Some(reply.clone()));
     }
 }
 
@@ -257,6 +282,35 @@ mod tests {
             a.remember(MAC, "req-1", t0 + Duration::from_secs(61)),
             Seen::First(_)
         ));
+    }
+
+    #[test]
+    fn a_request_refused_before_it_acted_may_be_retried_with_its_id() {
+        let a = Admission::new(limits());
+        let t0 = Instant::now();
+        let Seen::First(ticket) = a.remember(MAC, "req-2", t0) else {
+            panic!("first")
+        };
+        let Seen::Again(waiting) = a.remember(MAC, "req-2", t0) else {
+            panic!("a retry while it is refused")
+        };
+        let busy = Reply::new("p", "m");
+        a.forget(ticket, &busy);
+        assert_eq!(
+            waiting.borrow().as_ref(),
+            Some(&busy),
+            "the waiting retry is answered"
+        );
+        let Seen::First(again) = a.remember(MAC, "req-2", t0 + Duration::from_secs(1)) else {
+            panic!("a later retry runs")
+        };
+        again.complete(&busy);
+        // Pruning the first sighting does not forget the second.
+        for i in 0..MAX_REMEMBERED {
+            let _ = a.remember(OTHER, &i.to_string(), t0 + Duration::from_secs(2));
+        }
+        let r = a.remembered.lock().expect("lock");
+        assert!(r.replies.len() <= MAX_REMEMBERED);
     }
 
     #[test]
