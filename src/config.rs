@@ -11,8 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod credentials;
-mod file;
-pub use file::kind as file_kind;
+pub mod file;
 mod sections;
 pub use credentials::{Credential, Credentials};
 pub use sections::*;

@@ -75,7 +75,9 @@ impl Credentials {
     /// over with systemd's `LoadCredential=`).
     pub fn load(file: &Path) -> Result<Credentials, ConfigError> {
         use std::os::unix::fs::PermissionsExt;
-        let meta = super::file::check(file)?;
+        let opened =
+            super::file::open_regular(file, super::file::MAX_SIZE).map_err(|e| e.naming(file))?;
+        let meta = opened.metadata();
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(ConfigError::Invalid {
@@ -86,7 +88,8 @@ impl Credentials {
                 ),
             });
         }
-        Credentials::parse(&super::file::read(file)?, file)
+        let text = opened.read_text().map_err(|e| e.naming(file))?;
+        Credentials::parse(&text, file)
     }
 
     pub fn parse(text: &str, file: &Path) -> Result<Credentials, ConfigError> {

@@ -1,7 +1,12 @@
-//! Reading the daemon's own small files (config, credentials): a regular file only, and at most
-//! [`MAX_SIZE`]. A directory, a FIFO (which would block the reader forever) or a device is refused
-//! by its type, before it is opened.
+//! Reading a file whose path an operator gives: the config, the credentials, the leases file. It
+//! is opened without blocking (`O_NONBLOCK`: a FIFO with no writer cannot hang the reader), must be
+//! a regular file (not a FIFO, a device such as `/dev/zero`, a directory or a socket), and at most
+//! a bound is read, also when the file grows while it is read. The config and credentials are
+//! bounded by [`MAX_SIZE`]; the leases file by `[discovery] max-leases-file-size`.
 
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::ConfigError;
@@ -28,41 +33,99 @@ pub fn kind(t: std::fs::FileType) -> &'static str {
     }
 }
 
-/// The file's metadata, when it is a regular file of at most [`MAX_SIZE`] bytes.
-pub fn check(file: &Path) -> Result<std::fs::Metadata, ConfigError> {
-    let meta = std::fs::metadata(file).map_err(|source| ConfigError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
-    if !meta.is_file() {
-        return Err(ConfigError::NotAFile {
-            file: file.to_path_buf(),
-            what: kind(meta.file_type()),
-        });
-    }
-    if meta.len() > MAX_SIZE {
-        return Err(ConfigError::NotAFile {
-            file: file.to_path_buf(),
-            what: "larger than 4 MiB",
-        });
-    }
-    Ok(meta)
+/// Why a bounded file cannot be read; each caller names the file in its own error.
+#[derive(Debug)]
+pub enum FileError {
+    Io(std::io::Error),
+    /// What the path is instead ([`kind`]).
+    NotRegular(&'static str),
+    /// `size` bytes (at least), more than `max`.
+    TooLarge {
+        size: u64,
+        max: u64,
+    },
 }
 
-/// Reads a regular file of at most [`MAX_SIZE`] bytes as text.
+/// A regular file of at most `max` bytes, opened and checked, not read yet.
+pub struct Opened {
+    file: File,
+    meta: Metadata,
+    max: u64,
+}
+
+/// Opens `path` without blocking and checks that it is a regular file of at most `max` bytes.
+pub fn open_regular(path: &Path, max: u64) -> Result<Opened, FileError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(FileError::Io)?;
+    let meta = file.metadata().map_err(FileError::Io)?;
+    if !meta.file_type().is_file() {
+        return Err(FileError::NotRegular(kind(meta.file_type())));
+    }
+    if meta.len() > max {
+        return Err(FileError::TooLarge {
+            size: meta.len(),
+            max,
+        });
+    }
+    Ok(Opened { file, meta, max })
+}
+
+impl Opened {
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// The text, at most the bound (a file that grew past it while read is refused).
+    pub fn read_text(self) -> Result<String, FileError> {
+        let Opened { file, meta, max } = self;
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(FileError::Io)?;
+        if bytes.len() as u64 > max {
+            return Err(FileError::TooLarge {
+                size: bytes.len() as u64,
+                max,
+            });
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            FileError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.utf8_error(),
+            ))
+        })
+    }
+}
+
+impl FileError {
+    /// As a config error naming `file`.
+    pub fn naming(self, file: &Path) -> ConfigError {
+        match self {
+            FileError::Io(source) => ConfigError::Read {
+                file: file.to_path_buf(),
+                source,
+            },
+            FileError::NotRegular(what) => ConfigError::NotAFile {
+                file: file.to_path_buf(),
+                what,
+            },
+            FileError::TooLarge { .. } => ConfigError::NotAFile {
+                file: file.to_path_buf(),
+                what: "larger than 4 MiB",
+            },
+        }
+    }
+}
+
+/// Reads a config or credentials file: regular, at most [`MAX_SIZE`] bytes.
 pub fn read(file: &Path) -> Result<String, ConfigError> {
-    check(file)?;
-    let read_error = |source| ConfigError::Read {
-        file: file.to_path_buf(),
-        source,
-    };
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(std::fs::File::open(file).map_err(read_error)?, MAX_SIZE),
-        &mut text,
-    )
-    .map_err(read_error)?;
-    Ok(text)
+    open_regular(file, MAX_SIZE)
+        .and_then(Opened::read_text)
+        .map_err(|e| e.naming(file))
 }
 
 #[cfg(test)]

@@ -1,15 +1,13 @@
-//! A lease database in a file ([`LeaseFile`]), read with bounds: the path is opened without
-//! blocking (`O_NONBLOCK`, so a FIFO with no writer cannot hang the watcher or `check-config`),
-//! must be a regular file (not a FIFO, a device such as `/dev/zero`, a directory or a socket), and
-//! at most `[discovery] max-leases-file-size` bytes are read. Parsing is the parsers' job.
+//! A lease database in a file ([`LeaseFile`]), read with bounds by [`crate::config::file`]: opened
+//! without blocking (a FIFO with no writer cannot hang the watcher or `check-config`), a regular
+//! file only (not a FIFO, a device such as `/dev/zero`, a directory or a socket), and at most
+//! `[discovery] max-leases-file-size` bytes read. Parsing is the parsers' job.
 
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{DiscoveryError, LeaseSource, Parsed, parse};
 use crate::config::LeasesFormat;
+use crate::config::file::{FileError, Opened, open_regular};
 
 /// A lease database in a file.
 pub struct LeaseFile {
@@ -30,55 +28,21 @@ impl LeaseSource for LeaseFile {
     }
 }
 
-/// Opens `path` without blocking and checks that it is a regular file of at most `max` bytes.
-fn open_checked(path: &Path, max: u64) -> Result<(File, u64), DiscoveryError> {
-    let read_error = |source| DiscoveryError::Read {
-        file: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(read_error)?;
-    let meta = file.metadata().map_err(read_error)?;
-    if !meta.file_type().is_file() {
-        return Err(DiscoveryError::NotRegular {
-            file: path.to_path_buf(),
-            what: crate::config::file_kind(meta.file_type()),
-        });
+/// As a leases-file error naming `path`.
+fn naming(e: FileError, path: &Path) -> DiscoveryError {
+    let file = path.to_path_buf();
+    match e {
+        FileError::Io(source) => DiscoveryError::Read { file, source },
+        FileError::NotRegular(what) => DiscoveryError::NotRegular { file, what },
+        FileError::TooLarge { size, max } => DiscoveryError::TooLarge { file, size, max },
     }
-    if meta.len() > max {
-        return Err(DiscoveryError::TooLarge {
-            file: path.to_path_buf(),
-            size: meta.len(),
-            max,
-        });
-    }
-    Ok((file, meta.len()))
 }
 
 /// The text of `path`, a regular file of at most `max` bytes (also when it grows while read).
 pub(super) fn read_bounded(path: &Path, max: u64) -> Result<String, DiscoveryError> {
-    let (file, len) = open_checked(path, max)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| DiscoveryError::Read {
-            file: path.to_path_buf(),
-            source,
-        })?;
-    if bytes.len() as u64 > max {
-        return Err(DiscoveryError::TooLarge {
-            file: path.to_path_buf(),
-            size: bytes.len() as u64,
-            max,
-        });
-    }
-    String::from_utf8(bytes).map_err(|e| DiscoveryError::Read {
-        file: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
-    })
+    open_regular(path, max)
+        .and_then(Opened::read_text)
+        .map_err(|e| naming(e, path))
 }
 
 /// What `check-config` says about the leases file: `None` when it is missing (it may appear
@@ -87,7 +51,7 @@ pub fn check_file(path: &Path, max: u64) -> Option<DiscoveryError> {
     if !path.exists() {
         return None;
     }
-    open_checked(path, max).err()
+    open_regular(path, max).err().map(|e| naming(e, path))
 }
 
 #[cfg(test)]
