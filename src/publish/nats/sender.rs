@@ -121,8 +121,7 @@ struct TooLarge {
 }
 
 /// Whether a body of `bytes` fits the server's `max_payload` (0: not known yet).
-fn fits(client: &async_nats::Client, bytes: usize) -> Result<(), TooLarge> {
-    let max = client.server_info().max_payload;
+fn fits(max: usize, bytes: usize) -> Result<(), TooLarge> {
     if max > 0 && bytes + HEADER_ROOM > max {
         Err(TooLarge { bytes, max })
     } else {
@@ -159,13 +158,13 @@ async fn setup(js: &jetstream::Context, cfg: &NatsConfig) -> Result<kv::Store, S
 }
 
 async fn publish_event(
-    client: &async_nats::Client,
+    max_payload: usize,
     js: &jetstream::Context,
     cfg: &NatsConfig,
     q: &Queued,
 ) -> Result<(), Failure> {
     let e = &q.event;
-    fits(client, q.body.len()).map_err(Failure::TooLarge)?;
+    fits(max_payload, q.body.len()).map_err(Failure::TooLarge)?;
     let subject = event_subject(&cfg.subject_prefix, &e.partition, e.mac, e.kind.name());
     let msg = jetstream::message::PublishMessage::build()
         .payload(q.body.clone())
@@ -183,7 +182,7 @@ async fn publish_event(
 }
 
 async fn mirror(
-    client: &async_nats::Client,
+    max_payload: usize,
     kv: &kv::Store,
     cfg: &NatsConfig,
     store: &Store,
@@ -197,7 +196,7 @@ async fn mirror(
         let result = match store.get(*mac) {
             Some(entry) => match entry.snapshot {
                 Some(snap) => match serde_json::to_vec(&snap) {
-                    Ok(body) => match fits(client, body.len()) {
+                    Ok(body) => match fits(max_payload, body.len()) {
                         Ok(()) => tokio::time::timeout(t, kv.put(&key, body.into()))
                             .await
                             .map_err(|_| "timed out".to_string())
@@ -279,8 +278,10 @@ pub async fn run(
             }
         }
         let mut failed = None;
+        // Read once per pass: `server_info()` copies the whole INFO (its URLs and strings).
+        let max_payload = client.server_info().max_payload;
         while let Some(q) = outputs.outbox.front() {
-            match publish_event(&client, &js, &cfg, &q).await {
+            match publish_event(max_payload, &js, &cfg, &q).await {
                 Ok(()) => {
                     outputs.outbox.pop_if(&q.event.id);
                     stats.published("event");
@@ -297,7 +298,7 @@ pub async fn run(
         }
         if failed.is_none()
             && let Some(kv) = &kv
-            && let Err(e) = mirror(&client, kv, &cfg, &store, &outputs.dirty, &stats).await
+            && let Err(e) = mirror(max_payload, kv, &cfg, &store, &outputs.dirty, &stats).await
         {
             failed = Some(e);
         }
@@ -316,7 +317,7 @@ pub async fn run(
             _ = outputs.dirty.changed() => {}
             _ = connected.changed() => {}
             _ = cancel.cancelled() => {
-                flush_on_shutdown(&client, &js, &cfg, &outputs.outbox).await;
+                flush_on_shutdown(client.server_info().max_payload, &js, &cfg, &outputs.outbox).await;
                 return;
             }
         }
@@ -332,7 +333,7 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
 }
 
 async fn flush_on_shutdown(
-    client: &async_nats::Client,
+    max_payload: usize,
     js: &jetstream::Context,
     cfg: &NatsConfig,
     outbox: &Outbox,
@@ -340,7 +341,7 @@ async fn flush_on_shutdown(
     let deadline = tokio::time::Instant::now() + cfg.publish_timeout;
     while let Some(q) = outbox.front() {
         let retry = matches!(
-            publish_event(client, js, cfg, &q).await,
+            publish_event(max_payload, js, cfg, &q).await,
             Err(Failure::Retry(_))
         );
         if tokio::time::Instant::now() > deadline || retry {
