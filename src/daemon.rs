@@ -73,7 +73,9 @@ impl Daemon {
                 .context("building the Redfish client")?
                 .with_journal(journal.clone()),
         );
-        tracker.spawn(keep_journal(journal.clone(), cancel.clone()));
+        if config.session_journal.is_some() {
+            tracker.spawn(keep_journal(journal.clone(), cancel.clone()));
+        }
         let http_stats = Arc::new(HttpStats::default());
         let mut reg = registry(store.clone(), stats.clone());
         http_stats.register(&mut reg);
