@@ -73,6 +73,21 @@ async fn kv_power(js: &jetstream::Context, key: &str) -> Option<String> {
     snap["power"]["ok"].as_str().map(str::to_string)
 }
 
+/// Waits until the KV entry `key` says power `want`; fails the test with `why` after `within`.
+async fn wait_kv_power(
+    js: &jetstream::Context,
+    key: &str,
+    want: &str,
+    within: Duration,
+    why: &str,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    while kv_power(js, key).await.as_deref() != Some(want) {
+        assert!(tokio::time::Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn power_change_reaches_a_subscriber_exactly_once() {
     let s = setup(2, Duration::from_secs(1)).await;
@@ -121,15 +136,14 @@ async fn power_change_reaches_a_subscriber_exactly_once() {
     );
     let js = jetstream::new(client);
     let key = format!("test.{token}");
-    wait_until(Duration::from_secs(5), "kv shows Off", || true).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while kv_power(&js, &key).await.as_deref() != Some("Off") {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "KV never showed Off"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_kv_power(
+        &js,
+        &key,
+        "Off",
+        Duration::from_secs(10),
+        "KV never showed Off",
+    )
+    .await;
     daemon.stop().await;
     s.bed.cancel.cancel();
 }

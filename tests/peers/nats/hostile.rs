@@ -72,14 +72,14 @@ async fn one_oversized_message_costs_only_its_own_bmc() {
             .expect("connect"),
     );
     let key = format!("test.{}", small.mac.to_string().replace(':', "-"));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while kv_power(&js, &key).await.as_deref() != Some("Off") {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the small BMC's KV key never showed Off: mirroring stopped at the big one"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_kv_power(
+        &js,
+        &key,
+        "Off",
+        Duration::from_secs(20),
+        "the small BMC's KV key never showed Off: mirroring stopped at the big one",
+    )
+    .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let seen = health_components(&js).await;
