@@ -21,11 +21,7 @@ fn bad_config_exits_78_naming_key_and_file() {
         ("[http]\nlisten = \"nowhere\"\n", "listen"),
     ] {
         std::fs::write(&cfg, text).expect("write");
-        let out = Command::new(bin())
-            .args(["check-config", "--config"])
-            .arg(&cfg)
-            .output()
-            .expect("run");
+        let out = check_config(&cfg);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(78), "{text}: {err}");
         assert!(err.contains(key), "{text}: message must name {key}: {err}");
@@ -49,11 +45,7 @@ fn check_config_prints_effective_config_without_secrets() {
         &dir.path().join("credentials.toml"),
         "username = \"admin\"\npassword = \"s3cr3t-pw\"\n",
     );
-    let out = Command::new(bin())
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run");
+    let out = check_config(&cfg);
     assert!(
         out.status.success(),
         "{}",
@@ -75,10 +67,7 @@ fn check_config_prints_effective_config_without_secrets() {
     ));
     assert!(!text.contains("s3cr3t-pw"), "{text}");
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config/bmc-catcher.toml");
-    let out = Command::new(bin())
-        .args(["check-config", "--config", shipped])
-        .output()
-        .expect("run");
+    let out = check_config(std::path::Path::new(shipped));
     // The shipped file names /etc paths that do not exist here: the credentials file is missing.
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("credentials.toml"));
@@ -225,11 +214,7 @@ fn a_credentials_file_others_can_read_is_refused() {
     let cfg = write_config(dir.path(), "", 8443, "");
     let creds = dir.path().join("credentials.toml");
     std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let out = Command::new(bin())
-        .args(["check-config", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run");
+    let out = check_config(&cfg);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{err}");
     assert!(
@@ -437,11 +422,7 @@ fn check_config_says_what_the_filters_leave_of_the_leases() {
             .replace("[discovery]\n", &format!("[discovery]\n{extra}"));
         let path = dir.path().join("filtered.toml");
         std::fs::write(&path, with).expect("cfg");
-        let out = Command::new(bin())
-            .args(["check-config", "--config"])
-            .arg(&path)
-            .output()
-            .expect("run");
+        let out = check_config(&path);
         assert!(out.status.success());
         String::from_utf8_lossy(&out.stderr).to_string()
     };
@@ -507,4 +488,13 @@ async fn poll_once(cfg: std::path::PathBuf) -> std::process::Output {
     })
     .await
     .expect("join")
+}
+
+/// `bmc-catcher check-config --config CFG`.
+fn check_config(cfg: &std::path::Path) -> std::process::Output {
+    Command::new(bin())
+        .args(["check-config", "--config"])
+        .arg(cfg)
+        .output()
+        .expect("run")
 }
