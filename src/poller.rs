@@ -27,7 +27,7 @@ const CLOSE_CONCURRENCY: usize = 256;
 pub async fn poll_one(
     bmc: &dyn Bmc,
     target: &Target,
-    partition: &str,
+    partition: impl Into<Arc<str>>,
     timeout: Duration,
 ) -> BmcSnapshot {
     let started_ms = now_ms();
@@ -45,7 +45,7 @@ pub async fn poll_one(
     let up = reading.any_ok();
     BmcSnapshot {
         schema_version: SCHEMA_VERSION,
-        partition: partition.to_string(),
+        partition: partition.into(),
         mac: target.mac,
         ip: target.ip,
         hostname: target.hostname.clone(),

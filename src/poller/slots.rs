@@ -235,7 +235,7 @@ impl Slots {
         }
         self.queue.pop_first();
         let timeout = self.schedule.timeout;
-        let partition = self.store.partition().to_string();
+        let partition = self.store.partition_shared();
         let Some(slot) = self.slots.get_mut(&mac) else {
             return;
         };
@@ -243,7 +243,7 @@ impl Slots {
         let (target, bmc, id) = (slot.target.clone(), slot.bmc.clone(), slot.id);
         let span = bmc_span(&target, bmc.as_ref());
         self.polls.spawn(async move {
-            let poll = poll_one(bmc.as_ref(), &target, &partition, timeout)
+            let poll = poll_one(bmc.as_ref(), &target, partition, timeout)
                 .instrument(tracing::debug_span!("poll"));
             let outcome = std::panic::AssertUnwindSafe(poll.instrument(span.clone()))
                 .catch_unwind()
