@@ -19,7 +19,7 @@ pub use changes::changes;
 /// One BMC as the store knows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Shared with the BMC's poll worker: one copy of each target.
+    /// Shared with the BMC's slot in the poller: one copy of each target.
     pub target: Arc<Target>,
     /// Shared, so readers (a scrape of the whole fleet) copy pointers, not snapshots.
     pub snapshot: Option<Arc<BmcSnapshot>>,
