@@ -133,7 +133,10 @@ impl Connector {
             )?
             .with_limits(config.poll.limits()),
             ipmi: config.ipmi.clone(),
-            limits: config.poll.limits(),
+            limits: Limits {
+                logs: config.logs.policy(),
+                ..config.poll.limits()
+            },
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
             journal: Arc::new(journal::Journal::default()),
         })

@@ -207,6 +207,14 @@ impl Store {
             if !snap.up {
                 snap.last_success_ms = prev.as_ref().and_then(|p| p.last_success_ms);
             }
+            // A poll that read no log keeps the entries read before (none of them new).
+            if snap.reading.logs.is_none()
+                && let Some(mut logs) = prev.as_ref().and_then(|p| p.reading.logs.clone())
+            {
+                logs.fresh = Vec::new();
+                logs.cleared = false;
+                snap.reading.logs = Some(logs);
+            }
             let snap = Arc::new(snap);
             entry.snapshot = Some(snap.clone());
             (prev, snap)

@@ -4,6 +4,7 @@
 //! recipe (`ipmi_sim/`) and the ipmi_exporter config (`ipmi-exporter/`) live beside these files.
 
 mod ipmi;
+mod ipmi_sel;
 mod ipmi_sim_capture;
 mod nats;
 mod nats_accounts;

@@ -293,6 +293,7 @@ impl RedfishBmc {
             refused_certificate_expires: None,
             tls_refusal: None,
             dropped: env.dropped,
+            logs: None,
         }
     }
 

@@ -53,6 +53,7 @@ fn healthy(i: u8) -> Entry {
         refused_certificate_expires: None,
         tls_refusal: None,
         dropped: Default::default(),
+        logs: None,
     };
     Entry {
         target: Arc::new(Target {

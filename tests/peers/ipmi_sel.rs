@@ -1,0 +1,173 @@
+//! The SEL against OpenIPMI's ipmi_sim: records appended at run time (the console's `sel_add`)
+//! arrive once each, in order, as `log-entry` events in the words `ipmitool sel elist` prints for
+//! them; the records there at the first read are kept, not replayed; `ipmitool sel clear` gives
+//! one `log-cleared`, then new records arrive again.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::*;
+use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
+use bmc_catcher::hal::{Bmc, Connector};
+use bmc_catcher::model::{EventKind, LogEntry, Target};
+use bmc_catcher::poller::poll_one;
+use bmc_catcher::store::{Recorder, Store};
+
+/// Records as ipmi_sim's console appends them: a sensor not in the SDRs (0x42, 0x30, 0x11), the
+/// SDR's "CPU Temp" (sensor 1), a deassertion and an OEM record.
+const RECORDS: [&str; 5] = [
+    "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x01 0x42 0x01 0x59 0x5c 0x5a",
+    "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x04 0x30 0x01 0x52 0x07 0x0a",
+    "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x0c 0x11 0x6f 0x01 0xff 0xff",
+    "sel_add 0x20 0x02 0 0 0 0 0x20 0x00 0x04 0x01 0x01 0x81 0x59 0x55 0x5a",
+    "sel_add 0x20 0xc1 0 0 0 0 0x57 0x01 0x00 0xde 0xad 0xbe 0xef 0x01 0x02",
+];
+
+struct Bed {
+    sim: IpmiSim,
+    target: Target,
+    bmc: Arc<dyn Bmc>,
+    store: Store,
+    events: Arc<Recorder>,
+    _dir: tempfile::TempDir,
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config {
+        partition: "test".into(),
+        credentials_file: None,
+        ..Config::default()
+    };
+    c.discovery.leases_file = dir.join("dhcpd.leases");
+    c.poll.protocol = ProtocolChoice::Ipmi;
+    c.logs.backfill = 2;
+    c
+}
+
+impl Bed {
+    fn start(name: &str) -> Bed {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().expect("tmp");
+        let ip = unique_ip();
+        let sim = IpmiSim::start(dir.path(), name, ip);
+        let connector = Connector::new(
+            &config(dir.path()),
+            Credentials::single("admin", "password"),
+        )
+        .expect("connector");
+        let target = Target {
+            mac: "52:54:00:5e:00:01".parse().expect("mac"),
+            ip: IpAddr::V4(ip),
+            port: None,
+            hostname: None,
+            lease_ends: None,
+        };
+        let bmc = connector.connect(&target);
+        let store = Store::new("test");
+        let events = Arc::new(Recorder::default());
+        store.observe(events.clone());
+        store.upsert_target(target.clone());
+        Bed {
+            sim,
+            target,
+            bmc,
+            store,
+            events,
+            _dir: dir,
+        }
+    }
+
+    /// One poll into the store; the log events it emitted (`log-entry`, `log-cleared`).
+    async fn poll(&self) -> Vec<EventKind> {
+        let snap = poll_one(&*self.bmc, &self.target, "test", Duration::from_secs(10)).await;
+        assert!(snap.up, "{snap:?}");
+        self.store.record(snap);
+        self.events
+            .take()
+            .into_iter()
+            .map(|e| e.kind)
+            .filter(|k| matches!(k, EventKind::LogEntry { .. } | EventKind::LogCleared { .. }))
+            .collect()
+    }
+
+    fn console(&self, lines: &[&str]) {
+        tokio::task::block_in_place(|| self.sim.console(lines));
+    }
+
+    /// `ipmitool sel elist`: (sensor, event, direction) per record, in order.
+    fn elist(&self) -> Vec<[String; 3]> {
+        tokio::task::block_in_place(|| self.sim.ipmitool(&["sel", "elist"]))
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('|').map(str::trim).collect();
+                // id | date | time | sensor | event | direction (or OEM: id | date | time | ...)
+                (f.len() >= 6).then(|| [f[3].into(), f[4].into(), f[5].into()])
+            })
+            .collect()
+    }
+}
+
+fn entries(events: &[EventKind]) -> Vec<LogEntry> {
+    events
+        .iter()
+        .filter_map(|k| match k {
+            EventKind::LogEntry { entry } => Some(entry.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn words(e: &LogEntry) -> [String; 3] {
+    [
+        e.sensor.clone().unwrap_or_default(),
+        e.message.clone(),
+        e.detail.clone().unwrap_or_default(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runtime_records_arrive_once_each_as_ipmitool_prints_them() {
+    let bed = Bed::start("sel");
+    // The first read: ipmi_sim's 3 start-up records are counted and the newest 2 kept, not sent.
+    assert_eq!(bed.poll().await, []);
+    let snap = bed
+        .store
+        .get(bed.target.mac)
+        .and_then(|e| e.snapshot)
+        .expect("snapshot");
+    let logs = snap.reading.logs.as_ref().expect("logs read");
+    assert_eq!(logs.total, 3);
+    assert_eq!(logs.entries.len(), 2);
+    let ratio = logs.sel_used_ratio.expect("fill level");
+    assert!(ratio > 0.0 && ratio < 0.1, "{ratio}");
+    // Nothing new: nothing sent.
+    assert_eq!(bed.poll().await, []);
+
+    bed.console(&RECORDS[..3]);
+    let mut got = entries(&bed.poll().await);
+    bed.console(&RECORDS[3..]);
+    got.extend(entries(&bed.poll().await));
+    assert_eq!(bed.poll().await, [], "each record once");
+    let elist = bed.elist();
+    assert_eq!(elist.len(), 3 + RECORDS.len(), "{elist:?}");
+    let ours: Vec<[String; 3]> = got.iter().map(words).collect();
+    assert_eq!(ours, elist[3..], "same words as ipmitool, in order");
+    assert_eq!(ours[3][0], "Temperature CPU Temp", "named from the SDR");
+    let ids: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["0x0004", "0x0005", "0x0006", "0x0007", "0x0008"]);
+    assert!(got.iter().all(|e| e.created_ms.is_some()), "{got:?}");
+
+    // Cleared: one log-cleared, no entry; then new records again.
+    tokio::task::block_in_place(|| bed.sim.ipmitool(&["sel", "clear"]));
+    let after_clear = bed.poll().await;
+    assert_eq!(
+        after_clear,
+        [EventKind::LogCleared { log: "sel".into() }],
+        "{after_clear:?}"
+    );
+    bed.console(&RECORDS[..1]);
+    let again = entries(&bed.poll().await);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(words(&again[0]), bed.elist()[0]);
+}
