@@ -6,6 +6,7 @@
 //! poll and a power command never run against one BMC at once.
 
 mod auto;
+pub mod cursors;
 pub mod ipmi;
 pub mod journal;
 mod lazy;
@@ -120,6 +121,8 @@ pub struct Connector {
     credentials: std::sync::RwLock<Arc<Credentials>>,
     /// Where IPMI sessions are noted while open (Redfish's are in `redfish`).
     journal: Arc<journal::Journal>,
+    /// Where each BMC's logs were read up to.
+    cursors: Arc<cursors::Cursors>,
 }
 
 impl Connector {
@@ -139,7 +142,15 @@ impl Connector {
             },
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
             journal: Arc::new(journal::Journal::default()),
+            cursors: Arc::new(cursors::Cursors::default()),
         })
+    }
+
+    /// Reads and notes every BMC's log cursors in `cursors` (the daemon's `[logs] cursor-file`),
+    /// for backends made from now on.
+    pub fn with_cursors(mut self, cursors: Arc<cursors::Cursors>) -> Connector {
+        self.cursors = cursors;
+        self
     }
 
     /// Notes the Redfish and IPMI sessions of every backend made from now on in `journal`, so
@@ -185,6 +196,7 @@ impl Connector {
         });
         ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive, self.limits)
             .with_journal(self.journal.clone())
+            .with_cursors(self.cursors.clone())
     }
 
     fn creds(&self) -> Arc<Credentials> {

@@ -1,7 +1,8 @@
 //! The SEL against OpenIPMI's ipmi_sim: records appended at run time (the console's `sel_add`)
 //! arrive once each, in order, as `log-entry` events in the words `ipmitool sel elist` prints for
 //! them; the records there at the first read are kept, not replayed; `ipmitool sel clear` gives
-//! one `log-cleared`, then new records arrive again.
+//! one `log-cleared`, then new records arrive again; a restart (the cursor file read back) sends
+//! no record twice.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
+use bmc_catcher::hal::cursors::Cursors;
 use bmc_catcher::hal::{Bmc, Connector};
 use bmc_catcher::model::{EventKind, LogEntry, Target};
 use bmc_catcher::poller::poll_one;
@@ -28,9 +30,10 @@ struct Bed {
     sim: IpmiSim,
     target: Target,
     bmc: Arc<dyn Bmc>,
+    cursors: Arc<Cursors>,
     store: Store,
     events: Arc<Recorder>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn config(dir: &std::path::Path) -> Config {
@@ -42,7 +45,26 @@ fn config(dir: &std::path::Path) -> Config {
     c.discovery.leases_file = dir.join("dhcpd.leases");
     c.poll.protocol = ProtocolChoice::Ipmi;
     c.logs.backfill = 2;
+    c.logs.cursor_file = Some(dir.join("log-cursors.json"));
     c
+}
+
+/// A daemon's worth of the pieces: backend (with the cursors read back from the file), store.
+fn catcher(
+    dir: &std::path::Path,
+    target: &Target,
+) -> (Arc<dyn Bmc>, Arc<Cursors>, Store, Arc<Recorder>) {
+    let cfg = config(dir);
+    let cursors = Arc::new(Cursors::load(cfg.logs.cursor_file.clone()));
+    let connector = Connector::new(&cfg, Credentials::single("admin", "password"))
+        .expect("connector")
+        .with_cursors(cursors.clone());
+    let bmc = connector.connect(target);
+    let store = Store::new("test");
+    let events = Arc::new(Recorder::default());
+    store.observe(events.clone());
+    store.upsert_target(target.clone());
+    (bmc, cursors, store, events)
 }
 
 impl Bed {
@@ -51,11 +73,6 @@ impl Bed {
         let dir = tempfile::tempdir().expect("tmp");
         let ip = unique_ip();
         let sim = IpmiSim::start(dir.path(), name, ip);
-        let connector = Connector::new(
-            &config(dir.path()),
-            Credentials::single("admin", "password"),
-        )
-        .expect("connector");
         let target = Target {
             mac: "52:54:00:5e:00:01".parse().expect("mac"),
             ip: IpAddr::V4(ip),
@@ -63,19 +80,23 @@ impl Bed {
             hostname: None,
             lease_ends: None,
         };
-        let bmc = connector.connect(&target);
-        let store = Store::new("test");
-        let events = Arc::new(Recorder::default());
-        store.observe(events.clone());
-        store.upsert_target(target.clone());
+        let (bmc, cursors, store, events) = catcher(dir.path(), &target);
         Bed {
             sim,
             target,
             bmc,
+            cursors,
             store,
             events,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Stops like the daemon does (cursors written, session closed) and starts anew.
+    async fn restart(&mut self) {
+        self.cursors.flush();
+        self.bmc.close().await;
+        (self.bmc, self.cursors, self.store, self.events) = catcher(self.dir.path(), &self.target);
     }
 
     /// One poll into the store; the log events it emitted (`log-entry`, `log-cleared`).
@@ -170,4 +191,35 @@ async fn runtime_records_arrive_once_each_as_ipmitool_prints_them() {
     let again = entries(&bed.poll().await);
     assert_eq!(again.len(), 1, "{again:?}");
     assert_eq!(words(&again[0]), bed.elist()[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_sends_no_record_twice() {
+    let mut bed = Bed::start("selrestart");
+    assert_eq!(bed.poll().await, []);
+    bed.console(&RECORDS[..2]);
+    assert_eq!(entries(&bed.poll().await).len(), 2);
+    bed.restart().await;
+    // The cursor was read back: nothing is new, nothing is replayed.
+    assert_eq!(bed.poll().await, []);
+    // Appended while "stopped" and after: each arrives once.
+    bed.console(&RECORDS[2..3]);
+    bed.restart().await;
+    bed.console(&RECORDS[3..4]);
+    let got = entries(&bed.poll().await);
+    let ids: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["0x0006", "0x0007"]);
+    assert_eq!(bed.poll().await, []);
+    // Without the file the log is read as for the first time: counted, not replayed.
+    bed.cursors.flush();
+    bed.bmc.close().await;
+    std::fs::remove_file(bed.dir.path().join("log-cursors.json")).expect("rm");
+    (bed.bmc, bed.cursors, bed.store, bed.events) = catcher(bed.dir.path(), &bed.target);
+    assert_eq!(bed.poll().await, []);
+    let snap = bed
+        .store
+        .get(bed.target.mac)
+        .and_then(|e| e.snapshot)
+        .expect("snapshot");
+    assert_eq!(snap.reading.logs.as_ref().map(|l| l.total), Some(7));
 }
