@@ -27,8 +27,8 @@ pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};
 pub use issue::{Issue, IssueType, Severity};
 pub use log::{
-    LogCounts, LogEntry, LogFollow, LogPolicy, LogSeverity, Logs, MAX_LOG_FIELD_CHARS,
-    MAX_LOG_MESSAGE_CHARS,
+    LastCritical, LogCounts, LogEntry, LogFollow, LogPolicy, LogSeverity, Logs,
+    MAX_LOG_FIELD_CHARS, MAX_LOG_MESSAGE_CHARS,
 };
 pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
 pub use reading::{Reading, TlsRefusal};

@@ -104,6 +104,10 @@ pub struct Logs {
     /// New entries seen since the daemon started, by severity (`bmc_log_entries_total`).
     #[serde(default)]
     pub counts: LogCounts,
+    /// The newest critical entry that arrived as new (not backfill), until acknowledged
+    /// (`bmc-catcher logs MAC --ack`): raises `bmc-log-critical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_critical: Option<LastCritical>,
     /// Entries logged since the previous poll, oldest first: one `log-entry` event each.
     /// Not part of the snapshot's JSON.
     #[serde(skip)]
@@ -111,6 +115,15 @@ pub struct Logs {
     /// The log was cleared or wrapped since the previous poll: one `log-cleared` event.
     #[serde(skip)]
     pub cleared: bool,
+}
+
+/// A critical entry and when the catcher read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastCritical {
+    /// `sensor: message` of the entry.
+    pub message: String,
+    /// When the catcher read it, Unix milliseconds.
+    pub seen_ms: i64,
 }
 
 /// New entries seen since the daemon started, by severity (not the backfill of a first read).
@@ -169,6 +182,7 @@ impl Default for LogPolicy {
 pub struct LogFollow {
     recent: VecDeque<LogEntry>,
     counts: LogCounts,
+    last_critical: Option<LastCritical>,
 }
 
 impl LogFollow {
@@ -181,6 +195,7 @@ impl LogFollow {
         mut read: Vec<LogEntry>,
         first: bool,
         cleared: bool,
+        now_ms: i64,
     ) -> Logs {
         for e in &mut read {
             e.bound();
@@ -196,6 +211,15 @@ impl LogFollow {
             self.recent.extend(read.iter().cloned());
             for e in &read {
                 self.counts.add(e.severity);
+                if e.severity == LogSeverity::Critical {
+                    self.last_critical = Some(LastCritical {
+                        message: match &e.sensor {
+                            Some(s) => format!("{s}: {}", e.message),
+                            None => e.message.clone(),
+                        },
+                        seen_ms: now_ms,
+                    });
+                }
             }
             read
         };
@@ -208,6 +232,7 @@ impl LogFollow {
             sel_used_ratio: None,
             overflow: false,
             counts: self.counts,
+            last_critical: self.last_critical.clone(),
             fresh,
             cleared,
         }
@@ -218,6 +243,7 @@ impl LogFollow {
         Logs {
             entries: self.recent.iter().cloned().collect(),
             counts: self.counts,
+            last_critical: self.last_critical.clone(),
             ..Logs::default()
         }
     }
@@ -253,17 +279,33 @@ mod tests {
             ..LogPolicy::default()
         };
         let mut f = LogFollow::default();
-        let l = f.absorb(&policy, (1..=5000).map(entry).collect(), true, false);
+        let l = f.absorb(&policy, (1..=5000).map(entry).collect(), true, false, 1);
         assert!(l.fresh.is_empty());
         assert_eq!(ids(&l.entries), ["0x1387", "0x1388"]);
-        let l = f.absorb(&policy, vec![entry(5001), entry(5002)], false, false);
+        let l = f.absorb(&policy, vec![entry(5001), entry(5002)], false, false, 2);
         assert_eq!(ids(&l.fresh), ["0x1389", "0x138a"]);
         assert_eq!(ids(&l.entries), ["0x1388", "0x1389", "0x138a"]);
         assert_eq!(l.counts.get(LogSeverity::Ok), 2);
-        let l = f.absorb(&policy, vec![entry(1)], false, true);
+        assert_eq!(l.last_critical, None);
+        let mut bad = entry(5003);
+        bad.severity = LogSeverity::Critical;
+        bad.sensor = Some("Memory #0x11".into());
+        let l = f.absorb(&policy, vec![bad], false, false, 7);
+        assert_eq!(
+            l.last_critical,
+            Some(LastCritical {
+                message: "Memory #0x11: event 5003".into(),
+                seen_ms: 7
+            })
+        );
+        let l = f.absorb(&policy, vec![entry(1)], false, true, 3);
         assert!(l.cleared);
         assert_eq!(ids(&l.entries), ["0x0001"]);
         assert_eq!(ids(&f.unchanged().entries), ["0x0001"]);
+        assert!(
+            f.unchanged().last_critical.is_some(),
+            "a clear is no acknowledgement"
+        );
     }
 
     #[test]

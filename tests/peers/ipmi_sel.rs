@@ -223,3 +223,130 @@ async fn a_restart_sends_no_record_twice() {
         .expect("snapshot");
     assert_eq!(snap.reading.logs.as_ref().map(|l| l.total), Some(7));
 }
+
+/// The whole daemon against ipmi_sim: a critical record appended at run time is served by
+/// `/api/v1/bmcs/{mac}/logs` and `bmc-catcher logs`, raises `bmc-log-critical` with its words,
+/// and `bmc-catcher logs MAC --ack` clears it; the SEL metrics are exported.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_serves_the_log_raises_the_critical_entry_and_ack_clears_it() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tmp");
+    let ip = unique_ip();
+    let sim = IpmiSim::start(dir.path(), "seld", ip);
+    let mac = "52:54:00:5e:00:02";
+    let path = write_config(
+        dir.path(),
+        &leases(&[(mac, ip)]),
+        0,
+        &format!(
+            "\n[logs]\ncursor-file = \"{}/log-cursors.json\"\n",
+            dir.path().display()
+        ),
+    );
+    let text = std::fs::read_to_string(&path)
+        .expect("cfg")
+        .replace("[poll]\n", "[poll]\nprotocol = \"ipmi\"\n")
+        .replace("[redfish]\nport = 0\n", "[redfish]\n")
+        .replace("interval = \"1m\"", "interval = \"3s\"")
+        .replace("timeout = \"10s\"", "timeout = \"3s\"");
+    std::fs::write(&path, text).expect("cfg");
+    let config = Config::load(&path).expect("config");
+    let creds = Credentials::single("admin", "password");
+    let daemon = bmc_catcher::daemon::Daemon::start(&config, creds)
+        .await
+        .expect("daemon");
+    let mac: bmc_catcher::model::MacAddr = mac.parse().expect("mac");
+    let store = daemon.store.clone();
+    let logs_read = |store: &Store| {
+        store
+            .get(mac)
+            .and_then(|e| e.snapshot)
+            .and_then(|s| s.reading.logs.clone())
+    };
+    wait_until(Duration::from_secs(20), "the first log read", || {
+        logs_read(&store).is_some()
+    })
+    .await;
+    tokio::task::block_in_place(|| sim.console(&[RECORDS[2]]));
+    wait_until(Duration::from_secs(20), "the critical entry", || {
+        logs_read(&store).is_some_and(|l| l.last_critical.is_some())
+    })
+    .await;
+    let api = format!("http://{}", daemon.addr);
+    let body: serde_json::Value = reqwest::get(format!("{api}/api/v1/bmcs/{mac}/logs"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let last = body["entries"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .expect("entries");
+    assert_eq!(last["sensor"], "Memory #0x11", "{body}");
+    assert_eq!(last["message"], "Uncorrectable ECC", "{body}");
+    assert_eq!(last["severity"], "critical", "{body}");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .arg("logs")
+            .arg(mac.to_string())
+            .args(["--api", &api])
+            .args(args)
+            .output()
+            .expect("bmc-catcher logs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let printed = tokio::task::block_in_place(|| cli(&[]));
+    let line = printed.lines().last().expect("a line");
+    assert!(
+        line.contains("| Memory #0x11 | Uncorrectable ECC | Asserted | critical"),
+        "{printed}"
+    );
+    let issue = |store: &Store| {
+        store.get(mac).and_then(|e| e.snapshot).and_then(|s| {
+            s.issues
+                .iter()
+                .find(|i| i.kind == bmc_catcher::model::IssueType::BmcLogCritical)
+                .map(|i| i.detail.to_string())
+        })
+    };
+    wait_until(Duration::from_secs(20), "bmc-log-critical", || {
+        issue(&store).is_some()
+    })
+    .await;
+    assert_eq!(
+        issue(&store).as_deref(),
+        Some("Memory #0x11: Uncorrectable ECC")
+    );
+    let metrics = reqwest::get(format!("{api}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(&format!(
+            "bmc_log_entries_total{{mac=\"{mac}\",severity=\"critical\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("bmc_sel_used_ratio{"), "{metrics}");
+    assert!(!metrics.contains("Uncorrectable"), "no message in labels");
+    tokio::task::block_in_place(|| cli(&["--ack"]));
+    wait_until(
+        Duration::from_secs(20),
+        "the acknowledged issue to clear",
+        || issue(&store).is_none(),
+    )
+    .await;
+    daemon.stop().await;
+    // The cursor file was written at stop.
+    let cursors = std::fs::read_to_string(dir.path().join("log-cursors.json")).expect("cursors");
+    assert!(cursors.contains(&mac.to_string()), "{cursors}");
+}

@@ -11,6 +11,13 @@ use super::decode::sdr::SdrRecord;
 use super::session::Session;
 use super::wire::sel::{self, GetSelEntry, Reservation, SelEntry, SelInfo, SelRecord, Severity};
 use crate::hal::HalError;
+
+/// The wall clock, Unix milliseconds (stamps a new critical entry).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 use crate::model::{LogEntry, LogFollow, LogPolicy, LogSeverity, Logs};
 
 /// Where the reading of one SEL stands: what Get SEL Info said when the last record was read.
@@ -104,7 +111,7 @@ pub(super) async fn read(
                 complete: w.complete,
             });
             let entries = w.records.iter().map(|r| entry(r, sdrs)).collect();
-            f.follow.absorb(policy, entries, first, cleared)
+            f.follow.absorb(policy, entries, first, cleared, now_ms())
         }
         None => {
             f.cursor = Some(SelCursor {
