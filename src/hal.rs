@@ -134,7 +134,10 @@ impl Connector {
                 config.poll.timeout,
                 config.poll.interval,
             )?
-            .with_limits(config.poll.limits()),
+            .with_limits(Limits {
+                logs: config.logs.policy(),
+                ..config.poll.limits()
+            }),
             ipmi: config.ipmi.clone(),
             limits: Limits {
                 logs: config.logs.policy(),
@@ -220,12 +223,14 @@ impl Connector {
     pub fn connect(&self, target: &Target) -> Arc<dyn Bmc> {
         let cred = self.creds().for_target(target.mac, target.ip).cloned();
         match self.protocol {
-            ProtocolChoice::Redfish => {
-                Arc::new(redfish::RedfishBmc::new(&self.redfish, target, cred))
-            }
+            ProtocolChoice::Redfish => Arc::new(
+                redfish::RedfishBmc::new(&self.redfish, target, cred)
+                    .with_cursors(self.cursors.clone()),
+            ),
             ProtocolChoice::Ipmi => Arc::new(self.ipmi_bmc(target, cred.as_ref())),
             ProtocolChoice::Auto => Arc::new(auto::AutoBmc::new(
-                redfish::RedfishBmc::new(&self.redfish, target, cred.clone()),
+                redfish::RedfishBmc::new(&self.redfish, target, cred.clone())
+                    .with_cursors(self.cursors.clone()),
                 self.ipmi_bmc(target, cred.as_ref()),
             )),
         }

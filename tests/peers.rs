@@ -11,6 +11,7 @@ mod nats_accounts;
 mod nats_pins;
 mod promtool;
 mod redfish;
+mod redfish_logs;
 mod secrets;
 mod service_unit;
 mod views;
