@@ -26,8 +26,8 @@ const MAX_PAGES: usize = 20;
 /// Where the reading of one log stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogCursor {
-    /// The newest entry read.
-    pub last_id: String,
+    /// The newest entry read; `None`: the log was empty.
+    pub last_id: Option<String>,
     /// `Members@odata.count` then, when the BMC says.
     pub count: Option<u64>,
 }
@@ -109,7 +109,11 @@ pub fn after_cursor(
         return (entries, false);
     };
     let shrank = matches!((c.count, count), (Some(old), Some(new)) if new < old);
-    match entries.iter().rposition(|e| e.id == c.last_id) {
+    let Some(last) = &c.last_id else {
+        // The log was empty: everything in it is new.
+        return (entries, false);
+    };
+    match entries.iter().rposition(|e| &e.id == last) {
         Some(i) if !shrank => (entries.into_iter().skip(i + 1).collect(), false),
         // Not in what was read: gone (cleared, wrapped) when the whole log was read or it shrank,
         // else simply more new entries than one poll reads.
@@ -167,11 +171,17 @@ impl RedfishLogs {
                     total += count.unwrap_or(entries.len() as u64);
                     let newest = entries.last().map(|e| e.id.clone());
                     let (new, cleared) = after_cursor(entries, cursor.as_ref(), count, complete);
-                    if let Some(last_id) = newest.or(cursor.as_ref().map(|c| c.last_id.clone())) {
-                        let c = LogCursor { last_id, count };
-                        cursors.set(mac, &name, &c);
-                        self.cursors.insert(name.clone(), Some(c));
-                    }
+                    let c = LogCursor {
+                        last_id: newest.or_else(|| {
+                            cursor
+                                .as_ref()
+                                .and_then(|c| c.last_id.clone())
+                                .filter(|_| !cleared)
+                        }),
+                        count,
+                    };
+                    cursors.set(mac, &name, &c);
+                    self.cursors.insert(name.clone(), Some(c));
                     cleared_any |= cleared;
                     if cursor.is_none() {
                         backfill.extend(new);
@@ -265,7 +275,8 @@ async fn read_log(
         for m in &members {
             match entry(m, name) {
                 Some(e) => {
-                    hit_cursor |= vendor.newest_first && cursor.is_some_and(|c| c.last_id == e.id);
+                    hit_cursor |= vendor.newest_first
+                        && cursor.is_some_and(|c| c.last_id.as_deref() == Some(e.id.as_str()));
                     read.push(e);
                 }
                 None => skipped += 1,
@@ -362,14 +373,14 @@ mod tests {
     fn the_cursor_splits_old_from_new_and_sees_a_clear() {
         let all = mockup();
         let c1 = LogCursor {
-            last_id: "1".into(),
+            last_id: Some("1".into()),
             count: Some(2),
         };
         let (new, cleared) = after_cursor(all.clone(), Some(&c1), Some(2), true);
         assert_eq!(new.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["2"]);
         assert!(!cleared);
         let c2 = LogCursor {
-            last_id: "2".into(),
+            last_id: Some("2".into()),
             count: Some(2),
         };
         assert_eq!(
@@ -378,17 +389,23 @@ mod tests {
         );
         // The cursor's entry is gone from a whole log: cleared, all of it is new.
         let gone = LogCursor {
-            last_id: "7".into(),
+            last_id: Some("7".into()),
             count: Some(7),
         };
         let (new, cleared) = after_cursor(all.clone(), Some(&gone), Some(2), true);
         assert_eq!((new.len(), cleared), (2, true));
         // Not found in a partial read of a longer log: more new entries than one poll, no clear.
         let far = LogCursor {
-            last_id: "0".into(),
+            last_id: Some("0".into()),
             count: Some(1),
         };
         assert!(!after_cursor(all.clone(), Some(&far), Some(900), false).1);
-        assert_eq!(after_cursor(all, None, Some(2), true).0.len(), 2);
+        assert_eq!(after_cursor(all.clone(), None, Some(2), true).0.len(), 2);
+        // The log was empty at the last read: all of it is new, no clear.
+        let empty = LogCursor {
+            last_id: None,
+            count: Some(0),
+        };
+        assert_eq!(after_cursor(all, Some(&empty), Some(2), true).0.len(), 2);
     }
 }
