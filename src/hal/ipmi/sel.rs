@@ -74,7 +74,9 @@ pub(super) async fn read(
             (Some(walk_last(s, bmc, &info).await?), false)
         }
         None => (Some(walk(s, bmc, &info, sel::FIRST, policy).await?), false),
-        Some(c) if info.last_erase != c.last_erase || info.entries < c.entries => {
+        // Erased since (a log that merely shrank may have lost single records: the record under
+        // the cursor tells below).
+        Some(c) if info.last_erase != c.last_erase => {
             (Some(walk(s, bmc, &info, sel::FIRST, policy).await?), true)
         }
         Some(c) if c.complete && info.last_add == c.last_add && info.entries == c.entries => {

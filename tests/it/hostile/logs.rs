@@ -121,6 +121,14 @@ async fn a_wrong_length_sel_record_is_skipped_and_its_neighbours_arrive() {
     let got = c.poll().await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].message, "Failure detected");
+    // One old record deleted (Delete SEL Entry, no erase): the log shrank, nothing is new and
+    // nothing is sent again.
+    sim.state().sel.records.pop_front();
+    assert_eq!(c.poll().await, []);
+    sim.state().sel.event(0x14, 0x15, 0x6f, [0x00, 0xff, 0xff]);
+    let got = c.poll().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].message, "Power Button pressed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
