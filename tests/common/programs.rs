@@ -172,7 +172,17 @@ impl IpmiSim {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(e) => panic!("console: {e}"),
+                Err(e) => panic!(
+                    "console {}:{}: {e}; ipmi_sim alive: {}; its log: {}",
+                    self.ip,
+                    self.console,
+                    std::fs::read_to_string(self.run.join("ipmi_sim.pid")).is_ok_and(|p| kill(
+                        p.trim(),
+                        0
+                    )
+                    .is_ok()),
+                    std::fs::read_to_string(self.run.join("ipmi_sim.log")).unwrap_or_default()
+                ),
             }
         };
         std::thread::sleep(Duration::from_millis(200));

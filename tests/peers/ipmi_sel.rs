@@ -92,11 +92,20 @@ impl Bed {
         }
     }
 
-    /// Stops like the daemon does (cursors written, session closed) and starts anew.
-    async fn restart(&mut self) {
+    /// Stops like the daemon does (cursors written, session closed).
+    async fn stop(&self) {
         self.cursors.flush();
         self.bmc.close().await;
+    }
+
+    /// Starts anew: the cursors read back from the file, a new store.
+    fn start_again(&mut self) {
         (self.bmc, self.cursors, self.store, self.events) = catcher(self.dir.path(), &self.target);
+    }
+
+    async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again();
     }
 
     /// One poll into the store; the log events it emitted (`log-entry`, `log-cleared`).
@@ -202,9 +211,10 @@ async fn a_restart_sends_no_record_twice() {
     bed.restart().await;
     // The cursor was read back: nothing is new, nothing is replayed.
     assert_eq!(bed.poll().await, []);
-    // Appended while "stopped" and after: each arrives once.
+    // Appended while stopped and after: each arrives once.
+    bed.stop().await;
     bed.console(&RECORDS[2..3]);
-    bed.restart().await;
+    bed.start_again();
     bed.console(&RECORDS[3..4]);
     let got = entries(&bed.poll().await);
     let ids: Vec<&str> = got.iter().map(|e| e.id.as_str()).collect();
