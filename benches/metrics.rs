@@ -122,6 +122,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
             refused_certificate_expires: None,
             tls_refusal: None,
             dropped: Default::default(),
+            logs: None,
         },
         issues: Vec::new(),
     }

@@ -14,7 +14,8 @@
 #   with BMCs that are powered off or firewalled; few BMCs are polled per minute, so this measures
 #   the cost of a fleet waiting for its first poll.
 #
-# After every BMC was polled once it keeps sampling for AFTER seconds (issue evaluation, scrapes).
+# After every BMC was polled once it keeps sampling for AFTER seconds (issue evaluation, scrapes),
+# then times three scrapes of the whole fleet as curl asks (text) and as Prometheus asks (gzip).
 #
 #   hack/bench-leases.sh [N=200000] [MODE=refused] [DURATION=300] [STEP=10] [AFTER=60]
 #   BIN=/tmp/old-bmc-catcher hack/bench-leases.sh      # measure another build
@@ -94,6 +95,16 @@ while [ "$t" -le "$DURATION" ]; do
   [ "$polls" -ge "$N" ] && [ -z "$done_at" ] && done_at=$t
   [ -n "$done_at" ] && [ $((t - done_at)) -ge "$AFTER" ] && break
   sleep "$STEP"; t=$((t + STEP))
+done
+# Scrape times of the whole fleet at the end: as curl asks (text) and as Prometheus asks (gzip).
+echo
+echo "| scrape | bytes | seconds |"
+echo "|---|---|---|"
+for i in 1 2 3; do
+  sleep 2
+  curl -s -m 60 -o /dev/null -w "| text | %{size_download} | %{time_total} |\n" "http://127.0.0.1:$HTTP/metrics"
+  sleep 2
+  curl -s -m 60 -o /dev/null -H 'Accept-Encoding: gzip' -w "| gzip | %{size_download} | %{time_total} |\n" "http://127.0.0.1:$HTTP/metrics"
 done
 per=$(awk -v s="$size" -v n="$N" 'BEGIN {printf "%.0f", s / n}')
 echo

@@ -13,7 +13,7 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(leases_dhcpd leases_kea leases_dnsmasq rmcp_packet ipmi_decode redfish_json)
+    targets=(leases_dhcpd leases_kea leases_dnsmasq rmcp_packet ipmi_decode redfish_json sel_decode)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -60,6 +60,15 @@ seed() {
             n=$(basename "$(dirname "$f")")
             unhex "$(grep -v '^#' "$f" | sed 's/^[^:]*://' | tr -d '\n')" "$dir/$n-repository"
         done
+        ;;
+    sel_decode)
+        # "<Get SEL Entry response hex> | <what ipmitool printed>": one record per line.
+        i=0
+        while IFS= read -r line; do
+            [[ $line == \#* || $line != *\|* ]] && continue
+            unhex "${line%%|*}" "$dir/ipmi_sim-$i"
+            i=$((i + 1))
+        done <crates/ipmi-wire/tests/fixtures/sel/ipmi_sim.txt
         ;;
     redfish_json)
         while IFS= read -r f; do

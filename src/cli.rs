@@ -8,6 +8,7 @@ pub mod check_config;
 pub mod demo;
 mod fleet;
 pub mod issues;
+pub mod logs;
 pub mod poll_once;
 pub mod power;
 pub mod probe;

@@ -57,6 +57,7 @@ pub struct Config {
     pub redfish: Redfish,
     pub ipmi: Ipmi,
     pub issues: Issues,
+    pub logs: Logs,
     pub http: Http,
     pub nats: Nats,
 }
@@ -72,6 +73,7 @@ impl Default for Config {
             redfish: Redfish::default(),
             ipmi: Ipmi::default(),
             issues: Issues::default(),
+            logs: Logs::default(),
             http: Http::default(),
             nats: Nats::default(),
         }
@@ -119,6 +121,15 @@ impl Config {
                 "poll.timeout",
                 "must be greater than zero and no longer than poll.interval",
             ));
+        }
+        if !(1..=10_000).contains(&self.logs.keep) {
+            return Err(invalid("logs.keep", "must be 1 to 10000"));
+        }
+        if self.logs.backfill > self.logs.keep {
+            return Err(invalid("logs.backfill", "must be at most logs.keep"));
+        }
+        if !(1..=10_000).contains(&self.logs.max_entries_per_poll) {
+            return Err(invalid("logs.max-entries-per-poll", "must be 1 to 10000"));
         }
         if self.poll.concurrency == 0 {
             return Err(invalid("poll.concurrency", "must be at least 1"));

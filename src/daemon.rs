@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, Credentials};
 use crate::discovery;
 use crate::hal::Connector;
+use crate::hal::cursors::Cursors;
 use crate::hal::journal::Journal;
 use crate::issues::{self, task::Timing};
 use crate::model::Target;
@@ -56,6 +57,8 @@ pub struct Daemon {
     commands_cancel: CancellationToken,
     /// The BMC sessions open now, in `session-journal`.
     journal: Arc<Journal>,
+    /// Where each BMC's logs were read up to, in `[logs] cursor-file`.
+    cursors: Arc<Cursors>,
 }
 
 impl Daemon {
@@ -68,13 +71,18 @@ impl Daemon {
         let nats_stats = Arc::new(NatsStats::default());
         let nats_user = credentials.nats.clone();
         let journal = Arc::new(Journal::load(config.session_journal.clone()));
+        let cursors = Arc::new(Cursors::load(config.logs.cursor_file.clone()));
         let connector = Arc::new(
             Connector::new(config, credentials)
                 .context("building the Redfish client")?
-                .with_journal(journal.clone()),
+                .with_journal(journal.clone())
+                .with_cursors(cursors.clone()),
         );
         if config.session_journal.is_some() {
             tracker.spawn(keep_journal(journal.clone(), cancel.clone()));
+        }
+        if config.logs.cursor_file.is_some() {
+            tracker.spawn(keep_cursors(cursors.clone(), cancel.clone()));
         }
         let http_stats = Arc::new(HttpStats::default());
         let mut reg = registry(store.clone(), stats.clone());
@@ -188,6 +196,7 @@ impl Daemon {
             commands,
             commands_cancel,
             journal,
+            cursors,
         })
     }
 
@@ -202,6 +211,21 @@ impl Daemon {
         self.tracker.wait().await;
         // Every session is closed now: what the journal still holds could not be deleted.
         self.journal.flush();
+        self.cursors.flush();
+    }
+}
+
+/// Writes the log cursors each second while they change, off the async workers.
+async fn keep_cursors(cursors: Arc<Cursors>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let c = cursors.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || c.flush()).await {
+            tracing::warn!(error = %e, "log cursor flush failed");
+        }
     }
 }
 
@@ -259,5 +283,6 @@ fn timing_of(c: &Config) -> Timing {
     Timing {
         interval: c.poll.interval,
         outdated_after_intervals: c.issues.outdated_after_intervals,
+        log_critical_clears_after: c.logs.critical_clears_after,
     }
 }

@@ -6,6 +6,7 @@
 //! poll and a power command never run against one BMC at once.
 
 mod auto;
+pub mod cursors;
 pub mod ipmi;
 pub mod journal;
 mod lazy;
@@ -120,6 +121,8 @@ pub struct Connector {
     credentials: std::sync::RwLock<Arc<Credentials>>,
     /// Where IPMI sessions are noted while open (Redfish's are in `redfish`).
     journal: Arc<journal::Journal>,
+    /// Where each BMC's logs were read up to.
+    cursors: Arc<cursors::Cursors>,
 }
 
 impl Connector {
@@ -131,12 +134,26 @@ impl Connector {
                 config.poll.timeout,
                 config.poll.interval,
             )?
-            .with_limits(config.poll.limits()),
+            .with_limits(Limits {
+                logs: config.logs.policy(),
+                ..config.poll.limits()
+            }),
             ipmi: config.ipmi.clone(),
-            limits: config.poll.limits(),
+            limits: Limits {
+                logs: config.logs.policy(),
+                ..config.poll.limits()
+            },
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
             journal: Arc::new(journal::Journal::default()),
+            cursors: Arc::new(cursors::Cursors::default()),
         })
+    }
+
+    /// Reads and notes every BMC's log cursors in `cursors` (the daemon's `[logs] cursor-file`),
+    /// for backends made from now on.
+    pub fn with_cursors(mut self, cursors: Arc<cursors::Cursors>) -> Connector {
+        self.cursors = cursors;
+        self
     }
 
     /// Notes the Redfish and IPMI sessions of every backend made from now on in `journal`, so
@@ -182,6 +199,7 @@ impl Connector {
         });
         ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive, self.limits)
             .with_journal(self.journal.clone())
+            .with_cursors(self.cursors.clone())
     }
 
     fn creds(&self) -> Arc<Credentials> {
@@ -205,12 +223,14 @@ impl Connector {
     pub fn connect(&self, target: &Target) -> Arc<dyn Bmc> {
         let cred = self.creds().for_target(target.mac, target.ip).cloned();
         match self.protocol {
-            ProtocolChoice::Redfish => {
-                Arc::new(redfish::RedfishBmc::new(&self.redfish, target, cred))
-            }
+            ProtocolChoice::Redfish => Arc::new(
+                redfish::RedfishBmc::new(&self.redfish, target, cred)
+                    .with_cursors(self.cursors.clone()),
+            ),
             ProtocolChoice::Ipmi => Arc::new(self.ipmi_bmc(target, cred.as_ref())),
             ProtocolChoice::Auto => Arc::new(auto::AutoBmc::new(
-                redfish::RedfishBmc::new(&self.redfish, target, cred.clone()),
+                redfish::RedfishBmc::new(&self.redfish, target, cred.clone())
+                    .with_cursors(self.cursors.clone()),
                 self.ipmi_bmc(target, cred.as_ref()),
             )),
         }

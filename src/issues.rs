@@ -19,6 +19,8 @@ pub struct Settings {
     pub now_ms: i64,
     pub interval: Duration,
     pub outdated_after_intervals: u32,
+    /// `bmc-log-critical` clears this long after its entry was read (`[logs] critical-clears-after`).
+    pub log_critical_clears_after: Duration,
 }
 
 /// Every BMC's issues (BMCs without issues are absent), sorted by type.

@@ -46,6 +46,9 @@ enum Command {
     Status(cli::status::StatusArgs),
     /// BMCs with issues, each issue on its own line (metalctl layout).
     Issues(cli::issues::IssuesArgs),
+    /// A BMC's own event log (IPMI SEL) as the daemon read it; --follow for new entries, --ack to
+    /// acknowledge its critical entries.
+    Logs(cli::logs::LogsArgs),
     /// Detect a BMC's protocol, poll it once, print what was learnt and how long each step took.
     Probe(cli::probe::ProbeArgs),
     /// Record a Redfish BMC's resources (scrubbed) as a mockup tree the simulator can serve.
@@ -124,6 +127,7 @@ fn main() -> ExitCode {
         }
         Command::Status(args) => view_exit(rt.block_on(cli::status::status(args))),
         Command::Issues(args) => view_exit(rt.block_on(cli::issues::issues(args))),
+        Command::Logs(args) => view_exit(rt.block_on(cli::logs::logs(args))),
         Command::Power(args) => {
             init_logging("warn");
             ExitCode::from(rt.block_on(cli::power::run(args)))

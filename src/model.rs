@@ -1,5 +1,5 @@
 //! The domain vocabulary shared by every part of the daemon: a BMC's identity (its MAC), what a poll
-//! learns about it (power, inventory, sensors, PSUs) and how much of it a poll keeps (bounds), how
+//! learns about it (power, inventory, sensors, PSUs, its own event log) and how much of it a poll keeps (bounds), how
 //! a failed read is described, what can be wrong with it (issues), what an operator can ask of it
 //! (actions) and what changed (events).
 //!
@@ -13,6 +13,7 @@ mod error;
 mod event;
 mod identity;
 mod issue;
+mod log;
 mod parts;
 mod reading;
 mod snapshot;
@@ -25,6 +26,10 @@ pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};
 pub use issue::{Issue, IssueType, Severity};
+pub use log::{
+    LastCritical, LogCounts, LogEntry, LogFollow, LogPolicy, LogSeverity, Logs,
+    MAX_LOG_FIELD_CHARS, MAX_LOG_MESSAGE_CHARS,
+};
 pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
 pub use reading::{Reading, TlsRefusal};
 pub use snapshot::BmcSnapshot;

@@ -62,6 +62,8 @@ pub struct Store {
     /// order the observers see them.
     emit: Mutex<Emitter>,
     nonce: u64,
+    /// Per BMC, when its critical log entries were last acknowledged (Unix ms).
+    log_acks: Mutex<std::collections::HashMap<MacAddr, i64>>,
 }
 
 struct Emitter {
@@ -96,6 +98,7 @@ impl Store {
                 seq: 0,
             }),
             nonce: process_nonce(),
+            log_acks: Mutex::default(),
         }
     }
 
@@ -213,6 +216,15 @@ impl Store {
             if !snap.up {
                 snap.last_success_ms = prev.as_ref().and_then(|p| p.last_success_ms);
             }
+            // A poll that read no log keeps the entries read before (none of them new).
+            if snap.reading.logs.is_none()
+                && let Some(mut logs) = prev.as_ref().and_then(|p| p.reading.logs.clone())
+            {
+                logs.fresh = Vec::new();
+                logs.cleared = false;
+                snap.reading.logs = Some(logs);
+            }
+            self.drop_acknowledged(&mut snap);
             let snap = Arc::new(snap);
             entry.snapshot = Some(snap.clone());
             (prev, snap)
@@ -268,6 +280,49 @@ impl Store {
         }
         for (mac, kind) in events {
             self.emit(mac, kind);
+        }
+    }
+
+    /// Acknowledges the critical entries of `mac`'s log read so far: `bmc-log-critical` clears at
+    /// the next issue evaluation (a later critical entry raises it again). False: no such BMC.
+    pub fn ack_logs(&self, mac: MacAddr) -> bool {
+        let mut map = self.write();
+        let Some(entry) = map.get_mut(&mac) else {
+            return false;
+        };
+        tracing::info!(bmc.mac = %mac, "critical log entries acknowledged");
+        self.log_acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(mac, now_ms());
+        if let Some(snap) = entry.snapshot.as_mut()
+            && snap
+                .reading
+                .logs
+                .as_ref()
+                .is_some_and(|l| l.last_critical.is_some())
+        {
+            let snap = Arc::make_mut(snap);
+            self.drop_acknowledged(snap);
+        }
+        true
+    }
+
+    /// Forgets the snapshot's newest critical log entry when it was acknowledged.
+    fn drop_acknowledged(&self, snap: &mut BmcSnapshot) {
+        let acked = self
+            .log_acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&snap.mac)
+            .copied();
+        if let (Some(acked), Some(logs)) = (acked, snap.reading.logs.as_mut())
+            && logs
+                .last_critical
+                .as_ref()
+                .is_some_and(|c| c.seen_ms <= acked)
+        {
+            logs.last_critical = None;
         }
     }
 

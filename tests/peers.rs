@@ -4,12 +4,14 @@
 //! recipe (`ipmi_sim/`) and the ipmi_exporter config (`ipmi-exporter/`) live beside these files.
 
 mod ipmi;
+mod ipmi_sel;
 mod ipmi_sim_capture;
 mod nats;
 mod nats_accounts;
 mod nats_pins;
 mod promtool;
 mod redfish;
+mod redfish_logs;
 mod secrets;
 mod service_unit;
 mod views;

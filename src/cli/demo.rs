@@ -1,7 +1,8 @@
 //! `bmc-catcher demo`: the newcomer's first command. Starts a fleet of simulated BMCs on loopback,
 //! Redfish (each thermal/power shape) and IPMI alternating (more with `--count`), writes their dhcpd leases into a temp
 //! dir, runs the real daemon against that file, prints the URLs, and shows a live table until Ctrl-C
-//! (or `--duration`). Every 20 s it flips the power of one simulated server, so changes show.
+//! (or `--duration`). Every 20 s it flips the power of one simulated server, and every 30 s one
+//! BMC logs an event (a `log-entry`, shown by `bmc-catcher logs MAC`), so changes show.
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -87,6 +88,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  leases file  {}", leases.display());
     println!("  metrics      http://{}/metrics", daemon.addr);
     println!("  JSON API     http://{}/api/v1/bmcs", daemon.addr);
+    if let Some(r) = fleet.bmcs.first() {
+        println!(
+            "  BMC log      bmc-catcher logs {} --follow --api http://{}  (an event every 30 s)",
+            r.bmc.mac, daemon.addr
+        );
+    }
     println!("  Ctrl-C stops the demo (sessions are logged out on the way).\n");
 
     let tty = std::io::stdout().is_terminal();
@@ -102,6 +109,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let signal = shutdown_signal();
     tokio::pin!(signal);
     let mut flips = 0u64;
+    let mut logged = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -117,6 +125,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             } else {
                 PowerState::On
             };
+        }
+        // Now and then a BMC logs an event (a fan going low, a temperature going high): it arrives
+        // as a log-entry event and in `bmc-catcher logs MAC`.
+        let due = started.elapsed().as_secs() / 30;
+        if due > logged && !fleet.bmcs.is_empty() {
+            logged = due;
+            let r = &fleet.bmcs[(due as usize) % fleet.bmcs.len()];
+            let mut st = r.bmc.state();
+            if due.is_multiple_of(2) {
+                st.sel.event(0x04, 0x30, 0x01, [0x50, 0x07, 0x0a]);
+            } else {
+                st.sel.event(0x01, 0x42, 0x01, [0x57, 0x50, 0x4b]);
+            }
         }
         let table = render_table(&daemon.store);
         if tty {

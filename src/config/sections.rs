@@ -109,6 +109,7 @@ impl Poll {
     /// The per-BMC bounds the backends apply.
     pub fn limits(&self) -> Limits {
         Limits {
+            logs: crate::model::LogPolicy::default(),
             max_sensors: self.max_sensors_per_bmc,
             max_psus: self.max_psus_per_bmc,
         }
@@ -285,6 +286,54 @@ impl Default for Discovery {
             refresh: Duration::from_secs(5),
             expired_grace: Duration::from_secs(3600),
             max_leases_file_size: 256 << 20,
+        }
+    }
+}
+
+/// `[logs]`: reading each BMC's own event log (IPMI SEL, Redfish LogServices).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Logs {
+    /// Read the logs at all.
+    pub enabled: bool,
+    /// On the first read of a BMC, its newest entries kept in the snapshot (they are counted,
+    /// not sent as events).
+    pub backfill: usize,
+    /// Entries kept per BMC in the snapshot and `/api/v1/bmcs/{mac}/logs`.
+    pub keep: usize,
+    /// Records read per BMC per poll at most; the rest are read by the next polls.
+    pub max_entries_per_poll: usize,
+    /// A critical entry's `bmc-log-critical` issue clears by itself this long after the entry
+    /// (or earlier, when acknowledged).
+    #[serde(with = "duration_str")]
+    pub critical_clears_after: Duration,
+    /// Where the position in each BMC's log is kept across restarts. Unset: not kept (a
+    /// restart then reads each log as for the first time, without events).
+    pub cursor_file: Option<std::path::PathBuf>,
+}
+
+impl Default for Logs {
+    fn default() -> Self {
+        let p = crate::model::LogPolicy::default();
+        Logs {
+            enabled: p.enabled,
+            backfill: p.backfill,
+            keep: p.keep,
+            max_entries_per_poll: p.max_per_poll,
+            critical_clears_after: Duration::from_secs(24 * 3600),
+            cursor_file: None,
+        }
+    }
+}
+
+impl Logs {
+    /// The bounds the backends apply.
+    pub fn policy(&self) -> crate::model::LogPolicy {
+        crate::model::LogPolicy {
+            enabled: self.enabled,
+            backfill: self.backfill,
+            keep: self.keep,
+            max_per_poll: self.max_entries_per_poll,
         }
     }
 }

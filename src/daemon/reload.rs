@@ -14,8 +14,8 @@ impl Daemon {
     /// valid: new credentials re-open only the sessions whose credential changed; new `[poll]`
     /// timing restarts the workers on their backends; new `[redfish]`, `[ipmi]` or `[poll]
     /// protocol` settings re-create every backend; `[discovery]` restarts the watcher; `[issues]`
-    /// applies at the next evaluation. `partition`, `session-journal`, `[http]` and `[nats]` need a
-    /// restart and are reported as such.
+    /// applies at the next evaluation. `partition`, `session-journal`, `[logs]`, `[http]` and
+    /// `[nats]` need a restart and are reported as such.
     pub async fn reload(&self, new: Config, credentials: Credentials) {
         let old = self
             .config
@@ -28,6 +28,7 @@ impl Daemon {
                 "session-journal",
                 old.session_journal != new.session_journal,
             ),
+            ("logs", old.logs != new.logs),
             ("http", old.http != new.http),
             ("nats", old.nats != new.nats),
         ];
@@ -60,10 +61,11 @@ impl Daemon {
         if Schedule::of(&old.poll) != schedule {
             changes.push(Reload::Schedule(schedule));
         }
-        let journal = self.journal.clone();
-        match transport
-            .then(|| Connector::new(&new, credentials.clone()).map(|c| c.with_journal(journal)))
-        {
+        let (journal, cursors) = (self.journal.clone(), self.cursors.clone());
+        match transport.then(|| {
+            Connector::new(&new, credentials.clone())
+                .map(|c| c.with_journal(journal).with_cursors(cursors))
+        }) {
             Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),
             Some(Err(e)) => {
                 tracing::error!(error = %e, "[redfish]/[ipmi] not reloaded; keeping the running backends");

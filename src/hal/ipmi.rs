@@ -8,5 +8,6 @@ pub mod capture;
 pub mod decode;
 mod poll;
 pub mod repository;
+pub mod sel;
 pub mod session;
 pub use ipmi_wire as wire;

@@ -10,6 +10,8 @@ mod actions;
 mod cert_expiry;
 mod client;
 mod environment;
+pub mod log_services;
+mod logs;
 mod origin;
 pub mod pin;
 pub mod shapes;
@@ -115,6 +117,9 @@ pub struct RedfishBmc {
     op: Mutex<()>,
     /// How many sensors and PSUs a poll keeps.
     limits: Limits,
+    /// Where the BMC's logs are and how far they were read.
+    logs: Mutex<logs::RedfishLogs>,
+    cursors: std::sync::Arc<crate::hal::cursors::Cursors>,
 }
 
 impl RedfishBmc {
@@ -137,7 +142,15 @@ impl RedfishBmc {
             layout: Mutex::new(None),
             op: Mutex::new(()),
             limits: shared.limits,
+            logs: Mutex::default(),
+            cursors: std::sync::Arc::default(),
         }
+    }
+
+    /// Reads and notes this BMC's log cursors in `cursors`.
+    pub fn with_cursors(mut self, cursors: std::sync::Arc<crate::hal::cursors::Cursors>) -> Self {
+        self.cursors = cursors;
+        self
     }
 
     fn bmc(&self) -> String {
@@ -249,6 +262,21 @@ impl RedfishBmc {
             self.get_opt(layout.manager.as_deref()),
             self.environment(&layout.shape)
         );
+        let logs = match &sys {
+            Ok(doc) => {
+                let m = manager.as_ref().ok().and_then(Option::as_ref);
+                let bmc = self.bmc();
+                let at = logs::Reader {
+                    session: &self.session,
+                    bmc: &bmc,
+                    mac: self.info.mac,
+                    cursors: &self.cursors,
+                    policy: &self.limits.logs,
+                };
+                self.logs.lock().await.read(&at, doc, m).await
+            }
+            Err(_) => None,
+        };
         let (power, inventory, led) = match sys {
             Ok(doc) => {
                 let shapes::System {
@@ -293,6 +321,7 @@ impl RedfishBmc {
             refused_certificate_expires: None,
             tls_refusal: None,
             dropped: env.dropped,
+            logs,
         }
     }
 

@@ -66,6 +66,8 @@ pub(super) const RULES: &[Rule] = &[
     powersupply_failure,
     sensors,
     too_many_sensors,
+    bmc_log_critical,
+    sel_almost_full,
 ];
 
 fn issue(kind: IssueType, severity: Severity, detail: impl Into<Arc<str>>) -> Issue {
@@ -341,4 +343,49 @@ fn too_many_sensors(b: &Bmc<'_>) -> Vec<Issue> {
         Severity::Major,
         format!("the BMC reports {}", parts.join(" and ")),
     )]
+}
+
+/// `bmc-log-critical`: a critical entry arrived in the BMC's own log, not yet acknowledged and
+/// read less than `[logs] critical-clears-after` ago. The detail is the entry's sensor and message.
+fn bmc_log_critical(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(c) = b
+        .entry
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.reading.logs.as_ref())
+        .and_then(|l| l.last_critical.as_ref())
+    else {
+        return Vec::new();
+    };
+    let age = b.settings.now_ms.saturating_sub(c.seen_ms);
+    if age >= b.settings.log_critical_clears_after.as_millis() as i64 {
+        return Vec::new();
+    }
+    vec![issue(
+        IssueType::BmcLogCritical,
+        Severity::Major,
+        c.message.clone(),
+    )]
+}
+
+/// `sel-almost-full`: the SEL is more than 90 % full; new events will soon be lost (or overwrite
+/// the oldest).
+fn sel_almost_full(b: &Bmc<'_>) -> Vec<Issue> {
+    let logs = b
+        .entry
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.reading.logs.as_ref());
+    match logs.and_then(|l| l.sel_used_ratio.map(|r| (r, l.overflow))) {
+        Some((r, overflow)) if r > 0.9 || overflow => vec![issue(
+            IssueType::SelAlmostFull,
+            Severity::Minor,
+            format!(
+                "the SEL is {:.0} % full{}",
+                r * 100.0,
+                if overflow { " and overflowed" } else { "" }
+            ),
+        )],
+        _ => Vec::new(),
+    }
 }

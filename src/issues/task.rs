@@ -12,11 +12,12 @@ use tokio_util::sync::CancellationToken;
 use super::{Settings, evaluate};
 use crate::store::{Store, now_ms};
 
-/// The settings of the evaluation that come from the config (`[poll] interval`, `[issues]`).
+/// The settings of the evaluation that come from the config (`[poll] interval`, `[issues]`, `[logs] critical-clears-after`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     pub interval: Duration,
     pub outdated_after_intervals: u32,
+    pub log_critical_clears_after: Duration,
 }
 
 /// Runs until `cancel`.
@@ -40,6 +41,7 @@ pub async fn run(
                 now_ms: now_ms(),
                 interval: t.interval,
                 outdated_after_intervals: t.outdated_after_intervals,
+                log_critical_clears_after: t.log_critical_clears_after,
             },
         );
         store.apply_issues(found);

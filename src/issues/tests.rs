@@ -16,6 +16,7 @@ fn settings() -> Settings {
         now_ms: NOW,
         interval: Duration::from_secs(300),
         outdated_after_intervals: 4,
+        log_critical_clears_after: Duration::from_secs(3600),
     }
 }
 
@@ -53,6 +54,7 @@ fn healthy(i: u8) -> Entry {
         refused_certificate_expires: None,
         tls_refusal: None,
         dropped: Default::default(),
+        logs: None,
     };
     Entry {
         target: Arc::new(Target {
@@ -289,4 +291,62 @@ fn a_refused_certificate_raises_changed_or_untrusted_by_its_cause() {
         let found = evaluate(std::slice::from_ref(&e), &settings());
         assert_eq!(types(&found, &e), [want], "{refusal:?}");
     }
+}
+
+#[test]
+fn a_critical_log_entry_raises_until_it_ages_out_and_a_full_sel_raises_too() {
+    let mut e = healthy(1);
+    let logs = crate::model::Logs {
+        sel_used_ratio: Some(0.5),
+        last_critical: Some(crate::model::LastCritical {
+            message: "Memory #0x11: Uncorrectable ECC".into(),
+            seen_ms: NOW - 1000,
+        }),
+        ..Default::default()
+    };
+    snap(&mut e).reading.logs = Some(logs);
+    let found = evaluate(std::slice::from_ref(&e), &settings());
+    assert_eq!(
+        types(&found, &e),
+        [(IssueType::BmcLogCritical, Severity::Major)]
+    );
+    assert_eq!(
+        &*found[&e.target.mac][0].detail,
+        "Memory #0x11: Uncorrectable ECC"
+    );
+    // An hour later (critical-clears-after) it is gone.
+    let later = Settings {
+        now_ms: NOW + 3600 * 1000,
+        ..settings()
+    };
+    let mac = e.target.mac;
+    let log_issues = |found: &BTreeMap<MacAddr, Vec<Issue>>| -> Vec<(IssueType, Severity)> {
+        found
+            .get(&mac)
+            .map(|v| v.iter().map(|i| (i.kind, i.severity)).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(t, _)| matches!(t, IssueType::BmcLogCritical | IssueType::SelAlmostFull))
+            .collect()
+    };
+    // (info-outdated by then, too)
+    assert_eq!(log_issues(&evaluate(std::slice::from_ref(&e), &later)), []);
+    // 91 % full: sel-almost-full; 90 % is not.
+    if let Some(l) = snap(&mut e).reading.logs.as_mut() {
+        l.sel_used_ratio = Some(0.91);
+    }
+    let found = evaluate(std::slice::from_ref(&e), &later);
+    assert_eq!(
+        log_issues(&found),
+        [(IssueType::SelAlmostFull, Severity::Minor)]
+    );
+    assert!(
+        found[&mac]
+            .iter()
+            .any(|i| &*i.detail == "the SEL is 91 % full")
+    );
+    if let Some(l) = snap(&mut e).reading.logs.as_mut() {
+        l.sel_used_ratio = Some(0.9);
+    }
+    assert_eq!(log_issues(&evaluate(std::slice::from_ref(&e), &later)), []);
 }

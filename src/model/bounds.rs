@@ -22,6 +22,8 @@ pub const MAX_STATE_CHARS: usize = 32;
 pub struct Limits {
     pub max_sensors: usize,
     pub max_psus: usize,
+    /// How much of the BMC's own log a poll reads and keeps (`[logs]`).
+    pub logs: super::LogPolicy,
 }
 
 impl Default for Limits {
@@ -29,6 +31,7 @@ impl Default for Limits {
         Limits {
             max_sensors: 1000,
             max_psus: 64,
+            logs: super::LogPolicy::default(),
         }
     }
 }
@@ -232,6 +235,7 @@ mod tests {
         r.bound(&Limits {
             max_sensors: 4,
             max_psus: 2,
+            ..Limits::default()
         });
         assert_eq!(r.sensors.ok().map(Vec::len), Some(4));
         let psus = r.psus.ok().expect("psus");

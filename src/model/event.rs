@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ErrorKind, Health, IssueType, MacAddr, PowerState, Severity};
+use super::{ErrorKind, Health, IssueType, LogEntry, MacAddr, PowerState, Severity};
 
 /// A change worth telling someone about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,14 @@ pub enum EventKind {
     IssueCleared {
         issue: IssueType,
     },
+    /// A new entry in the BMC's own log (one event per entry, never repeated).
+    LogEntry {
+        entry: LogEntry,
+    },
+    /// The BMC's log was cleared or wrapped: reading starts over.
+    LogCleared {
+        log: String,
+    },
     CommandResult {
         action: String,
         ok: bool,
@@ -71,6 +79,8 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::IssueRaised { .. } => "issue-raised",
             EventKind::IssueCleared { .. } => "issue-cleared",
+            EventKind::LogEntry { .. } => "log-entry",
+            EventKind::LogCleared { .. } => "log-cleared",
             EventKind::CommandResult { .. } => "command-result",
         }
     }

@@ -23,10 +23,12 @@ pub enum IssueType {
     TlsCertificateChanged,
     TlsUntrusted,
     TooManySensors,
+    BmcLogCritical,
+    SelAlmostFull,
 }
 
 impl IssueType {
-    pub const ALL: [IssueType; 13] = [
+    pub const ALL: [IssueType; 15] = [
         IssueType::Unreachable,
         IssueType::AuthFailed,
         IssueType::InfoOutdated,
@@ -40,6 +42,8 @@ impl IssueType {
         IssueType::TlsCertificateChanged,
         IssueType::TlsUntrusted,
         IssueType::TooManySensors,
+        IssueType::BmcLogCritical,
+        IssueType::SelAlmostFull,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,8 @@ impl IssueType {
             IssueType::TlsCertificateChanged => "tls-certificate-changed",
             IssueType::TlsUntrusted => "tls-untrusted",
             IssueType::TooManySensors => "too-many-sensors",
+            IssueType::BmcLogCritical => "bmc-log-critical",
+            IssueType::SelAlmostFull => "sel-almost-full",
         }
     }
 }

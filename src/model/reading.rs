@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Dropped, ErrorKind, Field, FieldError, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor,
+    Dropped, ErrorKind, Field, FieldError, Inventory, Led, Logs, PowerMetrics, PowerState, Psu,
+    Sensor,
 };
 
 /// Everything one poll of one BMC learned, field by field: one failing read never hides the others.
@@ -28,6 +29,9 @@ pub struct Reading {
     /// `max-psus-per-bmc`: counted, not kept (see [`Reading::bound`]).
     #[serde(default, skip_serializing_if = "Dropped::is_none")]
     pub dropped: Dropped,
+    /// The BMC's own event log (IPMI SEL, Redfish LogServices); absent when not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Logs>,
 }
 
 /// Why a BMC's certificate was refused (a read failed with [`ErrorKind::Tls`](super::ErrorKind)).
@@ -55,6 +59,7 @@ impl Reading {
             refused_certificate_expires: None,
             tls_refusal: None,
             dropped: Dropped::default(),
+            logs: None,
         }
     }
 

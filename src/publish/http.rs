@@ -1,7 +1,8 @@
 //! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (the BMCs' newest
-//! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, `/healthz` (the process answers) and
-//! `/readyz` (the first discovery pass is done). Handlers only read the store; no handler talks to
-//! a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
+//! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, its event log ([`logs`]:
+//! `/api/v1/bmcs/{mac}/logs`, `POST .../logs/ack`), `/healthz` (the process answers) and
+//! `/readyz` (the first discovery pass is done). Handlers only read the store (an acknowledgement
+//! writes a timestamp into it); no handler talks to a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
 //! [`deadline`], one shared render of `/metrics` in [`exposition`], pages streamed from the store in
 //! [`pages`]; [`stats`] counts what was refused or cut off.
 
@@ -12,7 +13,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
@@ -23,6 +24,7 @@ use super::metrics::Format;
 
 pub mod deadline;
 pub mod exposition;
+pub mod logs;
 pub mod pages;
 pub mod server;
 pub mod stats;
@@ -64,6 +66,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/bmcs", get(pages::bmcs))
         .route("/api/v1/bmcs/{mac}", get(bmc))
+        .route("/api/v1/bmcs/{mac}/logs", get(logs::logs))
+        .route("/api/v1/bmcs/{mac}/logs/ack", post(logs::ack))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(state)

@@ -12,6 +12,7 @@ use crate::store::Store;
 
 mod collector;
 mod gzip;
+mod logs;
 mod text_format;
 
 /// Builds the registry: self-metrics plus the scrape-time collector over `store`.

@@ -1,5 +1,6 @@
 //! Change detection: what differs between two consecutive snapshots of one BMC, as the
-//! [`EventKind`]s the store emits (`unreachable`/`recovered`, `power-changed`, `health-changed`).
+//! [`EventKind`]s the store emits (`unreachable`/`recovered`, `power-changed`, `health-changed`),
+//! and the BMC log's new entries the backend found (`log-entry`, `log-cleared`).
 //! Sensors and PSUs are matched by id, not by name.
 
 use std::collections::BTreeMap;
@@ -48,6 +49,17 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
             old: *old,
             new: *new_p,
         });
+    }
+    if let Some(logs) = &new.reading.logs {
+        if logs.cleared {
+            let log = logs.fresh.first().map_or("sel", |e| e.log.as_str());
+            out.push(EventKind::LogCleared { log: log.into() });
+        }
+        for entry in &logs.fresh {
+            out.push(EventKind::LogEntry {
+                entry: entry.clone(),
+            });
+        }
     }
     if let Some(prev) = prev {
         let before = component_health(prev);

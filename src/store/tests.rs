@@ -212,3 +212,75 @@ fn pages_walk_the_fleet_in_mac_order() {
     assert!(!more);
     assert_eq!(store.page_end(last, 2), (None, false));
 }
+
+fn log_entry(id: &str, severity: crate::model::LogSeverity) -> crate::model::LogEntry {
+    crate::model::LogEntry {
+        log: "sel".into(),
+        id: id.into(),
+        created_ms: None,
+        severity,
+        sensor_type: None,
+        sensor: Some("Memory #0x11".into()),
+        message: "Uncorrectable ECC".into(),
+        detail: Some("Asserted".into()),
+        message_id: None,
+    }
+}
+
+#[test]
+fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
+    use crate::model::{LastCritical, LogSeverity, Logs};
+    let store = Store::new("t");
+    let mut rx = Arc::new(Recorder::default());
+    store.observe(rx.clone());
+    store.upsert_target(target("127.0.0.1"));
+    drain(&mut rx);
+    let mut s = snap(Some(PowerState::On), Health::Ok);
+    let e = log_entry("0x0004", LogSeverity::Critical);
+    s.reading.logs = Some(Logs {
+        entries: vec![e.clone()],
+        fresh: vec![e.clone()],
+        last_critical: Some(LastCritical {
+            message: "Memory #0x11: Uncorrectable ECC".into(),
+            seen_ms: now_ms() - 10,
+        }),
+        ..Logs::default()
+    });
+    store.record(s.clone());
+    assert_eq!(drain(&mut rx), [EventKind::LogEntry { entry: e.clone() }]);
+    // A poll that read no log keeps the entries, none of them new.
+    store.record(snap(Some(PowerState::On), Health::Ok));
+    assert_eq!(drain(&mut rx), []);
+    let kept = store.get(mac()).and_then(|x| x.snapshot).expect("snapshot");
+    let logs = kept.reading.logs.as_ref().expect("logs kept");
+    assert_eq!(logs.entries, std::slice::from_ref(&e));
+    assert!(logs.fresh.is_empty() && logs.last_critical.is_some());
+    // Acknowledged: forgotten now and when the backend reports the same entry again.
+    assert!(store.ack_logs(mac()));
+    assert!(!store.ack_logs("02:00:00:00:00:99".parse().expect("mac")));
+    let acked = |store: &Store| {
+        store
+            .get(mac())
+            .and_then(|x| x.snapshot)
+            .and_then(|s| s.reading.logs.clone())
+            .expect("logs")
+            .last_critical
+    };
+    assert_eq!(acked(&store), None);
+    if let Some(l) = s.reading.logs.as_mut() {
+        l.fresh.clear();
+    }
+    store.record(s);
+    assert_eq!(acked(&store), None);
+    // A cleared log: one log-cleared.
+    let mut s = snap(Some(PowerState::On), Health::Ok);
+    s.reading.logs = Some(Logs {
+        cleared: true,
+        ..Logs::default()
+    });
+    store.record(s);
+    assert_eq!(
+        drain(&mut rx),
+        [EventKind::LogCleared { log: "sel".into() }]
+    );
+}

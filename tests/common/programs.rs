@@ -162,7 +162,29 @@ impl IpmiSim {
     /// Sends emulator commands (ipmi_sim_cmd(5)) through the console.
     pub fn console(&self, lines: &[&str]) {
         use std::io::Write;
-        let mut s = std::net::TcpStream::connect((self.ip, self.console)).expect("console");
+        // ipmi_sim serves one console client at a time and listens again only once it has seen
+        // the last one close: a quick second call may be refused for a moment.
+        let mut tries = 0;
+        let mut s = loop {
+            match std::net::TcpStream::connect((self.ip, self.console)) {
+                Ok(s) => break s,
+                Err(e) if tries < 50 && e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!(
+                    "console {}:{}: {e}; ipmi_sim alive: {}; its log: {}",
+                    self.ip,
+                    self.console,
+                    std::fs::read_to_string(self.run.join("ipmi_sim.pid")).is_ok_and(|p| kill(
+                        p.trim(),
+                        0
+                    )
+                    .is_ok()),
+                    std::fs::read_to_string(self.run.join("ipmi_sim.log")).unwrap_or_default()
+                ),
+            }
+        };
         std::thread::sleep(Duration::from_millis(200));
         for l in lines {
             s.write_all(format!("{l}\n").as_bytes())

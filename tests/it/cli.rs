@@ -130,6 +130,10 @@ fn demo_runs_and_shows_the_fleet() {
     );
     assert!(text.contains("/metrics"), "{text}");
     assert!(text.contains("/api/v1/bmcs"), "{text}");
+    assert!(
+        text.contains("bmc-catcher logs 02:00:00:00:00:01 --follow"),
+        "{text}"
+    );
     assert!(text.contains("02:00:00:00:00:03"), "{text}");
     assert!(text.contains("redfish  On"), "a polled Redfish row: {text}");
     assert!(text.contains("ipmi     On"), "a polled IPMI row: {text}");

@@ -5,6 +5,7 @@
 
 mod http;
 mod leases;
+mod logs;
 mod redfish;
 mod series;
 mod sessions;

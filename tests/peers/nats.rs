@@ -494,6 +494,8 @@ async fn real_payloads_match_the_documented_schemas() {
         .expect("reply");
     replies.push(serde_json::from_slice(&r.payload).expect("json"));
     sim.state().power = sim_power(PowerState::On);
+    // A record in the BMC's log after the first read: one log-entry event.
+    sim.state().sel.event(0x0c, 0x11, 0x6f, [0x01, 0xff, 0xff]);
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
     while let Ok(Some(m)) = tokio::time::timeout_at(deadline, sub.next()).await {
@@ -508,6 +510,7 @@ async fn real_payloads_match_the_documented_schemas() {
         "unreachable",
         "power-changed",
         "command-result",
+        "log-entry",
     ] {
         assert!(kinds.contains(k), "no {k} event among {kinds:?}");
     }

@@ -124,6 +124,8 @@ async fn promtool_accepts_a_real_scrape() {
             "bmc_issue",
             // Only while a BMC reports more parts than the bounds (it::hostile::series checks it).
             "bmc_parts_dropped",
+            // Only for IPMI BMCs with a SEL; this fleet speaks Redfish (peers::ipmi_sel checks it).
+            "bmc_sel_used_ratio",
             // Only while a certificate is refused (it::tls_pin checks it).
             "bmc_tls_refused_certificate_expiry_timestamp_seconds",
             // Label families with no sample yet are not written.

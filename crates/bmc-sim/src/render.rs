@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+mod logs;
+
 use super::state::{SimBmc, SimSensor, SimShape, SimState};
 use crate::state::{Health, PowerState, SensorKind};
 
@@ -85,8 +87,9 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
         ),
         "/redfish/v1/Managers/1" => json!({
             "@odata.id": path, "Id": "1", "Name": "Simulated BMC", "ManagerType": "BMC", "FirmwareVersion": "2.10.sim",
-            "Status": {"State": "Enabled", "Health": "OK"}
+            "Status": {"State": "Enabled", "Health": "OK"}, "LogServices": link(logs::SERVICES)
         }),
+        p if p.starts_with(logs::SERVICES) => return logs::render(&st, p),
         "/redfish/v1/Chassis" => collection(path, "Chassis", [CH.to_string()].into_iter()),
         CH => {
             let mut c = json!({

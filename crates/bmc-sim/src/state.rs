@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub mod fault_cycle;
+pub mod sel;
 mod vocabulary;
 pub use vocabulary::{Health, MacAddr, PowerState, SensorKind};
 
@@ -126,6 +127,8 @@ pub struct SimState {
     pub psus: Vec<SimPsu>,
     pub consumed_watts: f64,
     pub faults: Faults,
+    /// The event log (IPMI SEL, Redfish LogService).
+    pub sel: sel::SimSel,
 }
 
 /// Counters a test reads to check how a client behaved.
@@ -224,6 +227,7 @@ impl SimBmc {
                 ],
                 consumed_watts: 340.0 + 10.0 * v,
                 faults: Faults::default(),
+                sel: sel::SimSel::default(),
             }),
             sessions: Mutex::new(HashMap::new()),
             counters: Counters::default(),

@@ -6,6 +6,8 @@
 //! - [`rakp`]: Open Session and RAKP 1-4 as typed messages.
 //! - [`handshake`]: both sides of the RMCP+ login as state machines: bytes in, bytes out; random
 //!   numbers, session IDs and user lookups come in as inputs, nothing reads a socket or a clock.
+//! - [`sel`]: the System Event Log commands (Get SEL Info, Reserve SEL, Get SEL Entry) and its
+//!   records in `ipmitool sel elist`'s words.
 //! - [`capture`]: the file format of recorded IPMI exchanges (`ipmi.json`) and its lookup.
 //!
 //! No async runtime, no sockets: the daemon's tokio session and the simulator's UDP task drive
@@ -17,6 +19,7 @@ pub mod handshake;
 pub mod message;
 pub mod packet;
 pub mod rakp;
+pub mod sel;
 
 #[cfg(test)]
 mod known_answers;

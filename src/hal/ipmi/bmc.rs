@@ -15,6 +15,7 @@ use super::decode::chassis;
 use super::poll::{Cached, action_request, poll_session};
 use super::session::{Session, SessionConfig};
 use super::wire::rakp::Privilege;
+use crate::hal::cursors::Cursors;
 use crate::hal::journal::Journal;
 use crate::hal::{Bmc, BmcInfo, HalError};
 use crate::model::{Action, ErrorKind, Limits, PowerState, Reading};
@@ -36,6 +37,8 @@ pub struct IpmiBmc {
     stop_keepalive: std::sync::Mutex<Option<CancellationToken>>,
     /// Where the open session is noted, so that a start after a crash closes it.
     journal: Arc<Journal>,
+    /// Where the SEL was read up to, so that a restart reports no record twice.
+    cursors: Arc<Cursors>,
 }
 
 impl IpmiBmc {
@@ -57,6 +60,31 @@ impl IpmiBmc {
             })),
             stop_keepalive: std::sync::Mutex::new(None),
             journal: Arc::new(Journal::default()),
+            cursors: Arc::new(Cursors::default()),
+        }
+    }
+
+    /// Reads and notes this BMC's SEL cursor in `cursors`.
+    pub fn with_cursors(mut self, cursors: Arc<Cursors>) -> IpmiBmc {
+        self.cursors = cursors;
+        self
+    }
+
+    /// Before a poll: the cache, with the SEL cursor an earlier run noted.
+    async fn restore_cursor(&self) {
+        let mut inner = self.inner.lock().await;
+        if inner.cached.is_none() {
+            let mut c = Box::<Cached>::default();
+            c.sel.cursor = self.cursors.get(self.info.mac, "sel");
+            inner.cached = Some(c);
+        }
+    }
+
+    /// After a poll: notes where the SEL was read up to.
+    async fn note_cursor(&self) {
+        let inner = self.inner.lock().await;
+        if let Some(cursor) = inner.cached.as_ref().and_then(|c| c.sel.cursor) {
+            self.cursors.set(self.info.mac, "sel", &cursor);
         }
     }
 
@@ -278,7 +306,10 @@ impl Bmc for IpmiBmc {
     }
 
     async fn poll(&self) -> Reading {
-        match self.with_session(Op::Poll(self.limits)).await {
+        self.restore_cursor().await;
+        let done = self.with_session(Op::Poll(self.limits)).await;
+        self.note_cursor().await;
+        match done {
             Ok(Done::Reading(mut r)) => {
                 r.bound(&self.limits);
                 *r

@@ -23,6 +23,10 @@ pub(super) struct Cached {
     pub(super) fru: Option<Fru>,
     /// DCMI power reading answered "unsupported" once: use the power sensor instead.
     pub(super) no_dcmi: bool,
+    /// Where the SEL reading stands (survives re-opened sessions).
+    pub(super) sel: super::sel::SelFollow,
+    /// Get SEL Info answered "unsupported" (or the BMC has no SEL): not asked again.
+    pub(super) no_sel: bool,
 }
 
 pub(super) async fn poll_session(
@@ -103,6 +107,7 @@ pub(super) async fn poll_session(
     if let Ok(cache) = sdr {
         c.sdr = Some(cache);
     }
+    let logs = read_logs(s, c, bmc, limits).await?;
     let (power, led) = match status {
         Ok(st) => (
             Field::Ok(st.power_state()),
@@ -126,7 +131,34 @@ pub(super) async fn poll_session(
         refused_certificate_expires: None,
         tls_refusal: None,
         dropped,
+        logs,
     })
+}
+
+/// The SEL's new records, when `[logs]` is on and the BMC has a SEL. A timeout fails the poll
+/// (the session is dead); any other failure keeps the entries read before, with a warning.
+async fn read_logs(
+    s: &mut Session,
+    c: &mut Cached,
+    bmc: &str,
+    limits: &Limits,
+) -> Result<Option<crate::model::Logs>, HalError> {
+    if !limits.logs.enabled || c.no_sel {
+        return Ok(None);
+    }
+    let sdrs = c.sdr.as_ref().map(|x| x.records.as_slice()).unwrap_or(&[]);
+    match super::sel::read(s, &mut c.sel, bmc, &limits.logs, sdrs).await {
+        Ok(logs) => Ok(Some(logs)),
+        Err(e @ HalError::Timeout { .. }) => Err(e),
+        Err(HalError::Unsupported { .. }) => {
+            c.no_sel = true;
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::warn!(bmc = %bmc, error = %e, "SEL read failed");
+            Ok(Some(c.sel.follow.unchanged()))
+        }
+    }
 }
 
 /// A record [`to_psu`] turns into a PSU (and [`to_sensor`] does not take first).

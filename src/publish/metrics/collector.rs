@@ -407,6 +407,7 @@ impl prometheus_client::collector::Collector for StoreCollector {
         for family in families() {
             family.encode(&snaps, &mut encoder)?;
         }
+        super::logs::encode(&snaps, &mut encoder)?;
         let t = self.stats.last_poll_ms();
         if t > 0 {
             let mut m = encoder.encode_descriptor(

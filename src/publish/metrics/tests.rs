@@ -66,6 +66,7 @@ fn snapshot() -> BmcSnapshot {
             refused_certificate_expires: None,
             tls_refusal: None,
             dropped: Default::default(),
+            logs: None,
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,

@@ -251,18 +251,47 @@ fn storage(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8]) -> Reply {
         }
         0x22 => ok(reserve(&mut cs.sdr_reservation)),
         0x23 => get_sdr(&bmc.state(), cs, d),
-        // SEL: version 1.5, no entries, 16000 bytes free, never added/erased, Reserve supported.
+        // SEL: version 1.5, the records the test or demo appended, Reserve supported.
         0x40 => {
-            let mut out = vec![SDR_VERSION, 0x00, 0x00, 0x80, 0x3e];
-            out.extend_from_slice(&[0xff; 8]);
-            out.push(0x02);
-            ok(out)
+            let st = bmc.state();
+            let info = ipmi_wire::sel::SelInfo {
+                version: SDR_VERSION,
+                entries: st.sel.records.len() as u16,
+                free_bytes: st.sel.free_bytes(),
+                last_add: st.sel.last_add,
+                last_erase: st.sel.last_erase,
+                overflow: false,
+                supports_reserve: true,
+            };
+            ok(info.encode())
         }
         0x42 => ok(reserve(&mut cs.sel_reservation)),
-        0x43 => cc(CC_NOT_PRESENT),
+        0x43 => get_sel_entry(bmc, cs, d),
         0x48 => ok(unix_now().to_le_bytes().to_vec()),
         _ => cc(CC_INVALID_COMMAND),
     }
+}
+
+/// Get SEL Entry: a whole record and the next ID (the reservation is checked when not 0).
+fn get_sel_entry(bmc: &SimBmc, cs: &CmdState, d: &[u8]) -> Reply {
+    use ipmi_wire::sel::{GetSelEntry, LAST, SelEntry};
+    let Ok(req) = GetSelEntry::decode_request(d) else {
+        return cc(CC_DATA_LENGTH);
+    };
+    if req.reservation.0 != 0 && req.reservation.0 != cs.sel_reservation {
+        return cc(CC_RESERVATION);
+    }
+    let st = bmc.state();
+    let Some(i) = st.sel.position(req.record_id) else {
+        return cc(CC_NOT_PRESENT);
+    };
+    let (id, record) = st.sel.records[i];
+    let next = st.sel.records.get(i + 1).map_or(LAST, |(n, _)| *n);
+    let mut out = SelEntry { next, record }.encode();
+    if st.sel.wrong_length == Some(id) {
+        out.push(0x00);
+    }
+    ok(out)
 }
 
 fn fru(bmc: &SimBmc, cmd: u8, d: &[u8]) -> Reply {

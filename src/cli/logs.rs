@@ -1,0 +1,142 @@
+//! `bmc-catcher logs MAC [--follow] [--ack]`: a BMC's own event log (IPMI SEL) as the daemon keeps
+//! it, from its API (`/api/v1/bmcs/{mac}/logs`), one line per entry in `ipmitool sel elist`'s
+//! columns; `--follow` prints each new entry as the daemon reads it; `--ack` acknowledges the
+//! critical entries read so far (`bmc-log-critical` clears).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::fleet::{Output, print_data};
+use crate::model::{LogEntry, MacAddr};
+use crate::publish::http::logs::LogsView;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogsArgs {
+    /// The BMC's MAC address.
+    pub mac: MacAddr,
+    /// Keep printing new entries as the daemon reads them (until Ctrl-C).
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Acknowledge the BMC's critical entries read so far: `bmc-log-critical` clears.
+    #[arg(long, conflicts_with = "follow")]
+    pub ack: bool,
+    /// The daemon's base URL (default: http://<[http] listen>, else http://127.0.0.1:9742).
+    #[arg(long)]
+    pub api: Option<String>,
+    #[command(flatten)]
+    pub config: super::ViewConfig,
+    /// How often `--follow` asks the daemon.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub every: Duration,
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+/// One entry as a line: id | time | sensor | message | detail | severity.
+pub fn line(e: &LogEntry) -> String {
+    let when = match e.created_ms.and_then(|ms| u64::try_from(ms).ok()) {
+        Some(ms) => {
+            humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_millis(ms))
+                .to_string()
+        }
+        None => "-".to_string(),
+    };
+    format!(
+        "{:>6} | {when} | {} | {} | {} | {}",
+        e.id,
+        e.sensor.as_deref().unwrap_or("-"),
+        e.message,
+        e.detail.as_deref().unwrap_or("-"),
+        e.severity.as_str()
+    )
+}
+
+fn key(e: &LogEntry) -> (String, String, Option<i64>, String) {
+    (e.log.clone(), e.id.clone(), e.created_ms, e.message.clone())
+}
+
+pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
+    let config = args.config.load()?;
+    let base = args.api.clone().unwrap_or_else(|| {
+        let mut a = config.http.listen;
+        if a.ip().is_unspecified() {
+            a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{a}")
+    });
+    let base = base.trim_end_matches('/');
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let url = format!("{base}/api/v1/bmcs/{}/logs", args.mac);
+    if args.ack {
+        let r = client
+            .post(format!("{url}/ack"))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {url}/ack"))?;
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        anyhow::ensure!(status.is_success(), "{url}/ack: {status}: {}", body.trim());
+        println!("{}: critical log entries acknowledged", args.mac);
+        return Ok(());
+    }
+    let get = || async {
+        let r = client
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {url}"))?;
+        let status = r.status();
+        if !status.is_success() {
+            let body = r.text().await.unwrap_or_default();
+            anyhow::bail!("{url}: {status}: {}", body.trim());
+        }
+        r.json::<LogsView>()
+            .await
+            .with_context(|| format!("{url} did not answer with a log"))
+    };
+    anyhow::ensure!(!args.every.is_zero(), "--every must be more than 0s");
+    let view = get().await?;
+    match args.output {
+        Output::Table | Output::Wide => {
+            if !view.read {
+                eprintln!("{}: the daemon has not read this BMC's log (yet)", args.mac);
+            }
+            for e in &view.entries {
+                println!("{}", line(e));
+            }
+        }
+        o if !args.follow => return print_data(o, &view),
+        _ => {}
+    }
+    if !args.follow {
+        return Ok(());
+    }
+    let mut seen: HashSet<_> = view.entries.iter().map(key).collect();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(args.every) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        let view = match get().await {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("bmc-catcher logs: {e:#}");
+                continue;
+            }
+        };
+        for e in &view.entries {
+            if !seen.contains(&key(e)) {
+                match args.output {
+                    Output::Table | Output::Wide => println!("{}", line(e)),
+                    _ => println!("{}", serde_json::to_string(e)?),
+                }
+            }
+        }
+        seen = view.entries.iter().map(key).collect();
+    }
+}

@@ -1,0 +1,411 @@
+//! Following a Redfish BMC's logs: at the first poll the LogServices of its system and manager
+//! are listed and those of its vendor's row in [`log_services::VENDORS`] kept; each poll then
+//! reads each kept log's entries (a `$top` page at a time where the vendor supports it, newest
+//! first or oldest first as its row says) up to the entry under the cursor (`Id`), at most
+//! `[logs] max-entries-per-poll`. An entry without `Id` is skipped with a warning; a cursor entry
+//! that is gone, or a shorter log, means the log was cleared or wrapped.
+//!
+//! [`entry`] and [`after_cursor`] are pure and tested on the DMTF mockups' entries.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::client::Session;
+use super::log_services::{self, VendorLogs};
+use super::shapes;
+use crate::hal::HalError;
+use crate::model::{LogEntry, LogFollow, LogPolicy, LogSeverity, Logs, MacAddr};
+
+/// Entries asked for per page (`$top`).
+const PAGE: usize = 50;
+/// Pages (`Members@odata.nextLink`) followed per log per poll at most.
+const MAX_PAGES: usize = 20;
+
+/// Where the reading of one log stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCursor {
+    /// The newest entry read; `None`: the log was empty.
+    pub last_id: Option<String>,
+    /// `Members@odata.count` then, when the BMC says.
+    pub count: Option<u64>,
+}
+
+/// What a log read needs of its backend.
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    pub session: &'a Session,
+    /// The BMC's label, for warnings.
+    pub bmc: &'a str,
+    pub mac: MacAddr,
+    pub cursors: &'a crate::hal::cursors::Cursors,
+    pub policy: &'a LogPolicy,
+}
+
+/// The log state of one Redfish BMC.
+#[derive(Debug, Default)]
+pub struct RedfishLogs {
+    /// The entry collections read (`/redfish/v1/.../LogServices/Log/Entries`); `None` until found.
+    services: Option<Vec<String>>,
+    vendor: Option<&'static VendorLogs>,
+    cursors: HashMap<String, Option<LogCursor>>,
+    follow: LogFollow,
+}
+
+/// The log's name in entries, cursors and events: the service path below `/redfish/v1/`.
+fn log_name(entries: &str) -> String {
+    entries
+        .trim_start_matches("/redfish/v1/")
+        .trim_end_matches("/Entries")
+        .to_string()
+}
+
+/// A LogEntry document as a log entry; `None` without `Id` (nor an `@odata.id` to name it).
+pub fn entry(m: &Value, log: &str) -> Option<LogEntry> {
+    let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+    let id = s("Id").or_else(|| {
+        s("@odata.id").and_then(|p| {
+            p.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .map(str::to_string)
+        })
+    })?;
+    let severity = match s("Severity").as_deref() {
+        Some("Critical") => LogSeverity::Critical,
+        Some("Warning") => LogSeverity::Warning,
+        _ => LogSeverity::Ok,
+    };
+    let created_ms = s("Created")
+        .and_then(|c| humantime::parse_rfc3339_weak(c.trim_end_matches('Z')).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64);
+    Some(LogEntry {
+        log: log.to_string(),
+        id,
+        created_ms,
+        severity,
+        sensor_type: s("SensorType"),
+        sensor: m
+            .get("SensorNumber")
+            .and_then(Value::as_u64)
+            .map(|n| format!("#{n:#04x}")),
+        message: s("Message").unwrap_or_default(),
+        detail: s("EntryType"),
+        message_id: s("MessageId"),
+    })
+}
+
+/// Of entries oldest first, those after the cursor, and whether the log was cleared or wrapped
+/// (the cursor's entry is gone, or the log shrank).
+pub fn after_cursor(
+    entries: Vec<LogEntry>,
+    cursor: Option<&LogCursor>,
+    count: Option<u64>,
+    complete: bool,
+) -> (Vec<LogEntry>, bool) {
+    let Some(c) = cursor else {
+        return (entries, false);
+    };
+    let shrank = matches!((c.count, count), (Some(old), Some(new)) if new < old);
+    let Some(last) = &c.last_id else {
+        // The log was empty: everything in it is new.
+        return (entries, false);
+    };
+    match entries.iter().rposition(|e| &e.id == last) {
+        Some(i) if !shrank => (entries.into_iter().skip(i + 1).collect(), false),
+        // Not in what was read: gone (cleared, wrapped) when the whole log was read or it shrank,
+        // else simply more new entries than one poll reads.
+        _ => (entries, complete || shrank),
+    }
+}
+
+impl RedfishLogs {
+    /// Reads what is new in every log; `None` when logs are off or the BMC has none.
+    pub async fn read(
+        &mut self,
+        at: &Reader<'_>,
+        system: &Value,
+        manager: Option<&Value>,
+    ) -> Option<Logs> {
+        let Reader {
+            session: s,
+            bmc,
+            mac,
+            cursors,
+            policy,
+        } = *at;
+        if !policy.enabled {
+            return None;
+        }
+        if self.services.is_none() {
+            let manufacturer = system
+                .get("Manufacturer")
+                .or_else(|| manager.and_then(|m| m.get("Manufacturer")))
+                .and_then(Value::as_str);
+            let vendor = log_services::for_manufacturer(manufacturer);
+            self.vendor = Some(vendor);
+            self.services = Some(find(s, vendor, system, manager).await);
+        }
+        let services = self.services.clone().unwrap_or_default();
+        if services.is_empty() {
+            return None;
+        }
+        let vendor = self
+            .vendor
+            .unwrap_or(&log_services::VENDORS[log_services::VENDORS.len() - 1]);
+        let mut fresh_all = Vec::new();
+        let mut backfill = Vec::new();
+        let mut cleared_any = false;
+        let mut total = 0;
+        for entries_path in &services {
+            let name = log_name(entries_path);
+            let cursor = self
+                .cursors
+                .entry(name.clone())
+                .or_insert_with(|| cursors.get(mac, &name))
+                .clone();
+            match read_log(s, bmc, vendor, entries_path, &name, cursor.as_ref(), policy).await {
+                Ok((entries, count, complete)) => {
+                    total += count.unwrap_or(entries.len() as u64);
+                    let newest = entries.last().map(|e| e.id.clone());
+                    let (new, cleared) = after_cursor(entries, cursor.as_ref(), count, complete);
+                    let c = LogCursor {
+                        last_id: newest.or_else(|| {
+                            cursor
+                                .as_ref()
+                                .and_then(|c| c.last_id.clone())
+                                .filter(|_| !cleared)
+                        }),
+                        count,
+                    };
+                    cursors.set(mac, &name, &c);
+                    self.cursors.insert(name.clone(), Some(c));
+                    cleared_any |= cleared;
+                    if cursor.is_none() {
+                        backfill.extend(new);
+                    } else {
+                        fresh_all.extend(new);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(bmc = %bmc, log = %name, error = %e, "redfish log read failed")
+                }
+            }
+        }
+        let keep = fresh_all.len().saturating_sub(policy.max_per_poll);
+        let fresh_all: Vec<LogEntry> = fresh_all.into_iter().skip(keep).collect();
+        if !backfill.is_empty() {
+            // Logs read for the first time: counted and kept, not sent.
+            self.follow.absorb(policy, backfill, true, false, now_ms());
+        }
+        let mut logs = self
+            .follow
+            .absorb(policy, fresh_all, false, cleared_any, now_ms());
+        logs.total = total;
+        Some(logs)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The entry collections of the vendor's LogServices under the system and the manager.
+async fn find(
+    s: &Session,
+    vendor: &VendorLogs,
+    system: &Value,
+    manager: Option<&Value>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for doc in [Some(system), manager].into_iter().flatten() {
+        let Some(coll) = shapes::link(doc, "LogServices") else {
+            continue;
+        };
+        let Ok(c) = s.get(&coll).await else { continue };
+        for service in shapes::members(&c) {
+            if !vendor.reads(&service) {
+                continue;
+            }
+            let entries = match s.get(&service).await {
+                Ok(d) => shapes::link(&d, "Entries"),
+                Err(_) => None,
+            };
+            out.extend(entries);
+        }
+    }
+    out.truncate(8);
+    out
+}
+
+/// One log's entries, oldest first: all when the log is short, else the newest pages back to the
+/// cursor, at most `max_per_poll`; with `Members@odata.count` and whether the whole log was read.
+async fn read_log(
+    s: &Session,
+    bmc: &str,
+    vendor: &VendorLogs,
+    entries_path: &str,
+    name: &str,
+    cursor: Option<&LogCursor>,
+    policy: &LogPolicy,
+) -> Result<(Vec<LogEntry>, Option<u64>, bool), HalError> {
+    let mut read: Vec<LogEntry> = Vec::new();
+    let mut count = None;
+    let mut complete = false;
+    let mut skipped = 0u64;
+    let mut url = if vendor.top_skip {
+        format!("{entries_path}?$top={PAGE}")
+    } else {
+        entries_path.to_string()
+    };
+    for page in 0..MAX_PAGES {
+        let doc = s.get(&url).await?;
+        count = count.or(doc.get("Members@odata.count").and_then(Value::as_u64));
+        let members = doc
+            .get("Members")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let got = members.len();
+        let mut hit_cursor = false;
+        for m in &members {
+            match entry(m, name) {
+                Some(e) => {
+                    hit_cursor |= vendor.newest_first
+                        && cursor.is_some_and(|c| c.last_id.as_deref() == Some(e.id.as_str()));
+                    read.push(e);
+                }
+                None => skipped += 1,
+            }
+            if hit_cursor {
+                break;
+            }
+        }
+        let next = doc
+            .get("Members@odata.nextLink")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                (vendor.top_skip && got == PAGE)
+                    .then(|| format!("{entries_path}?$top={PAGE}&$skip={}", (page + 1) * PAGE))
+            });
+        // Newest first: stop at the cursor or at the bound; oldest first: read to the end.
+        if vendor.newest_first && (hit_cursor || read.len() >= policy.max_per_poll) {
+            break;
+        }
+        match next {
+            Some(n) if got > 0 => url = n,
+            _ => {
+                complete = true;
+                break;
+            }
+        }
+        if !vendor.newest_first && read.len() > 4 * policy.max_per_poll {
+            // An oldest-first log this long: keep only its newest part in memory.
+            let drop = read.len() - policy.max_per_poll;
+            read.drain(..drop);
+        }
+    }
+    if skipped > 0 {
+        tracing::warn!(bmc = %bmc, log = %name, skipped, "redfish log entries without Id skipped");
+    }
+    if vendor.newest_first {
+        read.reverse();
+    }
+    Ok((read, count, complete))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOCKUP: &str = include_str!(
+        "../../../tests/fixtures/redfish-mockups/public-rackmount1/Systems/437XR1138R2/LogServices/Log1/Entries/index.json"
+    );
+
+    fn mockup() -> Vec<LogEntry> {
+        let v: Value = serde_json::from_str(MOCKUP).expect("json");
+        v["Members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .filter_map(|m| entry(m, "Systems/437XR1138R2/LogServices/Log1"))
+            .collect()
+    }
+
+    #[test]
+    fn mockup_entries_read_with_their_severity_and_message() {
+        let e = mockup();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].id, "1");
+        assert_eq!(e[0].severity, LogSeverity::Critical);
+        assert_eq!(e[0].message, "Temperature threshold exceeded");
+        assert_eq!(e[0].sensor_type.as_deref(), Some("Temperature"));
+        assert_eq!(e[0].message_id.as_deref(), Some("0x592A28"));
+        assert_eq!(e[0].detail.as_deref(), Some("SEL"));
+        assert_eq!(e[0].created_ms, Some(1_331_131_440_000)); // 2012-03-07T14:44:00Z
+        assert_eq!(
+            log_name("/redfish/v1/Managers/BMC/LogServices/Log/Entries"),
+            "Managers/BMC/LogServices/Log"
+        );
+    }
+
+    #[test]
+    fn hostile_entries_are_skipped_or_cut() {
+        let no_id = serde_json::json!({"Message": "who am I", "Severity": "Critical"});
+        assert_eq!(entry(&no_id, "l"), None);
+        let huge =
+            serde_json::json!({"Id": "9", "Message": "x".repeat(1 << 20), "Created": "yesterday"});
+        let mut e = entry(&huge, "l").expect("entry");
+        assert_eq!(e.created_ms, None);
+        assert!(e.bound());
+        assert_eq!(e.message.len(), crate::model::MAX_LOG_MESSAGE_CHARS);
+        let link_only =
+            serde_json::json!({"@odata.id": "/redfish/v1/Managers/1/LogServices/Sel/Entries/77"});
+        assert_eq!(entry(&link_only, "l").map(|e| e.id), Some("77".into()));
+    }
+
+    #[test]
+    fn the_cursor_splits_old_from_new_and_sees_a_clear() {
+        let all = mockup();
+        let c1 = LogCursor {
+            last_id: Some("1".into()),
+            count: Some(2),
+        };
+        let (new, cleared) = after_cursor(all.clone(), Some(&c1), Some(2), true);
+        assert_eq!(new.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["2"]);
+        assert!(!cleared);
+        let c2 = LogCursor {
+            last_id: Some("2".into()),
+            count: Some(2),
+        };
+        assert_eq!(
+            after_cursor(all.clone(), Some(&c2), Some(2), true),
+            (vec![], false)
+        );
+        // The cursor's entry is gone from a whole log: cleared, all of it is new.
+        let gone = LogCursor {
+            last_id: Some("7".into()),
+            count: Some(7),
+        };
+        let (new, cleared) = after_cursor(all.clone(), Some(&gone), Some(2), true);
+        assert_eq!((new.len(), cleared), (2, true));
+        // Not found in a partial read of a longer log: more new entries than one poll, no clear.
+        let far = LogCursor {
+            last_id: Some("0".into()),
+            count: Some(1),
+        };
+        assert!(!after_cursor(all.clone(), Some(&far), Some(900), false).1);
+        assert_eq!(after_cursor(all.clone(), None, Some(2), true).0.len(), 2);
+        // The log was empty at the last read: all of it is new, no clear.
+        let empty = LogCursor {
+            last_id: None,
+            count: Some(0),
+        };
+        assert_eq!(after_cursor(all, Some(&empty), Some(2), true).0.len(), 2);
+    }
+}

@@ -1,0 +1,200 @@
+//! Hostile BMC logs, from the simulator: an IPMI SEL record of the wrong length is skipped with a
+//! warning and the records around it arrive; a full SEL (60,000 records) on the first read costs
+//! a handful of requests, not 60,000; a Redfish LogService of 100,000 entries, entries without
+//! `Id` and a 1 MB message are bounded and skipped while the rest of the BMC is read as before.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::*;
+use bmc_catcher::config::{Config, ProtocolChoice};
+use bmc_catcher::hal::{Bmc, Connector};
+use bmc_catcher::model::{EventKind, LogEntry, MacAddr, Target};
+use bmc_catcher::poller::poll_one;
+use bmc_catcher::store::{Recorder, Store};
+use bmc_sim::SimProtocol;
+
+struct Catcher {
+    bmc: Arc<dyn Bmc>,
+    target: Target,
+    store: Store,
+    events: Arc<Recorder>,
+}
+
+impl Catcher {
+    fn new(bed: &TestBed, protocol: ProtocolChoice) -> Catcher {
+        let sim = &bed.fleet.bmcs[0];
+        let ip = match protocol {
+            ProtocolChoice::Ipmi => sim.ipmi.clone().expect("ipmi").0.ip(),
+            _ => sim.addr.ip(),
+        };
+        // An IPMI-only fleet has no Redfish port for the test bed's config to name.
+        let mut c = match protocol {
+            ProtocolChoice::Ipmi => Config::default(),
+            _ => bed.config(),
+        };
+        c.poll.protocol = protocol;
+        c.poll.timeout = Duration::from_secs(30);
+        c.ipmi.port = bed.fleet.ipmi_port();
+        let target = Target {
+            mac: sim.bmc.mac.to_string().parse::<MacAddr>().expect("mac"),
+            ip,
+            port: None,
+            hostname: None,
+            lease_ends: None,
+        };
+        let creds = match protocol {
+            ProtocolChoice::Ipmi => bmc_catcher::config::Credentials::single("admin", "password"),
+            _ => bed.credentials(),
+        };
+        let bmc = Connector::new(&c, creds)
+            .expect("connector")
+            .connect(&target);
+        let store = Store::new("test");
+        let events = Arc::new(Recorder::default());
+        store.observe(events.clone());
+        store.upsert_target(target.clone());
+        Catcher {
+            bmc,
+            target,
+            store,
+            events,
+        }
+    }
+
+    /// One poll into the store: the new log entries it sent.
+    async fn poll(&self) -> Vec<LogEntry> {
+        let snap = poll_one(&*self.bmc, &self.target, "test", Duration::from_secs(30)).await;
+        assert!(snap.up, "{snap:?}");
+        assert!(snap.reading.sensors.ok().is_some(), "the rest is read");
+        self.store.record(snap);
+        self.events
+            .take()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::LogEntry { entry } => Some(entry),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn logs(&self) -> bmc_catcher::model::Logs {
+        self.store
+            .get(self.target.mac)
+            .and_then(|e| e.snapshot)
+            .and_then(|s| s.reading.logs.clone())
+            .expect("logs read")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_length_sel_record_is_skipped_and_its_neighbours_arrive() {
+    let bed = TestBed::new()
+        .protocols(vec![SimProtocol::Ipmi])
+        .start()
+        .await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    let c = Catcher::new(&bed, ProtocolChoice::Ipmi);
+    assert_eq!(c.poll().await, []);
+    let bad = {
+        let mut st = sim.state();
+        st.sel.event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
+        let bad = st.sel.event(0x0c, 0x11, 0x6f, [0x01, 0xff, 0xff]);
+        st.sel.event(0x07, 0x12, 0x6f, [0x00, 0xff, 0xff]);
+        st.sel.wrong_length = Some(bad);
+        bad
+    };
+    let got = c.poll().await;
+    let words: Vec<(&str, &str)> = got
+        .iter()
+        .map(|e| (e.sensor.as_deref().unwrap_or(""), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            ("Temperature #0x42", "Upper Critical going high"),
+            ("Processor #0x12", "IERR")
+        ],
+        "record {bad:#06x} skipped"
+    );
+    sim.state().sel.event(0x08, 0x13, 0x6f, [0x01, 0xff, 0xff]);
+    let got = c.poll().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].message, "Failure detected");
+    // One old record deleted (Delete SEL Entry, no erase): the log shrank, nothing is new and
+    // nothing is sent again.
+    sim.state().sel.records.pop_front();
+    assert_eq!(c.poll().await, []);
+    sim.state().sel.event(0x14, 0x15, 0x6f, [0x00, 0xff, 0xff]);
+    let got = c.poll().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].message, "Power Button pressed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sel_on_first_read_costs_one_bounded_read() {
+    let bed = TestBed::new()
+        .protocols(vec![SimProtocol::Ipmi])
+        .start()
+        .await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    sim.state().sel.fill(60_000);
+    let (_, handle) = bed.fleet.bmcs[0].ipmi.clone().expect("ipmi");
+    let c = Catcher::new(&bed, ProtocolChoice::Ipmi);
+    c.poll().await; // the session, SDRs, FRU: read once
+    let logs = c.logs();
+    assert_eq!(logs.total, 60_000);
+    assert_eq!(logs.entries.len(), 1, "only the newest record was read");
+    assert!(logs.sel_used_ratio.is_some_and(|r| r > 0.9), "{logs:?}");
+    let before = handle.requests();
+    sim.state().sel.event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
+    let got = c.poll().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let cost = handle.requests() - before;
+    assert!(cost < 40, "one new record costs a few requests: {cost}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_redfish_log_is_bounded_and_skipped() {
+    let bed = TestBed::new().start().await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    let c = Catcher::new(&bed, ProtocolChoice::Redfish);
+    sim.state().sel.event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
+    assert_eq!(c.poll().await, [], "the first read sends nothing");
+    assert_eq!(c.logs().entries.len(), 1);
+    // A 1 MB message: cut to 1024 characters.
+    {
+        let mut st = sim.state();
+        st.sel.redfish_message = Some("m".repeat(1 << 20));
+        st.sel.event(0x0c, 0x11, 0x6f, [0x01, 0xff, 0xff]);
+    }
+    let got = c.poll().await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        got[0].message.len(),
+        bmc_catcher::model::MAX_LOG_MESSAGE_CHARS
+    );
+    // 100,000 more entries: at most [logs] max-entries-per-poll (200) arrive, the snapshot keeps 50.
+    {
+        let mut st = sim.state();
+        st.sel.redfish_message = None;
+        st.sel.redfish_bulk = 100_000;
+    }
+    let got = c.poll().await;
+    assert_eq!(got.len(), 200, "bounded");
+    assert_eq!(
+        got.last().map(|e| e.id.as_str()),
+        Some("b99999"),
+        "the newest"
+    );
+    assert_eq!(c.logs().entries.len(), 50);
+    assert_eq!(c.poll().await, [], "nothing twice");
+    // Entries without Id: skipped with a warning; nothing else lost.
+    {
+        let mut st = sim.state();
+        st.sel.redfish_bulk = 0;
+        st.sel.redfish_without_id = true;
+    }
+    let got = c.poll().await;
+    assert!(got.is_empty(), "{got:?}");
+}
