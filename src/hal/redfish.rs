@@ -321,7 +321,7 @@ impl RedfishBmc {
             refused_certificate_expires: None,
             tls_refusal: None,
             dropped: env.dropped,
-            logs,
+            logs: logs.map(Box::new),
         }
     }
 

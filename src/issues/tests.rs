@@ -304,7 +304,7 @@ fn a_critical_log_entry_raises_until_it_ages_out_and_a_full_sel_raises_too() {
         }),
         ..Default::default()
     };
-    snap(&mut e).reading.logs = Some(logs);
+    snap(&mut e).reading.logs = Some(Box::new(logs));
     let found = evaluate(std::slice::from_ref(&e), &settings());
     assert_eq!(
         types(&found, &e),

@@ -29,9 +29,10 @@ pub struct Reading {
     /// `max-psus-per-bmc`: counted, not kept (see [`Reading::bound`]).
     #[serde(default, skip_serializing_if = "Dropped::is_none")]
     pub dropped: Dropped,
-    /// The BMC's own event log (IPMI SEL, Redfish LogServices); absent when not read.
+    /// The BMC's own event log (IPMI SEL, Redfish LogServices); absent when not read. Boxed:
+    /// most snapshots (every BMC that answers nothing) carry none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logs: Option<Logs>,
+    pub logs: Option<Box<Logs>>,
 }
 
 /// Why a BMC's certificate was refused (a read failed with [`ErrorKind::Tls`](super::ErrorKind)).

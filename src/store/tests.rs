@@ -237,7 +237,7 @@ fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
     drain(&mut rx);
     let mut s = snap(Some(PowerState::On), Health::Ok);
     let e = log_entry("0x0004", LogSeverity::Critical);
-    s.reading.logs = Some(Logs {
+    s.reading.logs = Some(Box::new(Logs {
         entries: vec![e.clone()],
         fresh: vec![e.clone()],
         last_critical: Some(LastCritical {
@@ -245,7 +245,7 @@ fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
             seen_ms: now_ms() - 10,
         }),
         ..Logs::default()
-    });
+    }));
     store.record(s.clone());
     assert_eq!(drain(&mut rx), [EventKind::LogEntry { entry: e.clone() }]);
     // A poll that read no log keeps the entries, none of them new.
@@ -274,10 +274,10 @@ fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
     assert_eq!(acked(&store), None);
     // A cleared log: one log-cleared.
     let mut s = snap(Some(PowerState::On), Health::Ok);
-    s.reading.logs = Some(Logs {
+    s.reading.logs = Some(Box::new(Logs {
         cleared: true,
         ..Logs::default()
-    });
+    }));
     store.record(s);
     assert_eq!(
         drain(&mut rx),

@@ -131,7 +131,7 @@ pub(super) async fn poll_session(
         refused_certificate_expires: None,
         tls_refusal: None,
         dropped,
-        logs,
+        logs: logs.map(Box::new),
     })
 }
 

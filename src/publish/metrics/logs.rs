@@ -18,7 +18,7 @@ pub(super) fn encode(
 ) -> Result<(), std::fmt::Error> {
     let logs: Vec<(String, &crate::model::Logs)> = snaps
         .iter()
-        .filter_map(|s| s.reading.logs.as_ref().map(|l| (s.mac.to_string(), l)))
+        .filter_map(|s| s.reading.logs.as_deref().map(|l| (s.mac.to_string(), l)))
         .collect();
     if logs.is_empty() {
         return Ok(());

@@ -82,7 +82,7 @@ impl Catcher {
         self.store
             .get(self.target.mac)
             .and_then(|e| e.snapshot)
-            .and_then(|s| s.reading.logs.clone())
+            .and_then(|s| s.reading.logs.as_deref().cloned())
             .expect("logs read")
     }
 }
