@@ -11,6 +11,7 @@ use crate::poller::PollStats;
 use crate::store::Store;
 
 mod collector;
+mod process;
 mod text_format;
 
 /// Builds the registry: self-metrics plus the scrape-time collector over `store`.
