@@ -131,8 +131,37 @@ fn demo_runs_and_shows_the_fleet() {
     assert!(text.contains("/metrics"), "{text}");
     assert!(text.contains("/api/v1/bmcs"), "{text}");
     assert!(text.contains("02:00:00:00:00:03"), "{text}");
-    assert!(text.contains("redfish  On"), "a polled Redfish row: {text}");
-    assert!(text.contains("ipmi     On"), "a polled IPMI row: {text}");
+    // The status columns: MAC IP PROTO POWER WATTS TEMP LED WHEN ISSUES.
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() == 9 && f[0].starts_with("02:00:00:00:00:"))
+        .collect();
+    let polled = |proto: &str| rows.iter().any(|f| f[2] == proto && f[3] == "on");
+    assert!(polled("redfish"), "a polled Redfish row: {text}");
+    assert!(polled("ipmi"), "a polled IPMI row: {text}");
+    // Piped, a table is printed only when it differs from the one before (ages aside).
+    let tables: Vec<String> = text
+        .split("MAC ")
+        .skip(1)
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.starts_with("02:"))
+                .map(|l| {
+                    let mut f: Vec<&str> = l.split_whitespace().collect();
+                    if f.len() == 9 {
+                        f.remove(7);
+                    }
+                    f.join(" ")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(
+        tables.windows(2).all(|w| w[0] != w[1]),
+        "the same table printed twice: {text}"
+    );
     assert!(
         text.contains("every Redfish and IPMI session was closed"),
         "{text}"
