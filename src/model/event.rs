@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{ErrorKind, Health, IssueType, MacAddr, PowerState, Severity};
 
 /// A change worth telling someone about.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum EventKind {
@@ -76,6 +77,7 @@ impl EventKind {
     }
 }
 
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub schema_version: u32,
