@@ -520,6 +520,36 @@ async fn poll_once(cfg: std::path::PathBuf) -> std::process::Output {
 }
 
 /// `bmc-catcher check-config --config CFG`.
+#[test]
+fn check_config_refuses_a_web_config_the_daemon_could_not_use() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let web = dir.path().join("web.yml");
+    let cfg = write_config(
+        dir.path(),
+        "",
+        443,
+        &format!("web-config-file = \"{}\"\n", web.display()),
+    );
+    std::fs::write(&web, "basic_auth_users:\n  prometheus: hunter2\n").expect("web");
+    let out = check_config(&cfg);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("basic_auth_users.prometheus") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let hash = bcrypt::hash_with_salt("hunter2", 4, [5; 16])
+        .expect("hash")
+        .format_for_version(bcrypt::Version::TwoY);
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).expect("web");
+    let out = check_config(&cfg);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn check_config(cfg: &std::path::Path) -> std::process::Output {
     Command::new(bin())
         .args(["check-config", "--config"])
