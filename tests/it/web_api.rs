@@ -72,7 +72,7 @@ async fn the_landing_page_links_the_endpoints_and_api_errors_are_json() {
     daemon.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_web_config_puts_tls_and_basic_auth_in_front_of_metrics_and_api() {
     let bed = TestBed::new().start().await;
     let dir = bed.dir.path();
@@ -160,6 +160,51 @@ async fn a_web_config_puts_tls_and_basic_auth_in_front_of_metrics_and_api() {
         .await
         .expect("api");
     assert_eq!(api.status(), 200);
+
+    // The views read the guarded API: the CA by --api-ca, the password from the environment.
+    std::fs::write(dir.join("ca.pem"), ck.cert.pem()).expect("ca");
+    let status = |password: Option<&str>| {
+        let mut cmd = std::process::Command::new(crate::common::bin());
+        cmd.args([
+            "status",
+            "--api",
+            &base,
+            "--api-user",
+            "prometheus",
+            "--api-ca",
+        ])
+        .arg(dir.join("ca.pem"))
+        .env_remove("BMC_CATCHER_API_PASSWORD");
+        if let Some(p) = password {
+            cmd.env("BMC_CATCHER_API_PASSWORD", p);
+        }
+        cmd.output().expect("status")
+    };
+    let (good, wrong, none) = tokio::task::block_in_place(|| {
+        (
+            status(Some("scrape-pass")),
+            status(Some("guess")),
+            status(None),
+        )
+    });
+    let text = String::from_utf8_lossy(&good.stdout);
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(
+        text.starts_with("MAC ") && text.lines().count() == 2,
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(!wrong.status.success() && err.contains("401"), "{err}");
+    assert!(!err.contains("guess"), "the password leaked: {err}");
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        !none.status.success() && err.contains("BMC_CATCHER_API_PASSWORD"),
+        "{err}"
+    );
 
     // Plain HTTP on the TLS port gets no answer.
     let plain = reqwest::Client::builder()
