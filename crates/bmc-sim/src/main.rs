@@ -86,10 +86,10 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    for n in args
+    if let Some(n) = args
         .fault_bmc
         .iter()
-        .filter(|n| **n == 0 || **n > fleet.bmcs.len())
+        .find(|n| **n == 0 || **n > fleet.bmcs.len())
     {
         eprintln!(
             "bmc-sim: --fault-bmc {n}: the fleet has BMCs 1 to {}",
