@@ -45,6 +45,15 @@ pub fn config_exit(e: &ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG as u8)
 }
 
+/// Checks `[http] web-config-file` as the daemon will read it: `Some(78)` after naming what is
+/// wrong (file and key, never a value).
+pub fn web_config_exit(cfg: &Config) -> Option<ExitCode> {
+    let file = cfg.http.web_config_file.as_ref()?;
+    let e = crate::publish::http::web_config::WebConfig::load(file).err()?;
+    eprintln!("bmc-catcher: configuration error: [http] web-config-file: {e}");
+    Some(ExitCode::from(EXIT_CONFIG as u8))
+}
+
 /// Seconds since the Unix epoch, from the wall clock.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -90,7 +90,12 @@ impl Daemon {
         if config.nats.url.is_some() {
             nats_stats.register(&mut reg);
         }
-        let state = Arc::new(ApiState::new(store.clone(), reg));
+        let web = match &config.http.web_config_file {
+            Some(file) => http::web_config::WebConfig::load(file)
+                .context("[http] web-config-file cannot be used")?,
+            None => http::web_config::WebConfig::default(),
+        };
+        let state = Arc::new(ApiState::new(store.clone(), reg).with_auth(web.auth.clone()));
         let nofile = http::server::nofile_limit();
         let limits = Limits::of(config, nofile);
         if limits.max_connections < config.http.max_connections {
@@ -172,10 +177,13 @@ impl Daemon {
             router(state),
             limits,
             http_stats,
+            web.tls.clone(),
             cancel.clone(),
         ));
         tracing::info!(
             %addr,
+            http.tls = web.tls.is_some(),
+            http.basic_auth = web.auth.is_some(),
             partition = %config.partition,
             http.max_connections = limits.max_connections,
             "bmc-catcher running"

@@ -97,9 +97,13 @@ impl HalError {
 }
 
 impl BmcInfo {
-    /// `mac@ip:port`, how errors and logs name a BMC.
+    /// `mac@ip:port`, how errors and logs name a BMC; `mac@ip` while `auto` has not found its
+    /// protocol (the port would be a guess: Redfish's for a BMC that may speak only IPMI).
     pub fn label(&self) -> String {
-        format!("{}@{}:{}", self.mac, self.ip, self.port)
+        match self.protocol {
+            Some(_) => format!("{}@{}:{}", self.mac, self.ip, self.port),
+            None => format!("{}@{}", self.mac, self.ip),
+        }
     }
 
     /// The backend's name for logs: `redfish`, `ipmi` or `auto`.

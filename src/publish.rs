@@ -4,3 +4,5 @@
 pub mod http;
 pub mod metrics;
 pub mod nats;
+#[cfg(test)]
+mod schema;

@@ -15,3 +15,4 @@ pub mod probe_capture;
 mod reload;
 pub mod service_unit;
 mod tls_pin;
+mod web_api;

@@ -1,4 +1,5 @@
-//! `bmc-catcher check-config`: validates the config and the credentials file it names, prints the
+//! `bmc-catcher check-config`: validates the config, the credentials file and the web config it
+//! names (exit 78 naming the file and key of a bad one), prints the
 //! effective settings as TOML (secrets never) and which leases count, warns when the leases file
 //! does not exist yet or is something the daemon will refuse (a FIFO, a device, a directory, larger
 //! than `max-leases-file-size`; checked after opening it without blocking, before reading), and
@@ -39,6 +40,9 @@ fn summarize(cfg: &crate::config::Config) {
 pub fn run(config: &Path) -> ExitCode {
     match crate::config::load(config) {
         Ok((cfg, _)) => {
+            if let Some(exit) = super::web_config_exit(&cfg) {
+                return exit;
+            }
             print!("{}", cfg.to_toml());
             eprintln!(
                 "leases: {}",

@@ -1,8 +1,9 @@
 //! `bmc-catcher demo`: the newcomer's first command. Starts a fleet of simulated BMCs on loopback,
 //! Redfish (each thermal/power shape) and IPMI alternating (more with `--count`), writes their dhcpd leases into a temp
 //! dir, runs the real daemon against that file, prints the URLs, and shows a live table until Ctrl-C
-//! (or `--duration`). Every 20 s it flips the power of one simulated server, and every 30 s one
-//! BMC logs an event (a `log-entry`, shown by `bmc-catcher logs MAC`), so changes show.
+//! (or `--duration`), in the columns and words of `status`; piped, only when the table changed. Every
+//! 20 s it flips the power of one simulated server, and every 30 s one BMC logs an event (a
+//! `log-entry`, shown by `bmc-catcher logs MAC`), so changes show.
 
 use std::io::{IsTerminal, Write};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,9 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::table::{Row, Style, status_table};
 use crate::config::{Config, Credentials, LeasesFormat, TlsPolicy};
 use crate::daemon::{Daemon, shutdown_signal};
-use crate::model::SensorKind;
 use crate::store::{Store, now_ms};
 use bmc_sim::state::PowerState;
 use bmc_sim::{FleetSpec, SimFleet, SimProtocol};
@@ -97,6 +98,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  Ctrl-C stops the demo (sessions are logged out on the way).\n");
 
     let tty = std::io::stdout().is_terminal();
+    let style = Style {
+        color: tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        wide: false,
+    };
+    let mut changes = Changes::default();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     let started = tokio::time::Instant::now();
     let deadline = async {
@@ -139,17 +145,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 st.sel.event(0x01, 0x42, 0x01, [0x57, 0x50, 0x4b]);
             }
         }
-        let table = render_table(&daemon.store);
         if tty {
             print!("\x1b[H\x1b[J");
             println!(
                 "bmc-catcher demo   metrics http://{}/metrics   api http://{}/api/v1/bmcs\n",
                 daemon.addr, daemon.addr
             );
-        }
-        print!("{table}");
-        if !tty {
-            println!();
+            print!("{}", render_table(&daemon.store, now_ms(), style));
+        } else if changes.changed(render_table(&daemon.store, 0, style)) {
+            println!("{}", render_table(&daemon.store, now_ms(), style));
         }
         let _ = std::io::stdout().flush();
     }
@@ -168,64 +172,74 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The live table: one row per BMC.
-pub fn render_table(store: &Store) -> String {
-    let mut out = format!(
-        "{:<17} {:<15} {:<8} {:<6} {:>7} {:>9} {:>9}\n",
-        "MAC", "IP", "PROTO", "POWER", "WATTS", "MAX TEMP", "LAST POLL"
-    );
-    let now = now_ms();
-    for e in store.entries() {
-        let (proto, power, watts, temp, age) = match &e.snapshot {
-            None => (
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "pending".into(),
-            ),
-            Some(s) => {
-                let r = &s.reading;
-                let power = r
-                    .power
-                    .ok()
-                    .map(|p| format!("{p:?}"))
-                    .unwrap_or_else(|| "?".into());
-                let watts = r
-                    .power_metrics
-                    .ok()
-                    .and_then(|p| p.consumed_watts)
-                    .map(|w| format!("{w:.0}"))
-                    .unwrap_or_else(|| "-".into());
-                let temp = r
-                    .sensors
-                    .ok()
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x.kind == SensorKind::Temperature)
-                    .filter_map(|x| x.reading)
-                    .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-                    .map(|t| format!("{t:.1}°C"))
-                    .unwrap_or_else(|| "-".into());
-                let age = format!("{}s ago", (now - s.polled_at_ms).max(0) / 1000);
-                let proto = s
-                    .protocol
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "-".into());
-                let power = if s.up { power } else { "DOWN".into() };
-                (proto, power, watts, temp, age)
-            }
-        };
-        out.push_str(&format!(
-            "{:<17} {:<15} {:<8} {:<6} {:>7} {:>9} {:>9}\n",
-            e.target.mac.to_string(),
-            e.target.ip.to_string(),
-            proto,
-            power,
-            watts,
-            temp,
-            age
-        ));
+/// The live table: one row per BMC, the columns and words of `status`.
+pub fn render_table(store: &Store, now_ms: i64, style: Style) -> String {
+    let rows: Vec<Row> = store
+        .entries()
+        .into_iter()
+        .map(|e| Row {
+            partition: store.partition().to_string(),
+            mac: e.target.mac.to_string(),
+            ip: e.target.ip.to_string(),
+            snapshot: e.snapshot.map(std::sync::Arc::unwrap_or_clone),
+        })
+        .collect();
+    status_table(&rows, now_ms, style)
+}
+
+/// Piped, the demo prints a table only when it differs from the last one printed, ages aside
+/// (a log of hundreds of identical tables says nothing).
+#[derive(Debug, Default)]
+pub struct Changes {
+    last: Option<String>,
+}
+
+impl Changes {
+    /// Whether the table whose age-free rendering is `stable` is worth printing.
+    pub fn changed(&mut self, stable: String) -> bool {
+        if self.last.as_ref() == Some(&stable) {
+            return false;
+        }
+        self.last = Some(stable);
+        true
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Target;
+
+    #[test]
+    fn piped_only_changed_tables_are_printed() {
+        let store = Store::new("demo");
+        store.upsert_target(Target {
+            mac: "02:00:00:00:00:01".parse().expect("mac"),
+            ip: "127.0.0.1".parse().expect("ip"),
+            port: None,
+            hostname: None,
+            lease_ends: None,
+        });
+        let plain = Style {
+            color: false,
+            wide: false,
+        };
+        let mut changes = Changes::default();
+        let table = render_table(&store, 0, plain);
+        assert!(table.starts_with("MAC "), "the status columns: {table}");
+        assert!(
+            table.contains("unknown") && table.contains("never"),
+            "{table}"
+        );
+        assert!(changes.changed(table.clone()));
+        assert!(!changes.changed(render_table(&store, 0, plain)));
+        store.upsert_target(Target {
+            mac: "02:00:00:00:00:02".parse().expect("mac"),
+            ip: "127.0.0.2".parse().expect("ip"),
+            port: None,
+            hostname: None,
+            lease_ends: None,
+        });
+        assert!(changes.changed(render_table(&store, 0, plain)));
+    }
 }

@@ -20,6 +20,13 @@ pub struct Source {
     /// Read the NATS KV instead (every partition's catcher).
     #[arg(long)]
     pub nats: Option<String>,
+    /// The CA (PEM) that issued the certificate of an `https://` --api (`[http] web-config-file`).
+    #[arg(long)]
+    pub api_ca: Option<std::path::PathBuf>,
+    /// The user for the API's basic auth; the password is taken from $BMC_CATCHER_API_PASSWORD
+    /// (never from the command line).
+    #[arg(long)]
+    pub api_user: Option<String>,
     #[command(flatten)]
     pub config: super::ViewConfig,
     /// Only this partition.
@@ -69,7 +76,8 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
                 }
                 format!("http://{a}")
             });
-            let views = from_api(base.trim_end_matches('/'), pages::MAX_LIMIT).await?;
+            let client = api_client(source)?;
+            let views = from_api(&client, base.trim_end_matches('/'), pages::MAX_LIMIT).await?;
             views
                 .into_iter()
                 .map(|v| Row {
@@ -91,18 +99,53 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// Where the password for `--api-user` comes from.
+pub const API_PASSWORD_ENV: &str = "BMC_CATCHER_API_PASSWORD";
+
+/// The HTTP client for the API: `--api-ca` trusted, `--api-user` and its password sent.
+struct ApiClient {
+    http: reqwest::Client,
+    user: Option<(String, secrecy::SecretString)>,
+}
+
+fn api_client(source: &Source) -> anyhow::Result<ApiClient> {
+    let mut builder = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(10));
+    if let Some(ca) = &source.api_ca {
+        let pem = crate::config::file::read(ca)?;
+        for cert in reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .with_context(|| format!("--api-ca {}: no PEM certificate", ca.display()))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let user = match &source.api_user {
+        None => None,
+        Some(u) => {
+            let password = std::env::var(API_PASSWORD_ENV)
+                .with_context(|| format!("--api-user {u} needs ${API_PASSWORD_ENV}"))?;
+            Some((u.clone(), secrecy::SecretString::from(password)))
+        }
+    };
+    Ok(ApiClient {
+        http: builder.build()?,
+        user,
+    })
+}
+
 /// Every BMC the daemon at `base` knows: its `/api/v1/bmcs` pages of `limit`, following
 /// `Link: rel="next"`.
-async fn from_api(base: &str, limit: usize) -> anyhow::Result<Vec<BmcView>> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()?;
+async fn from_api(client: &ApiClient, base: &str, limit: usize) -> anyhow::Result<Vec<BmcView>> {
+    use secrecy::ExposeSecret;
     let mut url = format!("{base}/api/v1/bmcs?limit={limit}");
     let mut views = Vec::new();
     loop {
-        let response = client
-            .get(&url)
+        let mut request = client.http.get(&url);
+        if let Some((user, password)) = &client.user {
+            request = request.basic_auth(user, Some(password.expose_secret()));
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("cannot reach the daemon at {url}"))?
@@ -207,7 +250,11 @@ mod tests {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
-        let views = super::from_api(&format!("http://{addr}"), 2)
+        let client = super::ApiClient {
+            http: reqwest::Client::new(),
+            user: None,
+        };
+        let views = super::from_api(&client, &format!("http://{addr}"), 2)
             .await
             .expect("three pages");
         let macs: Vec<u8> = views.iter().map(|v| v.target.mac.0[5]).collect();

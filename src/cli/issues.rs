@@ -1,5 +1,6 @@
-//! `bmc-catcher issues`: the BMCs with issues, each issue on its own line (the metalctl layout),
-//! from the API or NATS, filtered by type and severity.
+//! `bmc-catcher issues`: the BMCs with issues, each issue on its own `- detail (type)` line (the
+//! layout of metalctl's `machine issues`), from the API or NATS, filtered by type (comma lists,
+//! ours or metal-api's names) and severity.
 
 use super::fleet::{Output, Source, fetch, print_data, style};
 use super::table::{self as views, IssueFilter};
@@ -9,11 +10,12 @@ use crate::model::{IssueType, Severity};
 pub struct IssuesArgs {
     #[command(flatten)]
     pub source: Source,
-    /// Only these issue types.
-    #[arg(long, num_args = 1..)]
+    /// Only these issue types, comma-separated; metal-api's names (bmc-info-outdated,
+    /// bmc-no-distinct-ip) are understood too.
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
     pub only: Vec<IssueType>,
-    /// Hide these issue types.
-    #[arg(long, num_args = 1..)]
+    /// Hide these issue types, comma-separated; metal-api's names are understood too.
+    #[arg(long, num_args = 1.., value_delimiter = ',')]
     pub omit: Vec<IssueType>,
     /// At least this severity (minor, major, critical).
     #[arg(long)]
@@ -32,7 +34,7 @@ pub async fn issues(args: IssuesArgs) -> anyhow::Result<()> {
     match args.output {
         Output::Table | Output::Wide => print!(
             "{}",
-            views::issues_table(&rows, &filter, style(args.output))
+            views::issues_table(&rows, &filter, crate::store::now_ms(), style(args.output))
         ),
         o => {
             let data: Vec<serde_json::Value> = rows
@@ -47,4 +49,47 @@ pub async fn issues(args: IssuesArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: IssuesArgs,
+    }
+
+    /// What an operator used to metalctl types: comma lists, metal-api's names.
+    #[test]
+    fn only_and_omit_take_comma_lists_and_metal_api_names() {
+        let cli = Cli::try_parse_from([
+            "issues",
+            "--omit",
+            "bmc-info-outdated,bmc-no-distinct-ip",
+            "--only",
+            "unreachable,powersupply-failure",
+            "--only",
+            "info-outdated",
+        ])
+        .expect("parses");
+        assert_eq!(
+            cli.args.omit,
+            [IssueType::InfoOutdated, IssueType::NoDistinctIp]
+        );
+        assert_eq!(
+            cli.args.only,
+            [
+                IssueType::Unreachable,
+                IssueType::PowersupplyFailure,
+                IssueType::InfoOutdated
+            ]
+        );
+        let e = Cli::try_parse_from(["issues", "--omit", "unreachable,nonsense"])
+            .expect_err("an unknown type is refused");
+        assert!(e.to_string().contains("nonsense"), "{e}");
+    }
 }

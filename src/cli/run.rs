@@ -10,6 +10,9 @@ pub async fn run(config: PathBuf) -> ExitCode {
         Ok(c) => c,
         Err(e) => return super::config_exit(&e),
     };
+    if let Some(exit) = super::web_config_exit(&cfg) {
+        return exit;
+    }
     match crate::daemon::run(config.clone(), cfg, creds).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -17,7 +17,7 @@ pub struct StatusArgs {
     /// Only BMCs in this power state.
     #[arg(long, value_enum)]
     pub power: Option<PowerFilter>,
-    /// Only BMCs with this issue type.
+    /// Only BMCs with this issue type (ours or metal-api's name).
     #[arg(long)]
     pub issue: Option<IssueType>,
 }

@@ -1,15 +1,26 @@
-//! The operator views, rendered from snapshots (pure; `cli::fleet` fetches them): `status`, one row
-//! per BMC with a power symbol (⏻ on, ⏾ off; green on, red when a PSU is unhealthy, white when
-//! unknown), watts, hottest temperature, LED, age of the last successful poll and issue count; and
-//! `issues`, metalctl's layout with one BMC per row and its issues beneath each other. Colour and
-//! symbols only when asked (a TTY without `NO_COLOR`); otherwise plain, stable columns.
+//! The operator views, rendered from snapshots (pure; `cli::fleet` fetches them), in the layout of
+//! metalctl's `machine issues`: a `POWER` column with a `●` (green on, red off, white unknown,
+//! yellow when a PSU is unhealthy; in fonts every terminal has) and the word, a `WHEN` column (age of
+//! the last successful poll), and for `issues` one `- detail (type)` line per issue. `status`
+//! ([`status_table`]), `issues` ([`issues_table`]) and `demo` share these columns and words; `-o wide`
+//! adds `PARTITION` and `OWNER` (the hostname the BMC's lease names). Columns are laid out by
+//! comfy-table, which measures display width (IPv6 addresses, wide glyphs, colour codes). Colour
+//! and the dot only when asked (a TTY without `NO_COLOR`); otherwise plain, stable columns. Text a
+//! BMC gave (details, names) is cut and stripped of control characters before it reaches a
+//! terminal.
 
-use std::fmt::Write as _;
-
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::model::{BmcSnapshot, Health, Led, PowerState, SensorKind};
-use crate::model::{IssueType, Severity};
+use crate::model::{BmcSnapshot, Health, IssueType, Led, PowerState, SensorKind, Severity};
+
+mod issues;
+mod status;
+mod yaml;
+
+pub use issues::issues_table;
+pub use status::status_table;
+pub use yaml::to_yaml;
 
 /// One BMC as the views see it (from the JSON API or the NATS KV).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -33,41 +44,46 @@ const WHITE: &str = "\x1b[37m";
 const YELLOW: &str = "\x1b[33m";
 const RESET: &str = "\x1b[0m";
 
+/// The power symbol: U+25CF BLACK CIRCLE, in every monospace font (⏻/⏾ are not).
+pub const DOT: &str = "●";
+
 /// How a row shows its power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PowerCell {
     /// `on`, `off` or `unknown`.
     pub word: &'static str,
-    pub symbol: &'static str,
-    /// The ANSI colour (red when a PSU is in warning or critical health).
+    /// The ANSI colour of the dot (yellow when a PSU is in warning or critical health).
     pub colour: &'static str,
 }
 
-const fn cell(word: &'static str, symbol: &'static str, colour: &'static str) -> PowerCell {
-    PowerCell {
-        word,
-        symbol,
-        colour,
-    }
+const fn cell(word: &'static str, colour: &'static str) -> PowerCell {
+    PowerCell { word, colour }
 }
 
-/// The row's power as a word, a symbol and a colour.
+/// The row's power as a word and a colour.
 pub fn power_cell(s: Option<&BmcSnapshot>) -> PowerCell {
     let Some(s) = s else {
-        return cell("unknown", "⏻", WHITE);
+        return cell("unknown", WHITE);
     };
     let psu_bad = s.reading.psus.ok().is_some_and(|p| {
         p.iter()
             .any(|p| matches!(p.health, Health::Warning | Health::Critical))
     });
-    match (s.up, s.reading.power.ok()) {
-        (true, Some(PowerState::On | PowerState::PoweringOn)) => {
-            cell("on", "⏻", if psu_bad { RED } else { GREEN })
-        }
-        (true, Some(PowerState::Off | PowerState::PoweringOff)) => {
-            cell("off", "⏾", if psu_bad { RED } else { WHITE })
-        }
-        _ => cell("unknown", "⏻", if psu_bad { RED } else { WHITE }),
+    let (word, colour) = match (s.up, s.reading.power.ok()) {
+        (true, Some(PowerState::On | PowerState::PoweringOn)) => ("on", GREEN),
+        (true, Some(PowerState::Off | PowerState::PoweringOff)) => ("off", RED),
+        _ => ("unknown", WHITE),
+    };
+    cell(word, if psu_bad { YELLOW } else { colour })
+}
+
+/// The `POWER` cell: `● on` (coloured dot) on a terminal, `on` otherwise.
+fn power_text(s: Option<&BmcSnapshot>, style: Style) -> String {
+    let PowerCell { word, colour } = power_cell(s);
+    if style.color {
+        format!("{colour}{DOT}{RESET} {word}")
+    } else {
+        word.to_string()
     }
 }
 
@@ -85,8 +101,9 @@ pub fn hottest(s: &BmcSnapshot) -> Option<f64> {
         .reduce(f64::max)
 }
 
-fn age(now_ms: i64, t: Option<i64>) -> String {
-    match t {
+/// The `WHEN` cell: how long ago the last successful poll was (`never`).
+fn when(now_ms: i64, s: Option<&BmcSnapshot>) -> String {
+    match s.and_then(|s| s.last_success_ms) {
         None => "never".into(),
         Some(t) => {
             let s = ((now_ms - t) / 1000).max(0);
@@ -108,103 +125,49 @@ fn led(s: &BmcSnapshot) -> &'static str {
     }
 }
 
-/// The `status` table.
-pub fn status_table(rows: &[Row], now_ms: i64, style: Style) -> String {
-    let mut out = String::new();
-    let head = if style.wide {
-        format!(
-            "{:<10} {:<17} {:<15} {:<8} {:<28} {:<7} {:>6} {:>7} {:<5} {:>7} {:>6}\n",
-            "PARTITION",
-            "MAC",
-            "IP",
-            "PROTO",
-            "VENDOR/MODEL",
-            "POWER",
-            "WATTS",
-            "TEMP",
-            "LED",
-            "LAST OK",
-            "ISSUES"
-        )
-    } else {
-        format!(
-            "{:<17} {:<15} {:<8} {:<7} {:>6} {:>7} {:<5} {:>7} {:>6}\n",
-            "MAC", "IP", "PROTO", "POWER", "WATTS", "TEMP", "LED", "LAST OK", "ISSUES"
-        )
-    };
-    out.push_str(&head);
-    for r in rows {
-        let s = r.snapshot.as_ref();
-        let PowerCell {
-            word,
-            symbol,
-            colour,
-        } = power_cell(s);
-        let power = if style.color {
-            format!("{colour}{symbol}{RESET} {:<5}", word)
-        } else {
-            format!("{word:<7}")
-        };
-        let proto = s
-            .and_then(|s| s.protocol)
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "-".into());
-        let w = s
-            .and_then(watts)
-            .map(|w| format!("{w:.0}"))
-            .unwrap_or_else(|| "-".into());
-        let t = s
-            .and_then(hottest)
-            .map(|t| format!("{t:.1}"))
-            .unwrap_or_else(|| "-".into());
-        let l = s.map(led).unwrap_or("-");
-        let ok = age(now_ms, s.and_then(|s| s.last_success_ms));
-        let n = s.map(|s| s.issues.len()).unwrap_or(0);
-        let issues = if style.color && n > 0 {
-            format!("{YELLOW}{n:>6}{RESET}")
-        } else {
-            format!("{n:>6}")
-        };
-        if style.wide {
-            let model = s
-                .and_then(|s| s.reading.inventory.ok())
-                .map(|i| {
-                    format!(
-                        "{} {}",
-                        i.manufacturer.clone().unwrap_or_default(),
-                        i.model.clone().unwrap_or_default()
-                    )
-                    .trim()
-                    .to_string()
-                })
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| "-".into());
-            let _ = writeln!(
-                out,
-                "{:<10} {:<17} {:<15} {:<8} {:<28} {power} {w:>6} {t:>7} {l:<5} {ok:>7} {issues}",
-                r.partition,
-                r.mac,
-                r.ip,
-                proto,
-                truncate(&model, 28)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "{:<17} {:<15} {:<8} {power} {w:>6} {t:>7} {l:<5} {ok:>7} {issues}",
-                r.mac, r.ip, proto
-            );
-        }
+/// The `OWNER` cell of `-o wide`: the hostname of the BMC's lease.
+fn owner(s: Option<&BmcSnapshot>) -> String {
+    s.and_then(|s| s.hostname.as_deref())
+        .map(|h| clean(h, 40))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Text from a BMC or a lease made safe for a terminal: control characters (escape sequences, line
+/// breaks) become `?`, and it is cut to `max` characters.
+pub fn clean(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(max)
+        .collect();
+    if s.chars().count() > max {
+        out.pop();
+        out.push('…');
     }
     out
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).chain(std::iter::once('…')).collect()
+/// A borderless table with `header`; `right` names the columns aligned right (numbers).
+fn grid(header: &[&str], right: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.iter().map(|h| Cell::new(*h)));
+    for (i, h) in header.iter().enumerate() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_padding((0, 2));
+            if right.contains(h) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
     }
+    t
+}
+
+/// The table's text, each line without trailing blanks and ending in a newline.
+fn finish(t: &Table) -> String {
+    t.lines().map(|l| l.trim_end().to_string() + "\n").collect()
 }
 
 /// Which issues `issues` shows.
@@ -221,87 +184,6 @@ impl IssueFilter {
             && !self.omit.contains(&kind)
             && self.min_severity.is_none_or(|m| severity >= m)
     }
-}
-
-/// The `issues` view: BMCs with at least one kept issue, each issue on its own line.
-pub fn issues_table(rows: &[Row], filter: &IssueFilter, style: Style) -> String {
-    let mut out = format!("{:<17} {:<15} {}\n", "MAC", "IP", "ISSUES");
-    for r in rows {
-        let Some(s) = &r.snapshot else { continue };
-        let kept: Vec<_> = s
-            .issues
-            .iter()
-            .filter(|i| filter.keeps(i.kind, i.severity))
-            .collect();
-        for (n, i) in kept.iter().enumerate() {
-            let (mac, ip) = if n == 0 {
-                (r.mac.as_str(), r.ip.as_str())
-            } else {
-                ("", "")
-            };
-            let sev = match (style.color, i.severity) {
-                (true, Severity::Critical) => format!("{RED}critical{RESET}"),
-                (true, Severity::Major) => format!("{YELLOW}major{RESET}"),
-                (_, s) => s.as_str().to_string(),
-            };
-            let _ = writeln!(out, "{mac:<17} {ip:<15} {} ({sev}): {}", i.kind, i.detail);
-        }
-    }
-    out
-}
-
-/// A minimal YAML rendering of JSON (`-o yaml`): block style, strings quoted as JSON strings.
-pub fn to_yaml(v: &serde_json::Value) -> String {
-    fn go(v: &serde_json::Value, indent: usize, out: &mut String) {
-        use serde_json::Value as V;
-        let pad = " ".repeat(indent);
-        match v {
-            V::Object(m) if !m.is_empty() => {
-                for (k, x) in m {
-                    match x {
-                        V::Object(o) if !o.is_empty() => {
-                            let _ = writeln!(out, "{pad}{k}:");
-                            go(x, indent + 2, out);
-                        }
-                        V::Array(a) if !a.is_empty() => {
-                            let _ = writeln!(out, "{pad}{k}:");
-                            go(x, indent, out);
-                        }
-                        _ => {
-                            let _ = writeln!(out, "{pad}{k}: {}", scalar(x));
-                        }
-                    }
-                }
-            }
-            V::Array(a) if !a.is_empty() => {
-                for x in a {
-                    let mut inner = String::new();
-                    go(x, indent + 2, &mut inner);
-                    let body = inner.trim_start();
-                    if matches!(x, V::Object(o) if !o.is_empty())
-                        || matches!(x, V::Array(a) if !a.is_empty())
-                    {
-                        let _ = write!(out, "{pad}- {body}");
-                    } else {
-                        let _ = writeln!(out, "{pad}- {}", scalar(x));
-                    }
-                }
-            }
-            x => {
-                let _ = writeln!(out, "{pad}{}", scalar(x));
-            }
-        }
-    }
-    fn scalar(v: &serde_json::Value) -> String {
-        match v {
-            serde_json::Value::Object(_) => "{}".into(),
-            serde_json::Value::Array(_) => "[]".into(),
-            other => other.to_string(),
-        }
-    }
-    let mut out = String::new();
-    go(v, 0, &mut out);
-    out
 }
 
 #[cfg(test)]

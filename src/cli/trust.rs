@@ -27,6 +27,8 @@ pub async fn trust(args: TrustArgs) -> anyhow::Result<()> {
             let source = super::fleet::Source {
                 api: args.api.clone(),
                 nats: None,
+                api_ca: None,
+                api_user: None,
                 config: super::ViewConfig {
                     config: Some(args.config.config.clone()),
                 },

@@ -274,6 +274,10 @@ pub struct Http {
     /// On SIGTERM, connections still busy after this are closed.
     #[serde(with = "duration_str")]
     pub shutdown_timeout: Duration,
+    /// TLS and basic auth for the listener, in the Prometheus exporter-toolkit web-config format
+    /// (YAML: `tls_server_config`, `basic_auth_users` with bcrypt hashes), read at start. Unset:
+    /// plain HTTP, no authentication.
+    pub web_config_file: Option<PathBuf>,
 }
 
 impl Default for Discovery {
@@ -373,6 +377,7 @@ impl Default for Http {
             idle_timeout: Duration::from_secs(90),
             response_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(5),
+            web_config_file: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub const MAX_REQUEST: usize = 4096;
 pub(super) const MAX_REQUEST_ID: usize = 128;
 
 /// A command request: `{"action": "power-cycle"}` (a bare `power-cycle` body is accepted too).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     pub action: String,
@@ -20,6 +21,7 @@ pub struct Request {
 /// Why a command did not happen. `kind` is one of `bad-request`, `unknown-bmc`, `refused`, `busy`,
 /// `rate-limited`, or the poll error kinds (`timeout`, `unreachable`, `tls`, `auth`, `protocol`,
 /// `unsupported`).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplyError {
     pub kind: String,
@@ -27,6 +29,7 @@ pub struct ReplyError {
 }
 
 /// The reply to every command.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub schema_version: u32,

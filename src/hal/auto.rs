@@ -62,12 +62,13 @@ impl AutoBmc {
                     }
                 },
             };
-            tracing::info!(bmc = %self.redfish.describe().label(), protocol = %found, "protocol detected");
             let mut info = match found {
                 Protocol::Redfish => self.redfish.describe(),
                 Protocol::Ipmi => self.ipmi.describe(),
             };
             info.protocol = Some(found);
+            // The port of the protocol found (an IPMI BMC's is UDP 623, not Redfish's 443).
+            tracing::info!(bmc = %info.label(), backend = info.backend(), protocol = %found, "protocol detected");
             *self.info.lock().unwrap_or_else(|p| p.into_inner()) = info;
             *chosen = Some(found);
         }

@@ -37,6 +37,7 @@ impl Default for Limits {
 }
 
 /// How many parts the BMC reported beyond [`Limits`] in one poll: reported, not kept.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Dropped {
     #[serde(default)]

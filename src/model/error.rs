@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// Why one read failed: a small closed set that feeds metric labels and NATS payloads.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorKind {
@@ -51,6 +52,7 @@ impl fmt::Display for ErrorKind {
 /// A failed read: its kind and a message naming what failed (never a secret). The message is
 /// shared: a poll that fails as a whole fails every part with one text, and the issue and event
 /// it raises quote the same one, so an unreachable fleet holds one message per BMC, not eight.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldError {
     pub kind: ErrorKind,
@@ -58,8 +60,10 @@ pub struct FieldError {
 }
 
 /// The result of reading one part of a BMC: `{"ok": ...}` or `{"error": {...}}` in JSON.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, schemars(rename = "Field_of_{T}"))]
 pub enum Field<T> {
     Ok(T),
     Error(FieldError),

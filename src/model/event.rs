@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{ErrorKind, Health, IssueType, LogEntry, MacAddr, PowerState, Severity};
 
 /// A change worth telling someone about.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum EventKind {
@@ -86,6 +87,7 @@ impl EventKind {
     }
 }
 
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub schema_version: u32,

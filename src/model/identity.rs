@@ -54,6 +54,21 @@ impl FromStr for MacAddr {
     }
 }
 
+/// In the generated JSON schemas (`docs/schema/`): the string form, lower-case with colons.
+#[cfg(test)]
+impl schemars::JsonSchema for MacAddr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MacAddr".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
+        })
+    }
+}
+
 impl Serialize for MacAddr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -68,6 +83,7 @@ impl<'de> Deserialize<'de> for MacAddr {
 }
 
 /// One BMC to watch, as discovery selected it from the leases.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub mac: MacAddr,
@@ -83,6 +99,7 @@ pub struct Target {
 }
 
 /// Which protocol a backend speaks.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {

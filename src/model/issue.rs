@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// The kinds of issue. The set is closed; `docs/issues.md` explains each and how to fix it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IssueType {
@@ -73,13 +74,25 @@ impl fmt::Display for IssueType {
     }
 }
 
+impl IssueType {
+    /// metal-api's name for the same issue where it differs (`metalctl machine issues --only
+    /// bmc-info-outdated`); the views accept it as well as ours.
+    pub fn metal_api_name(self) -> Option<&'static str> {
+        match self {
+            IssueType::InfoOutdated => Some("bmc-info-outdated"),
+            IssueType::NoDistinctIp => Some("bmc-no-distinct-ip"),
+            _ => None,
+        }
+    }
+}
+
 impl std::str::FromStr for IssueType {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         IssueType::ALL
             .into_iter()
-            .find(|t| t.as_str() == s)
+            .find(|t| t.as_str() == s || t.metal_api_name() == Some(s))
             .ok_or_else(|| {
                 let all: Vec<&str> = IssueType::ALL.iter().map(|t| t.as_str()).collect();
                 format!("unknown issue type {s:?}; one of: {}", all.join(", "))
@@ -87,6 +100,7 @@ impl std::str::FromStr for IssueType {
     }
 }
 
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -121,6 +135,7 @@ impl std::str::FromStr for Severity {
 }
 
 /// One issue of one BMC.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
     #[serde(rename = "type")]

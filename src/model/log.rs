@@ -18,6 +18,7 @@ pub const MAX_LOG_FIELD_CHARS: usize = 128;
 /// How bad a log entry is: Redfish's `Severity` (`OK`, `Warning`, `Critical`); IPMI events are
 /// graded by their event type and offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LogSeverity {
     Ok,
@@ -40,6 +41,7 @@ impl LogSeverity {
 
 /// One entry of a BMC's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LogEntry {
     /// Which log: `sel` (IPMI) or the LogService's path below `/redfish/v1/` (`Managers/1/LogServices/Log`).
     pub log: String,
@@ -90,6 +92,7 @@ impl LogEntry {
 
 /// The log part of a reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Logs {
     /// The newest entries, oldest first, at most [`LogPolicy::keep`].
     pub entries: Vec<LogEntry>,
@@ -119,6 +122,7 @@ pub struct Logs {
 
 /// A critical entry and when the catcher read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LastCritical {
     /// `sensor: message` of the entry.
     pub message: String,
@@ -128,6 +132,7 @@ pub struct LastCritical {
 
 /// New entries seen since the daemon started, by severity (not the backfill of a first read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct LogCounts {
     pub ok: u64,
     pub warning: u64,

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Chassis power as the BMC reports it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PowerState {
     On,
@@ -27,6 +28,7 @@ impl PowerState {
 }
 
 /// Health as Redfish `Status.Health` or an IPMI threshold state reports it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
@@ -58,6 +60,7 @@ impl Health {
 }
 
 /// What a sensor measures; decides its metric family.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SensorKind {
@@ -70,6 +73,7 @@ pub enum SensorKind {
 }
 
 /// The unit a reading is in, normalised.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
@@ -83,6 +87,7 @@ pub enum Unit {
 }
 
 /// One sensor reading. `reading` is `None` when the sensor exists but reports nothing (absent device).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sensor {
     /// Stable and unique among the BMC's sensors, where `name` need not be (IPMI SDR names
@@ -101,6 +106,7 @@ pub struct Sensor {
 }
 
 /// One power supply.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Psu {
     /// Stable and unique among the BMC's PSUs, like [`Sensor::id`].
@@ -119,6 +125,7 @@ pub struct Psu {
 }
 
 /// Whole-system power draw.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PowerMetrics {
     pub consumed_watts: Option<f64>,
@@ -127,6 +134,7 @@ pub struct PowerMetrics {
 }
 
 /// Identity and firmware of the server behind a BMC.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Inventory {
     pub uuid: Option<String>,
@@ -142,6 +150,7 @@ pub struct Inventory {
 }
 
 /// The chassis identify light.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Led {

@@ -9,6 +9,7 @@ use super::{
 };
 
 /// Everything one poll of one BMC learned, field by field: one failing read never hides the others.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     pub power: Field<PowerState>,
@@ -36,6 +37,7 @@ pub struct Reading {
 }
 
 /// Why a BMC's certificate was refused (a read failed with [`ErrorKind::Tls`](super::ErrorKind)).
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsRefusal {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Issue, MacAddr, Protocol, Reading};
 
 /// One poll result of one BMC, as the store keeps it and the API and publishers serve it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BmcSnapshot {
     pub schema_version: u32,

@@ -93,6 +93,13 @@ impl PollStats {
 
     /// Registers the counters, histogram and gauge in `r`.
     pub fn register(&self, r: &mut Registry) {
+        // Every result is listed from the start, at 0, so `rate()` and `increase()` see the first one.
+        for result in ["ok", "partial", "failed"] {
+            drop(
+                self.polls
+                    .get_or_create(&vec![("result", result.to_string())]),
+            );
+        }
         r.register(
             "bmc_catcher_polls",
             "Polls finished, by result (ok, partial: some fields failed, failed: nothing read)",

@@ -1,8 +1,10 @@
 //! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (the BMCs' newest
 //! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, its event log ([`logs`]:
 //! `/api/v1/bmcs/{mac}/logs`, `POST .../logs/ack`), `/healthz` (the process answers) and
-//! `/readyz` (the first discovery pass is done). Handlers only read the store (an acknowledgement
-//! writes a timestamp into it); no handler talks to a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
+//! `/readyz` (the first discovery pass is done), and `/` (a page linking them, [`landing`]). API
+//! errors are JSON ([`errors`]). With `[http] web-config-file`, TLS and basic auth
+//! ([`web_config`], [`basic_auth`]) guard everything but `/healthz` and `/readyz`. Handlers only
+//! read the store (an acknowledgement writes a timestamp into it); no handler talks to a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
 //! [`deadline`], one shared render of `/metrics` in [`exposition`], pages streamed from the store in
 //! [`pages`]; [`stats`] counts what was refused or cut off.
 
@@ -22,12 +24,16 @@ use crate::store::Store;
 
 use super::metrics::Format;
 
+pub mod basic_auth;
 pub mod deadline;
+pub mod errors;
 pub mod exposition;
+pub mod landing;
 pub mod logs;
 pub mod pages;
 pub mod server;
 pub mod stats;
+pub mod web_config;
 
 pub use server::{Limits, serve};
 pub use stats::HttpStats;
@@ -38,6 +44,8 @@ pub struct ApiState {
     pub exposition: exposition::Exposition,
     /// Set once discovery has read the leases for the first time.
     pub ready: AtomicBool,
+    /// The users of the web config; `None`: no authentication.
+    pub auth: Option<Arc<basic_auth::BasicAuth>>,
 }
 
 impl ApiState {
@@ -46,7 +54,14 @@ impl ApiState {
             store,
             exposition: exposition::Exposition::new(registry),
             ready: AtomicBool::new(false),
+            auth: None,
         }
+    }
+
+    /// Requires the web config's basic auth (`None`: none) on all but `/healthz` and `/readyz`.
+    pub fn with_auth(mut self, auth: Option<Arc<basic_auth::BasicAuth>>) -> ApiState {
+        self.auth = auth;
+        self
     }
 
     pub fn mark_ready(&self) {
@@ -62,14 +77,25 @@ pub struct BmcView {
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
+    let guarded = Router::new()
+        .route("/", get(landing::page))
         .route("/metrics", get(metrics))
         .route("/api/v1/bmcs", get(pages::bmcs))
         .route("/api/v1/bmcs/{mac}", get(bmc))
         .route("/api/v1/bmcs/{mac}/logs", get(logs::logs))
         .route("/api/v1/bmcs/{mac}/logs/ack", post(logs::ack))
+        .fallback(errors::not_found);
+    let guarded = match state.auth.clone() {
+        Some(auth) => guarded.layer(axum::middleware::from_fn_with_state(
+            auth,
+            basic_auth::require,
+        )),
+        None => guarded,
+    };
+    Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .merge(guarded)
         .with_state(state)
 }
 
@@ -123,11 +149,12 @@ fn accepts_gzip(accept: Option<&str>) -> bool {
 
 async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Response {
     let Ok(mac) = mac.parse::<MacAddr>() else {
-        return (
+        let shown: String = mac.chars().take(64).collect();
+        return errors::ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("not a MAC address: {mac}\n"),
+            format!("not a MAC address: {shown}"),
         )
-            .into_response();
+        .into_response();
     };
     match state.store.get(mac) {
         Some(e) => Json(BmcView {
@@ -135,7 +162,8 @@ async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Res
             snapshot: e.snapshot,
         })
         .into_response(),
-        None => (StatusCode::NOT_FOUND, format!("no BMC with MAC {mac}\n")).into_response(),
+        None => errors::ApiError::new(StatusCode::NOT_FOUND, format!("no BMC with MAC {mac}"))
+            .into_response(),
     }
 }
 

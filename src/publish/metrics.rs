@@ -13,6 +13,7 @@ use crate::store::Store;
 mod collector;
 mod gzip;
 mod logs;
+mod process;
 mod text_format;
 
 /// Builds the registry: self-metrics plus the scrape-time collector over `store`.

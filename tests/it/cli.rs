@@ -135,8 +135,37 @@ fn demo_runs_and_shows_the_fleet() {
         "{text}"
     );
     assert!(text.contains("02:00:00:00:00:03"), "{text}");
-    assert!(text.contains("redfish  On"), "a polled Redfish row: {text}");
-    assert!(text.contains("ipmi     On"), "a polled IPMI row: {text}");
+    // The status columns: MAC IP PROTO POWER WATTS TEMP LED WHEN ISSUES.
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() == 9 && f[0].starts_with("02:00:00:00:00:"))
+        .collect();
+    let polled = |proto: &str| rows.iter().any(|f| f[2] == proto && f[3] == "on");
+    assert!(polled("redfish"), "a polled Redfish row: {text}");
+    assert!(polled("ipmi"), "a polled IPMI row: {text}");
+    // Piped, a table is printed only when it differs from the one before (ages aside).
+    let tables: Vec<String> = text
+        .split("MAC ")
+        .skip(1)
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.starts_with("02:"))
+                .map(|l| {
+                    let mut f: Vec<&str> = l.split_whitespace().collect();
+                    if f.len() == 9 {
+                        f.remove(7);
+                    }
+                    f.join(" ")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    assert!(
+        tables.windows(2).all(|w| w[0] != w[1]),
+        "the same table printed twice: {text}"
+    );
     assert!(
         text.contains("every Redfish and IPMI session was closed"),
         "{text}"
@@ -495,6 +524,36 @@ async fn poll_once(cfg: std::path::PathBuf) -> std::process::Output {
 }
 
 /// `bmc-catcher check-config --config CFG`.
+#[test]
+fn check_config_refuses_a_web_config_the_daemon_could_not_use() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let web = dir.path().join("web.yml");
+    let cfg = write_config(
+        dir.path(),
+        "",
+        443,
+        &format!("web-config-file = \"{}\"\n", web.display()),
+    );
+    std::fs::write(&web, "basic_auth_users:\n  prometheus: hunter2\n").expect("web");
+    let out = check_config(&cfg);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("basic_auth_users.prometheus") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let hash = bcrypt::hash_with_salt("hunter2", 4, [5; 16])
+        .expect("hash")
+        .format_for_version(bcrypt::Version::TwoY);
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).expect("web");
+    let out = check_config(&cfg);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn check_config(cfg: &std::path::Path) -> std::process::Output {
     Command::new(bin())
         .args(["check-config", "--config"])

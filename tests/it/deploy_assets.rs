@@ -423,7 +423,9 @@ fn every_metric_used_is_documented() {
         "bmc_sensor_health",
         "bmc_catcher_last_poll_timestamp_seconds",
         "bmc_catcher_nats_connected",
-        "bmc_catcher_nats_dropped_events",
+        "bmc_catcher_nats_dropped_events_total",
+        "bmc_target_info",
+        "bmc_catcher_partition_info",
         "bmc_catcher_poll_duration_seconds_bucket",
         "bmc_issue",
     ] {
@@ -470,7 +472,21 @@ fn grafana_dashboard_is_a_well_formed_model() {
     let mac = var("mac");
     assert_eq!(mac["type"], "query");
     assert_eq!(mac["datasource"]["uid"], "${datasource}");
-    assert_eq!(variable_query(mac), "label_values(bmc_up, mac)");
+    assert_eq!(
+        variable_query(mac),
+        "label_values(bmc_up{instance=~\"$instance\"}, mac)"
+    );
+    // A partition picks its catchers, a catcher its BMCs.
+    assert_eq!(
+        variable_query(var("partition")),
+        "label_values(bmc_catcher_partition_info, partition)"
+    );
+    assert_eq!(
+        variable_query(var("instance")),
+        "label_values(bmc_catcher_partition_info{partition=~\"$partition\"}, instance)"
+    );
+    let order: Vec<&str> = vars.iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(order, ["datasource", "partition", "instance", "mac"]);
     let var_names: HashSet<&str> = vars.iter().filter_map(|v| v["name"].as_str()).collect();
 
     let panels = all_panels(&d);
@@ -546,6 +562,22 @@ fn grafana_dashboard_is_a_well_formed_model() {
             }
         }
     }
+    // Every query follows the catcher picked, and rates use Grafana's `$__rate_interval` (a fixed
+    // window is too short for a long scrape interval and smooths away a short one).
+    for (id, ref_id, expr) in panel_queries(&d) {
+        for name in metric_names(&expr) {
+            assert!(
+                expr.contains(&format!("{name}{{instance=~\"$instance\"")),
+                "panel {id} {ref_id}: {name} not filtered by $instance: {expr}"
+            );
+        }
+        if expr.contains("rate(") || expr.contains("increase(") {
+            assert!(
+                expr.contains("[$__rate_interval]"),
+                "panel {id} {ref_id}: a rate without $__rate_interval: {expr}"
+            );
+        }
+    }
     // No two panels overlap.
     for (i, (a, [ax, ay, aw, ah])) in boxes.iter().enumerate() {
         for (b, [bx, by, bw, bh]) in &boxes[i + 1..] {
@@ -556,11 +588,11 @@ fn grafana_dashboard_is_a_well_formed_model() {
     // What the issue asked the dashboard to show.
     let exprs: Vec<String> = panel_queries(&d).into_iter().map(|(_, _, e)| e).collect();
     for needle in [
-        "sum(bmc_power_consumed_watts)",
+        "sum(bmc_power_consumed_watts{",
         "bmc_power_on",
-        "bmc_temperature_celsius{mac=~\"$mac\"}",
-        "bmc_fan_speed_rpm{mac=~\"$mac\"}",
-        "bmc_voltage_volts{mac=~\"$mac\"}",
+        "bmc_temperature_celsius{instance=~\"$instance\",mac=~\"$mac\"}",
+        "bmc_fan_speed_rpm{instance=~\"$instance\",mac=~\"$mac\"}",
+        "bmc_voltage_volts{instance=~\"$instance\",mac=~\"$mac\"}",
         "bmc_psu_health",
         "bmc_catcher_poll_duration_seconds_bucket",
         "bmc_catcher_polls_total",

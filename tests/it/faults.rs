@@ -13,7 +13,8 @@ use bmc_catcher::config::{Config, Credentials, ProtocolChoice, TlsPolicy};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{ErrorKind, Target};
 use bmc_catcher::poller::poll_one;
-use bmc_sim::state::{BodyFault, IpmiReplyDefect, IpmiReplyFault};
+use bmc_sim::state::IpmiReplyDefect;
+use bmc_sim::state::named_fault::SimFault;
 use bmc_sim::{FleetSpec, SimBmc, SimFleet, SimProtocol};
 use tokio_util::sync::CancellationToken;
 
@@ -256,20 +257,22 @@ async fn run_case(case: &Case) -> Outcome {
     }
     {
         let mut st = sim.state();
-        match case.fault {
-            Fault::ResetMidResponse => st.faults.body = Some(BodyFault::ResetMidway),
-            Fault::SlowAnswers => st.faults.delay = Duration::from_secs(5),
-            Fault::Busy503 => st.faults.status = Some(503),
-            Fault::MaxSessions => st.faults.max_sessions = Some(0),
-            Fault::MalformedJson => st.faults.body = Some(BodyFault::Malformed),
-            Fault::TruncatedJson => st.faults.body = Some(BodyFault::Truncated),
-            Fault::HugeBody => st.faults.body = Some(BodyFault::Huge(50 << 20)),
-            Fault::RefusedLogin | Fault::IpmiRefusedLogin => st.faults.refuse_logins = true,
-            Fault::IpmiSilent => st.faults.drop_connections = true,
-            Fault::IpmiReply(defect, then_good) => {
-                st.faults.ipmi_reply = Some(IpmiReplyFault { defect, then_good })
-            }
-            _ => {}
+        // The faults `bmc-sim --fault NAME` sets, so a failure here can be reproduced by hand.
+        let named = match case.fault {
+            Fault::ResetMidResponse => Some(SimFault::ResetMidResponse),
+            Fault::SlowAnswers => Some(SimFault::SlowAnswers),
+            Fault::Busy503 => Some(SimFault::Busy503),
+            Fault::MaxSessions => Some(SimFault::MaxSessions),
+            Fault::MalformedJson => Some(SimFault::MalformedJson),
+            Fault::TruncatedJson => Some(SimFault::TruncatedJson),
+            Fault::HugeBody => Some(SimFault::HugeBody),
+            Fault::RefusedLogin | Fault::IpmiRefusedLogin => Some(SimFault::RefusedLogin),
+            Fault::IpmiSilent => Some(SimFault::Silent),
+            Fault::IpmiReply(defect, then_good) => Some(SimFault::of_ipmi_reply(defect, then_good)),
+            _ => None,
+        };
+        if let Some(f) = named {
+            f.apply(&mut st);
         }
     }
     let bmcs: Vec<_> = targets.iter().map(|t| connector.connect(t)).collect();

@@ -125,3 +125,61 @@ async fn a_user_account_reads_but_cannot_switch_power() {
     bmc.close().await;
     cancel.cancel();
 }
+
+/// A buffer the test's tracing subscriber writes the log into.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `protocol = "auto"` finding IPMI logs the BMC with its IPMI port, not the Redfish port it
+/// tried first; before it knows, it names no port at all.
+#[tokio::test]
+async fn auto_names_the_ipmi_port_of_an_ipmi_bmc() {
+    let bed = ipmi_bed().await;
+    let fleet = &bed.fleet;
+    let mut c = Config::default();
+    c.poll.protocol = ProtocolChoice::Auto;
+    c.ipmi.port = fleet.ipmi_port();
+    let std::net::IpAddr::V4(ip) = fleet.bmcs[0].ipmi.as_ref().expect("ipmi").0.ip() else {
+        panic!("the simulator listens on IPv4 loopback");
+    };
+    // Where nothing listens: the Redfish probe is refused, IPMI answers.
+    c.redfish.port = free_port(ip);
+    let connector = Connector::new(&c, Credentials::single("admin", "password")).expect("c");
+    let t = target(fleet);
+    let bmc = connector.connect(&t);
+    assert_eq!(bmc.describe().label(), format!("{}@{}", t.mac, t.ip));
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let reading = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        bmc.poll().await
+    };
+    assert!(reading.power.ok().is_some(), "{reading:?}");
+    let text = String::from_utf8_lossy(&log.0.lock().expect("log")).to_string();
+    let line = text
+        .lines()
+        .find(|l| l.contains("protocol detected"))
+        .unwrap_or_else(|| panic!("no detection logged:\n{text}"));
+    let ipmi = format!("{}@{}:{}", t.mac, t.ip, fleet.ipmi_port());
+    assert!(
+        line.contains(&ipmi) && line.contains("backend=\"ipmi\""),
+        "{line}"
+    );
+    assert!(!line.contains(&format!(":{}", c.redfish.port)), "{line}");
+    assert_eq!(bmc.describe().label(), ipmi);
+    bmc.close().await;
+}

@@ -1,7 +1,7 @@
 //! The operator views on a demo fleet with planted faults: one BMC unreachable, one PSU failed, one
 //! sensor critical, one board answering under two MACs. `issues` lists exactly those, `--omit` hides
-//! what it names, and the NATS events and `bmc_issue` series agree with it; `status` shows power
-//! symbols and colour on a terminal (tmux) and none when piped.
+//! what it names (metal-api's names too), and the NATS events and `bmc_issue` series agree with it;
+//! `status` shows coloured power dots on a terminal (tmux) and none when piped.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -28,21 +28,21 @@ fn cli(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// (mac, type) pairs from the `issues` table (continuation lines belong to the MAC above).
+/// (mac, type) pairs from the `issues` table: each `- detail (type)` line, continuation lines
+/// belonging to the MAC above.
 fn parse_issues(text: &str) -> Found {
     let mut out = Found::new();
     let mut mac = String::new();
     for l in text.lines().skip(1) {
-        let first = l.split_whitespace().next().unwrap_or("");
         if !l.starts_with(' ') {
-            mac = first.to_string();
+            mac = l.split_whitespace().next().unwrap_or("").to_string();
         }
-        let rest = if l.starts_with(' ') {
-            l.trim()
-        } else {
-            l.split_whitespace().nth(2).unwrap_or("")
-        };
-        let kind = rest.split_whitespace().next().unwrap_or("").to_string();
+        let kind = l
+            .trim_end()
+            .strip_suffix(')')
+            .and_then(|l| l.rsplit_once('('))
+            .map(|(_, k)| k.to_string())
+            .unwrap_or_default();
         out.insert((mac.clone(), kind));
     }
     out
@@ -120,11 +120,11 @@ async fn issues_cli_nats_and_metrics_agree() {
 
     let a = api.clone();
     let omitted = tokio::task::spawn_blocking(move || {
-        cli(&["issues", "--api", &a, "--omit", "no-distinct-ip"])
+        cli(&["issues", "--api", &a, "--omit", "bmc-no-distinct-ip"])
     })
     .await
     .expect("join");
-    assert!(!omitted.contains("no-distinct-ip"), "{omitted}");
+    assert!(!omitted.contains("(no-distinct-ip)"), "{omitted}");
     assert_eq!(parse_issues(&omitted).len(), 3, "{omitted}");
     let a = api.clone();
     let critical = tokio::task::spawn_blocking(move || {
@@ -175,7 +175,7 @@ async fn issues_cli_nats_and_metrics_agree() {
     let piped = tokio::task::spawn_blocking(move || cli(&["status", "--api", &a]))
         .await
         .expect("join");
-    assert!(!piped.contains('\x1b') && !piped.contains('⏻'), "{piped}");
+    assert!(!piped.contains('\x1b') && !piped.contains('●'), "{piped}");
     assert!(piped.contains(&m(5)), "{piped}");
     let session = format!("bmc-catcher-test-{}", std::process::id());
     let a = api.clone();
@@ -208,14 +208,14 @@ async fn issues_cli_nats_and_metrics_agree() {
     })
     .await
     .expect("join");
-    assert!(screen.contains('⏻'), "power symbols on a TTY:\n{screen}");
+    assert!(screen.contains('●'), "power dots on a TTY:\n{screen}");
     assert!(
         screen.contains("\x1b[32m"),
         "green for a powered-on BMC:\n{screen}"
     );
     assert!(
-        screen.contains("\x1b[31m"),
-        "red for the failed PSU:\n{screen}"
+        screen.contains("\x1b[33m●"),
+        "yellow for the failed PSU:\n{screen}"
     );
     daemon.stop().await;
     cancel.cancel();

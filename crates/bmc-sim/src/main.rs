@@ -1,6 +1,7 @@
 //! `bmc-sim`: a fleet of simulated BMCs (Redfish over HTTPS, IPMI over RMCP+, or both) on loopback
 //! addresses, with a matching ISC dhcpd leases file, running until Ctrl-C or SIGTERM. For trying
-//! bmc-catcher (or ipmitool, curl, any Redfish or IPMI client) without hardware.
+//! bmc-catcher (or ipmitool, curl, any Redfish or IPMI client) without hardware, and for reproducing
+//! the faults its test suite injects (`--fault`, [`SimFault`]).
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -9,13 +10,16 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use bmc_sim::state::fault_cycle::Phase;
+use bmc_sim::state::named_fault::SimFault;
 use bmc_sim::{FleetSpec, SimFleet, SimProtocol, SimShape};
 
 #[derive(Parser)]
 #[command(
     name = "bmc-sim",
     version,
-    about = "Simulated Redfish BMCs on loopback, with a dhcpd leases file"
+    about = "Simulated BMCs on loopback (Redfish over HTTPS, IPMI over RMCP+, or both), with a dhcpd leases file",
+    after_help = "Faults (--fault, on the BMCs --fault-bmc names, else on all) are the ones bmc-catcher's \
+test suite injects, e.g. `bmc-sim --count 3 --protocol redfish,ipmi --fault busy-503 --fault-bmc 2`."
 )]
 struct Args {
     /// How many BMCs.
@@ -47,6 +51,12 @@ struct Args {
     /// The BMCs' password (a simulator's; not a secret).
     #[arg(long, default_value = "password")]
     password: String,
+    /// Break the BMCs this way from the start (comma-separated; see the list below).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    fault: Vec<SimFault>,
+    /// Which BMCs get --fault: their places in the fleet, from 1 (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',', requires = "fault")]
+    fault_bmc: Vec<usize>,
     /// Soak runs: every third BMC (the 2nd, 5th, ...) steps through good -> hang -> hostile ->
     /// good, one phase per this many seconds.
     #[arg(long)]
@@ -76,6 +86,26 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    if let Some(n) = args
+        .fault_bmc
+        .iter()
+        .find(|n| **n == 0 || **n > fleet.bmcs.len())
+    {
+        eprintln!(
+            "bmc-sim: --fault-bmc {n}: the fleet has BMCs 1 to {}",
+            fleet.bmcs.len()
+        );
+        fleet.stop();
+        return std::process::ExitCode::from(2);
+    }
+    for (i, r) in fleet.bmcs.iter().enumerate() {
+        if args.fault_bmc.is_empty() || args.fault_bmc.contains(&(i + 1)) {
+            let mut st = r.bmc.state();
+            for f in &args.fault {
+                f.apply(&mut st);
+            }
+        }
+    }
     for r in &fleet.bmcs {
         let redfish = (r.protocol != SimProtocol::Ipmi)
             .then(|| format!("https://{} {:?}", r.addr, r.bmc.shape));
@@ -155,5 +185,46 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser, ValueEnum};
+
+    use super::*;
+
+    /// `bmc-sim --help` names both protocols and every fault a test can inject.
+    #[test]
+    fn help_names_both_protocols_and_every_fault() {
+        let help = Args::command().render_long_help().to_string();
+        assert!(help.contains("Redfish") && help.contains("IPMI"), "{help}");
+        for f in SimFault::value_variants() {
+            let name = f.to_possible_value().map(|p| p.get_name().to_string());
+            let name = name.unwrap_or_default();
+            assert!(help.contains(&name), "{name} missing from\n{help}");
+        }
+    }
+
+    #[test]
+    fn faults_take_comma_lists_for_chosen_bmcs() {
+        let a = Args::try_parse_from([
+            "bmc-sim",
+            "--fault",
+            "busy-503,ipmi-truncated-then-good",
+            "--fault-bmc",
+            "2,3",
+        ])
+        .expect("parses");
+        assert_eq!(
+            a.fault,
+            [SimFault::Busy503, SimFault::IpmiTruncatedThenGood]
+        );
+        assert_eq!(a.fault_bmc, [2, 3]);
+        assert!(Args::try_parse_from(["bmc-sim", "--fault", "no-such-fault"]).is_err());
+        assert!(
+            Args::try_parse_from(["bmc-sim", "--fault-bmc", "2"]).is_err(),
+            "--fault-bmc without --fault"
+        );
     }
 }

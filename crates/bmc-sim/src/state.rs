@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub mod fault_cycle;
+pub mod named_fault;
 pub mod sel;
 mod vocabulary;
 pub use vocabulary::{Health, MacAddr, PowerState, SensorKind};

@@ -38,9 +38,22 @@ fn issue(kind: IssueType, severity: Severity) -> Issue {
     }
 }
 
+const PLAIN: Style = Style {
+    color: false,
+    wide: false,
+};
+const TTY: Style = Style {
+    color: true,
+    wide: false,
+};
+const WIDE: Style = Style {
+    color: false,
+    wide: true,
+};
+
 #[test]
-fn status_uses_symbols_and_colour_only_when_asked() {
-    let rows = vec![
+fn status_is_the_table_a_user_sees() {
+    let mut rows = vec![
         row(1, PowerState::On, vec![]),
         row(
             2,
@@ -48,46 +61,53 @@ fn status_uses_symbols_and_colour_only_when_asked() {
             vec![issue(IssueType::SensorWarning, Severity::Minor)],
         ),
     ];
-    let plain = status_table(
-        &rows,
-        61_000,
-        Style {
-            color: false,
-            wide: false,
-        },
+    rows[1].ip = "fd00:10:20:30::1234".into();
+    let plain = status_table(&rows, 61_000, PLAIN);
+    assert_eq!(
+        plain,
+        "\
+MAC                IP                   PROTO  POWER  WATTS  TEMP  LED  WHEN  ISSUES
+02:00:00:00:00:01  127.0.9.1            ipmi   on         -     -  -     60s       0
+02:00:00:00:00:02  fd00:10:20:30::1234  ipmi   off        -     -  -     60s       1
+"
     );
+    let tty = status_table(&rows, 61_000, TTY);
+    assert!(tty.contains("\x1b[32m●\x1b[0m on"), "{tty}");
+    assert!(tty.contains("\x1b[31m●\x1b[0m off"), "{tty}");
+    // The colour codes take no room: the columns after POWER line up in every row.
+    let col = |t: &str, line: usize| {
+        let l = t.lines().nth(line).expect("line");
+        let visible: String = strip_ansi(l);
+        visible.find("60s").expect("WHEN")
+    };
+    assert_eq!(col(&tty, 1), col(&tty, 2), "{tty}");
+    assert_eq!(col(&plain, 1), col(&plain, 2), "{plain}");
+    let wide = status_table(&rows, 61_000, WIDE);
+    let head = wide.lines().next().unwrap_or("");
     assert!(
-        !plain.contains('\x1b') && !plain.contains('⏻') && !plain.contains('⏾'),
-        "{plain}"
+        head.starts_with("PARTITION  MAC")
+            && head.contains("OWNER")
+            && head.contains("VENDOR/MODEL"),
+        "{wide}"
     );
-    assert!(
-        plain.contains("02:00:00:00:00:01 127.0.9.1       ipmi     on"),
-        "{plain}"
-    );
-    assert!(plain.contains(" 60s "), "age of the last success: {plain}");
-    let tty = status_table(
-        &rows,
-        61_000,
-        Style {
-            color: true,
-            wide: false,
-        },
-    );
-    assert!(tty.contains("\x1b[32m⏻\x1b[0m on"), "{tty}");
-    assert!(tty.contains("⏾\x1b[0m off"), "{tty}");
-    let wide = status_table(
-        &rows,
-        61_000,
-        Style {
-            color: false,
-            wide: true,
-        },
-    );
-    assert!(wide.starts_with("PARTITION"), "{wide}");
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut esc = false;
+    for c in s.chars() {
+        match (esc, c) {
+            (false, '\x1b') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
 }
 
 #[test]
-fn a_sick_psu_turns_the_power_symbol_red() {
+fn a_sick_psu_turns_the_power_dot_yellow() {
     let mut r = row(1, PowerState::On, vec![]);
     if let Some(s) = r.snapshot.as_mut() {
         s.reading.psus = Field::Ok(vec![crate::model::Psu {
@@ -100,12 +120,12 @@ fn a_sick_psu_turns_the_power_symbol_red() {
             capacity_watts: None,
         }]);
     }
-    assert_eq!(power_cell(r.snapshot.as_ref()), cell("on", "⏻", RED));
+    assert_eq!(power_cell(r.snapshot.as_ref()), cell("on", YELLOW));
+    assert_eq!(power_cell(None), cell("unknown", WHITE));
 }
 
-#[test]
-fn issues_view_lists_each_issue_beneath_its_bmc_and_filters() {
-    let rows = vec![
+fn fleet() -> Vec<Row> {
+    vec![
         row(
             1,
             PowerState::On,
@@ -120,73 +140,76 @@ fn issues_view_lists_each_issue_beneath_its_bmc_and_filters() {
             vec![issue(IssueType::SensorCritical, Severity::Critical)],
         ),
         row(3, PowerState::On, vec![]),
-    ];
-    let all = issues_table(
-        &rows,
-        &IssueFilter::default(),
-        Style {
-            color: false,
-            wide: false,
-        },
+    ]
+}
+
+#[test]
+fn issues_is_the_metalctl_layout() {
+    let all = issues_table(&fleet(), &IssueFilter::default(), 61_000, PLAIN);
+    assert_eq!(
+        all,
+        "\
+MAC                IP         POWER  WHEN  ISSUES
+02:00:00:00:00:01  127.0.9.1  on      60s  - unreachable detail (unreachable)
+                                           - info-outdated detail (info-outdated)
+02:00:00:00:00:02  127.0.9.1  on      60s  - sensor-critical detail (sensor-critical)
+"
+        .replace(
+            "127.0.9.1  on      60s  - sensor",
+            "127.0.9.2  on      60s  - sensor"
+        )
     );
-    let lines: Vec<&str> = all.lines().collect();
-    assert_eq!(lines.len(), 4, "{all}");
+    let wide = issues_table(&fleet(), &IssueFilter::default(), 61_000, WIDE);
     assert!(
-        lines[1].starts_with("02:00:00:00:00:01 127.0.9.1       unreachable (major)"),
-        "{all}"
+        wide.starts_with("PARTITION  MAC                IP         OWNER  POWER  WHEN  ISSUES\np          02:00:00:00:00:01  127.0.9.1  -      on"),
+        "{wide}"
     );
+    let tty = issues_table(&fleet(), &IssueFilter::default(), 61_000, TTY);
     assert!(
-        lines[2].starts_with("                                  info-outdated (minor)"),
-        "{all}"
+        tty.contains("\x1b[31m- sensor-critical detail (sensor-critical)\x1b[0m"),
+        "{tty}"
     );
+}
+
+#[test]
+fn issues_filters_by_type_and_severity() {
+    let rows = fleet();
     let omit = IssueFilter {
         omit: vec![IssueType::InfoOutdated],
         ..IssueFilter::default()
     };
-    assert!(
-        !issues_table(
-            &rows,
-            &omit,
-            Style {
-                color: false,
-                wide: false
-            }
-        )
-        .contains("info-outdated")
-    );
+    assert!(!issues_table(&rows, &omit, 0, PLAIN).contains("info-outdated"));
     let only = IssueFilter {
         only: vec![IssueType::SensorCritical],
         ..IssueFilter::default()
     };
-    assert_eq!(
-        issues_table(
-            &rows,
-            &only,
-            Style {
-                color: false,
-                wide: false
-            }
-        )
-        .lines()
-        .count(),
-        2
-    );
+    assert_eq!(issues_table(&rows, &only, 0, PLAIN).lines().count(), 2);
     let sev = IssueFilter {
         min_severity: Some(Severity::Major),
         ..IssueFilter::default()
     };
-    let t = issues_table(
-        &rows,
-        &sev,
-        Style {
-            color: false,
-            wide: false,
-        },
-    );
+    let t = issues_table(&rows, &sev, 0, PLAIN);
     assert!(
-        t.contains("unreachable") && t.contains("sensor-critical") && !t.contains("info-outdated"),
+        t.contains("(unreachable)")
+            && t.contains("(sensor-critical)")
+            && !t.contains("(info-outdated)"),
         "{t}"
     );
+}
+
+/// A BMC-given detail with escape sequences and line breaks cannot move the cursor or break the
+/// layout, and a long one is cut.
+#[test]
+fn hostile_details_are_cleaned_and_cut() {
+    let mut rows = fleet();
+    if let Some(s) = rows[0].snapshot.as_mut() {
+        s.issues[0].detail = format!("\x1b[2J\x1b[Hgone\r\nfake row{}", "x".repeat(10_000)).into();
+    }
+    let t = issues_table(&rows, &IssueFilter::default(), 0, PLAIN);
+    assert!(!t.contains('\x1b') && !t.contains('\r'), "{t:?}");
+    assert_eq!(t.lines().count(), 4, "{t}");
+    assert!(t.lines().all(|l| l.chars().count() < 250), "{t}");
+    assert!(t.contains("- ?[2J?[Hgone??fake row"), "{t}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::errors::ApiError;
 use super::{ApiState, BmcView};
 use crate::model::MacAddr;
 use crate::store::Store;
@@ -30,10 +31,21 @@ pub struct PageQuery {
     pub after: Option<String>,
 }
 
-pub async fn bmcs(State(state): State<Arc<ApiState>>, Query(q): Query<PageQuery>) -> Response {
+pub async fn bmcs(
+    State(state): State<Arc<ApiState>>,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the query takes limit (a number) and after (a MAC address)",
+        )
+        .into_response();
+    };
     let limit = match q.limit {
         Some(0) => {
-            return (StatusCode::BAD_REQUEST, "limit must be at least 1\n").into_response();
+            return ApiError::new(StatusCode::BAD_REQUEST, "limit must be at least 1")
+                .into_response();
         }
         Some(n) => n.min(MAX_LIMIT),
         None => DEFAULT_LIMIT,
@@ -42,11 +54,11 @@ pub async fn bmcs(State(state): State<Arc<ApiState>>, Query(q): Query<PageQuery>
         None => None,
         Some(Ok(m)) => Some(m),
         Some(Err(_)) => {
-            return (
+            return ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "after must be a MAC address (aa:bb:cc:dd:ee:ff)\n",
+                "after must be a MAC address (aa:bb:cc:dd:ee:ff)",
             )
-                .into_response();
+            .into_response();
         }
     };
     let (last, more) = state.store.page_end(after, limit);

@@ -13,9 +13,11 @@ use std::time::Duration;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -89,12 +91,14 @@ pub fn nofile_limit() -> Option<u64> {
 }
 
 /// Serves `app` on `listener` until `cancel`; then stops accepting and returns once every
-/// connection has finished or been closed (by `limits.shutdown` at the latest).
+/// connection has finished or been closed (by `limits.shutdown` at the latest). With `tls`, each
+/// connection's handshake must be done by its header deadline.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
     stats: Arc<HttpStats>,
+    tls: Option<TlsAcceptor>,
     cancel: CancellationToken,
 ) {
     stats.set_limit(limits.max_connections);
@@ -123,6 +127,7 @@ pub async fn serve(
         stats.opened();
         let conn = Connection {
             app: app.clone(),
+            tls: tls.clone(),
             limits,
             stats: stats.clone(),
             cancel: cancel.clone(),
@@ -160,6 +165,7 @@ fn refuse(stream: TcpStream, peer: std::net::SocketAddr, stats: &HttpStats, limi
 /// One accepted connection and what it needs.
 struct Connection {
     app: Router,
+    tls: Option<TlsAcceptor>,
     limits: Limits,
     stats: Arc<HttpStats>,
     cancel: CancellationToken,
@@ -170,12 +176,46 @@ struct Connection {
 /// How a connection ended.
 enum End {
     Closed(Result<(), hyper::Error>),
+    /// The TLS handshake failed (a plain-HTTP client, an untrusted certificate).
+    Handshake(std::io::Error),
     Deadline(Deadline),
 }
 
 impl Connection {
     async fn run(self, stream: TcpStream, peer: std::net::SocketAddr) {
         let phases = Phases::new(self.limits.timeouts, Instant::now());
+        let end = match self.tls.clone() {
+            None => self.serve_io(stream, &phases).await,
+            Some(acceptor) => {
+                let handshake = tokio::time::timeout_at(phases.deadline(), acceptor.accept(stream));
+                tokio::select! {
+                    _ = self.cancel.cancelled() => End::Deadline(Deadline::Shutdown),
+                    done = handshake => match done {
+                        Ok(Ok(tls)) => self.serve_io(tls, &phases).await,
+                        Ok(Err(e)) => End::Handshake(e),
+                        Err(_) => End::Deadline(Deadline::Header),
+                    },
+                }
+            }
+        };
+        match end {
+            End::Closed(Ok(())) => {}
+            End::Closed(Err(e)) => tracing::debug!(%peer, error = %e, "http connection failed"),
+            End::Handshake(e) => tracing::debug!(%peer, error = %e, "tls handshake failed"),
+            End::Deadline(d) => {
+                self.stats.timed_out(d);
+                tracing::debug!(%peer, deadline = d.as_str(), "http connection closed at its deadline");
+            }
+        }
+        self.stats.closed();
+    }
+
+    /// Serves HTTP/1.1 on `io` (TCP, or TLS over it) until it closes or a deadline passes.
+    async fn serve_io<I>(&self, io: I, phases: &Arc<Phases>) -> End
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let phases = phases.clone();
         let svc_phases = phases.clone();
         let app = self.app.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -187,7 +227,7 @@ impl Connection {
                 Ok::<_, Infallible>(response.map(|b| WatchedBody::new(b, phases)))
             }
         });
-        let io = TokioIo::new(WatchedIo::new(stream, phases.clone()));
+        let io = TokioIo::new(WatchedIo::new(io, phases.clone()));
         let conn = hyper::server::conn::http1::Builder::new()
             .max_buf_size(MAX_BUF)
             .serve_connection(io, service);
@@ -195,7 +235,7 @@ impl Connection {
         let mut sleep = std::pin::pin!(tokio::time::sleep_until(phases.deadline()));
         let mut cancelled = std::pin::pin!(self.cancel.cancelled());
         let mut stop_by: Option<Instant> = None;
-        let end = poll_fn(|cx| {
+        poll_fn(|cx| {
             if stop_by.is_none() && cancelled.as_mut().poll(cx).is_ready() {
                 // Finish the response in flight, take no further request.
                 conn.as_mut().graceful_shutdown();
@@ -218,16 +258,7 @@ impl Connection {
             }
             Poll::Pending
         })
-        .await;
-        match end {
-            End::Closed(Ok(())) => {}
-            End::Closed(Err(e)) => tracing::debug!(%peer, error = %e, "http connection failed"),
-            End::Deadline(d) => {
-                self.stats.timed_out(d);
-                tracing::debug!(%peer, deadline = d.as_str(), "http connection closed at its deadline");
-            }
-        }
-        self.stats.closed();
+        .await
     }
 }
 

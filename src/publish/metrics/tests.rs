@@ -111,7 +111,8 @@ fn renders_families_with_units_and_drops_vanished_bmcs() {
     let reg = registry(store.clone(), stats);
     let text = render(&reg, Format::Text).expect("render");
     for line in [
-        "bmc_up{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"redfish\"} 1",
+        "bmc_up{mac=\"02:00:00:00:00:01\"} 1",
+        "bmc_target_info{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"redfish\"} 1",
         "bmc_power_on{mac=\"02:00:00:00:00:01\"} 1",
         "bmc_temperature_celsius{mac=\"02:00:00:00:00:01\",sensor=\"CPU1 Temp\",sensor_id=\"/redfish/v1/Chassis/1/Sensors/CPU1Temp\"} 41",
         "bmc_fan_speed_rpm{mac=\"02:00:00:00:00:01\",sensor=\"Fan1\",sensor_id=\"/redfish/v1/Chassis/1/Sensors/Fan1\"} 2100",
@@ -231,7 +232,7 @@ fn dropped_parts_are_a_gauge_per_part() {
 }
 
 #[test]
-fn a_bmc_that_answers_nothing_costs_five_short_series() {
+fn a_bmc_that_answers_nothing_costs_six_short_series() {
     let mut s = snapshot();
     s.up = false;
     s.protocol = None;
@@ -253,7 +254,8 @@ fn a_bmc_that_answers_nothing_costs_five_short_series() {
     assert_eq!(
         series,
         [
-            "bmc_up{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"\"} 0.0",
+            "bmc_up{mac=\"02:00:00:00:00:01\"} 0.0",
+            "bmc_target_info{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"\"} 1.0",
             "bmc_poll_duration_seconds{mac=\"02:00:00:00:00:01\"} 0.12",
             "bmc_last_poll_timestamp_seconds{mac=\"02:00:00:00:00:01\"} 1700000000.0",
             "bmc_read_error{mac=\"02:00:00:00:00:01\",part=\"all\",kind=\"unreachable\"} 1.0",
@@ -261,4 +263,60 @@ fn a_bmc_that_answers_nothing_costs_five_short_series() {
         ],
         "one bmc_read_error series, not one per part:\n{text}"
     );
+}
+
+/// A DHCP change moves the BMC's address: only the info series changes, `bmc_up` and every other
+/// series keep their labels (a Prometheus series that changes labels starts a new series).
+#[test]
+fn a_new_address_changes_only_the_info_series() {
+    let before = render_one(snapshot());
+    let mut moved = snapshot();
+    moved.ip = "127.0.0.2".parse().expect("ip");
+    let after = render_one(moved);
+    let series = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.contains("02:00:00:00:00:01"))
+            .filter_map(|l| l.rsplit_once(' ').map(|(s, _)| s.to_string()))
+            .collect()
+    };
+    let (b, a) = (series(&before), series(&after));
+    let changed: Vec<&String> = b.symmetric_difference(&a).collect();
+    assert_eq!(
+        changed,
+        [
+            "bmc_target_info{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.1\",protocol=\"redfish\"}",
+            "bmc_target_info{mac=\"02:00:00:00:00:01\",ip=\"127.0.0.2\",protocol=\"redfish\"}",
+        ],
+        "{before}\n---\n{after}"
+    );
+}
+
+/// The self-metrics an operator's standard dashboards and alerts expect: counters with a result
+/// label exist at 0 before the first poll, build and partition info, the process metrics.
+#[test]
+fn a_fresh_catcher_exports_its_counters_at_zero_and_its_identity() {
+    let store = Arc::new(Store::new("rack-1"));
+    let text = render(
+        &registry(store, Arc::new(PollStats::default())),
+        Format::Text,
+    )
+    .expect("render");
+    for line in [
+        "bmc_catcher_polls_total{result=\"ok\"} 0",
+        "bmc_catcher_polls_total{result=\"partial\"} 0",
+        "bmc_catcher_polls_total{result=\"failed\"} 0",
+        "# TYPE bmc_catcher_build_info gauge",
+        &format!(
+            "bmc_catcher_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "bmc_catcher_partition_info{partition=\"rack-1\"} 1",
+        "# TYPE process_cpu_seconds_total counter",
+        "# TYPE process_resident_memory_bytes gauge",
+        "# TYPE process_start_time_seconds gauge",
+        "# TYPE process_open_fds gauge",
+        "# TYPE process_max_fds gauge",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
 }

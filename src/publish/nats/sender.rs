@@ -32,7 +32,7 @@ const HEADER_ROOM: usize = 512;
 pub struct NatsStats {
     connected: Gauge,
     buffered: Gauge,
-    dropped: Gauge,
+    dropped: Counter,
     published: Family<Vec<(&'static str, String)>, Counter>,
     errors: Counter,
     unsendable: Family<Vec<(&'static str, String)>, Counter>,
@@ -42,12 +42,23 @@ pub struct NatsStats {
 impl super::outbox::Gauges for NatsStats {
     fn set(&self, buffered: usize, dropped: u64) {
         self.buffered.set(buffered as i64);
-        self.dropped.set(dropped as i64);
+        // The outbox counts drops since start; the counter takes the difference (one sender sets it).
+        let seen = self.dropped.get();
+        if dropped > seen {
+            self.dropped.inc_by(dropped - seen);
+        }
     }
 }
 
 impl NatsStats {
     pub fn register(&self, r: &mut Registry) {
+        // Every result is listed from the start, at 0, so `rate()` and `increase()` see the first one.
+        for result in ["ok", "error"] {
+            drop(
+                self.commands
+                    .get_or_create(&vec![("result", result.to_string())]),
+            );
+        }
         r.register(
             "bmc_catcher_nats_connected",
             "1 while connected to NATS",
@@ -60,7 +71,7 @@ impl NatsStats {
         );
         r.register(
             "bmc_catcher_nats_dropped_events",
-            "Events dropped because the buffer was full (oldest first), since start",
+            "Events dropped because the buffer was full (oldest first)",
             self.dropped.clone(),
         );
         r.register(
@@ -352,5 +363,33 @@ async fn flush_on_shutdown(
             return;
         }
         outbox.pop_if(&q.event.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::outbox::Gauges;
+    use super::*;
+    use crate::publish::metrics::{Format, render};
+
+    /// What promtool and `rate()` need: drops are a `_total` counter that follows the outbox's
+    /// count, and the command results exist at 0 before the first command.
+    #[test]
+    fn drops_are_a_counter_and_results_start_at_zero() {
+        let stats = NatsStats::default();
+        let mut r = Registry::default();
+        stats.register(&mut r);
+        stats.set(3, 5);
+        stats.set(0, 7);
+        let text = render(&r, Format::Text).expect("render");
+        for line in [
+            "# TYPE bmc_catcher_nats_dropped_events_total counter",
+            "bmc_catcher_nats_dropped_events_total 7",
+            "bmc_catcher_nats_buffered_events 0",
+            "bmc_catcher_nats_commands_total{result=\"ok\"} 0",
+            "bmc_catcher_nats_commands_total{result=\"error\"} 0",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
     }
 }

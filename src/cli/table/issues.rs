@@ -1,0 +1,56 @@
+//! `issues`: the BMCs with at least one issue the filter keeps, one row each, its issues beneath
+//! each other as `- detail (type)` lines (metalctl's `machine issues`); `-o wide` adds partition and
+//! owner. On a terminal a critical issue's line is red, a major one's yellow.
+
+use super::{
+    IssueFilter, RED, RESET, Row, Style, YELLOW, clean, finish, grid, owner, power_text, when,
+};
+use crate::model::Severity;
+
+/// The longest detail shown (the JSON output has it whole).
+const MAX_DETAIL: usize = 160;
+
+/// The `issues` table.
+pub fn issues_table(rows: &[Row], filter: &IssueFilter, now_ms: i64, style: Style) -> String {
+    let head: &[&str] = if style.wide {
+        &["PARTITION", "MAC", "IP", "OWNER", "POWER", "WHEN", "ISSUES"]
+    } else {
+        &["MAC", "IP", "POWER", "WHEN", "ISSUES"]
+    };
+    let mut t = grid(head, &["WHEN"]);
+    for r in rows {
+        let Some(s) = &r.snapshot else { continue };
+        let lines: Vec<String> = s
+            .issues
+            .iter()
+            .filter(|i| filter.keeps(i.kind, i.severity))
+            .map(|i| {
+                let line = format!("- {} ({})", clean(&i.detail, MAX_DETAIL), i.kind);
+                match (style.color, i.severity) {
+                    (true, Severity::Critical) => format!("{RED}{line}{RESET}"),
+                    (true, Severity::Major) => format!("{YELLOW}{line}{RESET}"),
+                    _ => line,
+                }
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let mut cells = Vec::with_capacity(head.len());
+        if style.wide {
+            cells.push(clean(&r.partition, 40));
+        }
+        cells.push(r.mac.clone());
+        cells.push(r.ip.clone());
+        if style.wide {
+            cells.push(owner(Some(s)));
+        }
+        cells.extend([
+            power_text(Some(s), style),
+            when(now_ms, Some(s)),
+            lines.join("\n"),
+        ]);
+        t.add_row(cells);
+    }
+    finish(&t)
+}
