@@ -144,3 +144,26 @@ pub struct Issue {
     /// One line saying what exactly (often the text of the failed read it comes from, shared).
     pub detail: Arc<str>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::IssueType;
+
+    /// The operator's guide and the issue reference name every type the code raises.
+    #[test]
+    fn the_docs_name_every_issue_type() {
+        let operations = include_str!("../../docs/operations.md").replace('\n', " ");
+        let reference = include_str!("../../docs/issues.md");
+        for t in IssueType::ALL {
+            let name = format!("`{}`", t.as_str());
+            assert!(
+                operations.contains(&name),
+                "docs/operations.md lacks {name}"
+            );
+            assert!(
+                reference.contains(&format!("| {name} |")),
+                "docs/issues.md lacks {name}"
+            );
+        }
+    }
+}
