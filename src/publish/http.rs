@@ -1,6 +1,6 @@
 //! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (the BMCs' newest
 //! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, `/healthz` (the process answers) and
-//! `/readyz` (the first discovery pass is done). Handlers only read the store; no handler talks to
+//! `/readyz` (the first discovery pass is done and the leases file can be read). Handlers only read the store; no handler talks to
 //! a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
 //! [`deadline`], one shared render of `/metrics` in [`exposition`], pages streamed from the store in
 //! [`pages`]; [`stats`] counts what was refused or cut off.
@@ -16,6 +16,7 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
+use crate::discovery::LeasesHealth;
 use crate::model::{BmcSnapshot, MacAddr, Target};
 use crate::store::Store;
 
@@ -36,6 +37,8 @@ pub struct ApiState {
     pub exposition: exposition::Exposition,
     /// Set once discovery has read the leases for the first time.
     pub ready: AtomicBool,
+    /// Whether the leases file can be read now.
+    pub leases: Arc<LeasesHealth>,
 }
 
 impl ApiState {
@@ -44,7 +47,14 @@ impl ApiState {
             store,
             exposition: exposition::Exposition::new(registry),
             ready: AtomicBool::new(false),
+            leases: Arc::default(),
         }
+    }
+
+    /// Readiness also asks whether the discovery watcher writing `leases` can read the file.
+    pub fn with_leases(mut self, leases: Arc<LeasesHealth>) -> ApiState {
+        self.leases = leases;
+        self
     }
 
     pub fn mark_ready(&self) {
@@ -98,14 +108,29 @@ async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Res
     }
 }
 
+/// `200 ready` once discovery's first pass is done and while the leases file can be read; `503`
+/// with the reason before, and while the file cannot be read (the targets of the last good read
+/// are still polled, but new BMCs are not found).
 async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
-    if state.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (
+    if !state.ready.load(Ordering::Relaxed) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             "discovery has not finished its first pass\n",
         )
-            .into_response()
+            .into_response();
+    }
+    match state.leases.problem() {
+        None => (StatusCode::OK, "ready\n").into_response(),
+        Some(problem) => {
+            let polled = match state.store.len() {
+                0 => "no BMC is polled".to_string(),
+                n => format!("the {n} BMCs of the last good read are still polled"),
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {problem} ({polled})\n"),
+            )
+                .into_response()
+        }
     }
 }
