@@ -12,6 +12,7 @@ mod client;
 mod environment;
 mod origin;
 pub mod pin;
+pub mod presented;
 pub mod shapes;
 mod shared;
 mod tls;
