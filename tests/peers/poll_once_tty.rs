@@ -41,13 +41,15 @@ async fn poll_once_shows_progress_on_a_terminal() {
                 .expect("capture");
             String::from_utf8_lossy(&out.stdout).to_string()
         };
+        // Every progress line seen (the last one may already count both BMCs).
         let mut during = String::new();
         let mut after = String::new();
         for _ in 0..150 {
             std::thread::sleep(Duration::from_millis(100));
             let screen = capture();
-            if screen.contains("BMCs polled") {
-                during = screen.clone();
+            if let Some(line) = screen.lines().find(|l| l.contains("BMCs polled")) {
+                during.push_str(line);
+                during.push('\n');
             }
             if screen.contains("answered nothing (") {
                 after = screen;
