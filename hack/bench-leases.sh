@@ -1,8 +1,10 @@
 #!/bin/bash
 # Memory of the daemon with a huge, entirely unreachable fleet: N active leases on 127.200.0.0/14
 # addresses where nothing answers, polled with the default [poll] settings. Samples the daemon's
-# RSS and a /metrics scrape (size, polls done) every STEP seconds until every BMC was polled once
-# (or DURATION passed), then prints Markdown.
+# RSS (just before a scrape, and right after it) and a /metrics scrape (size, polls done) every STEP
+# seconds until every BMC was polled once (or DURATION passed), then prints Markdown. The daemon
+# keeps a rendered body for 1 s (concurrent scrapes share it), so "after" includes one body and
+# "before" (STEP seconds after the last scrape) does not.
 #
 # MODE refused (default): nothing listens, so each connection is refused at once (TCP RST, ICMP
 #   port unreachable): every BMC fails fast and holds a failed snapshot within seconds. This is
@@ -80,19 +82,20 @@ CONF
 "$BIN" run --config "$RUN/config.toml" 2> "$RUN/run.log" & D=$!; PIDS+=("$D")
 echo "bench-leases: $N leases ($MODE), $(wc -c < "$RUN/dhcpd.leases") bytes, daemon $BIN pid $D, files in $RUN" >&2
 kib() { awk -v k="$1" '$1 == k":" {printf "%.0f", $2/1024}' "/proc/$D/status"; }
-echo "| s | polls done | RSS MiB | peak RSS MiB | /metrics bytes |"
-echo "|---|---|---|---|---|"
+echo "| s | polls done | RSS MiB before scrape | RSS MiB after | peak RSS MiB | /metrics bytes |"
+echo "|---|---|---|---|---|---|"
 t=0; polls=0; size=0; done_at=""
 while [ "$t" -le "$DURATION" ]; do
   kill -0 "$D" 2>/dev/null || { echo "the daemon exited: $(tail -3 "$RUN/run.log")" >&2; exit 1; }
+  before=$(kib VmRSS)
   size=$(curl -s -m 60 -o "$RUN/metrics.txt" -w '%{size_download}' "http://127.0.0.1:$HTTP/metrics" || echo 0)
   polls=$(awk '/^bmc_catcher_polls_total/ {s += $2} END {printf "%d", s}' "$RUN/metrics.txt" 2>/dev/null || echo 0)
-  echo "| $t | $polls | $(kib VmRSS) | $(kib VmHWM) | $size |"
+  echo "| $t | $polls | $before | $(kib VmRSS) | $(kib VmHWM) | $size |"
   [ "$polls" -ge "$N" ] && [ -z "$done_at" ] && done_at=$t
   [ -n "$done_at" ] && [ $((t - done_at)) -ge "$AFTER" ] && break
   sleep "$STEP"; t=$((t + STEP))
 done
 per=$(awk -v s="$size" -v n="$N" 'BEGIN {printf "%.0f", s / n}')
 echo
-echo "N=$N ($MODE), $(nproc) cores: polls done $polls, RSS $(kib VmRSS) MiB (peak $(kib VmHWM) MiB), /metrics $size bytes ($per bytes per lease)"
+echo "N=$N ($MODE), $(nproc) cores: polls done $polls, RSS $before MiB before the last scrape, $(kib VmRSS) MiB after it (peak $(kib VmHWM) MiB), /metrics $size bytes ($per bytes per lease)"
 echo "series per family:"; grep -v '^#' "$RUN/metrics.txt" | sed -E 's/[{ ].*//' | sort | uniq -c | sort -rn | head -12

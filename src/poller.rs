@@ -1,16 +1,16 @@
-//! The scheduler: one task per BMC. Each BMC is polled once as soon as it is discovered, then once per
-//! `interval` at its own phase offset within the period (a hash of its MAC), so a fleet's polls spread
-//! over the period instead of arriving at the BMC network all at once. A semaphore bounds the polls in
-//! flight; each poll has a deadline; a BMC's task polls it sequentially, so it is never polled twice
-//! at once. Targets that vanish are stopped and their sessions closed; on shutdown every worker
-//! finishes its in-flight poll, then every session is closed.
+//! The scheduler. Each BMC is polled once as soon as it is discovered, then once per `interval` at
+//! its own phase offset within the period (a hash of its MAC), so a fleet's polls spread over the
+//! period instead of arriving at the BMC network all at once. One task ([`Poller::run`]) follows the
+//! target list and keeps every BMC's place in one due queue ([`slots`]); a poll runs in its own
+//! task, at most `concurrency` at once, each with a deadline, and a BMC is never polled twice at
+//! once. Targets that vanish are stopped and their sessions closed; on shutdown the polls in flight
+//! finish, then every session is closed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +27,7 @@ const CLOSE_CONCURRENCY: usize = 256;
 pub async fn poll_one(
     bmc: &dyn Bmc,
     target: &Target,
-    partition: &str,
+    partition: impl Into<Arc<str>>,
     timeout: Duration,
 ) -> BmcSnapshot {
     let started_ms = now_ms();
@@ -45,7 +45,7 @@ pub async fn poll_one(
     let up = reading.any_ok();
     BmcSnapshot {
         schema_version: SCHEMA_VERSION,
-        partition: partition.to_string(),
+        partition: partition.into(),
         mac: target.mac,
         ip: target.ip,
         hostname: target.hostname.clone(),
@@ -67,23 +67,13 @@ async fn close_all<'a>(bmcs: impl Iterator<Item = &'a Arc<dyn Bmc>>) {
         .await;
 }
 
-struct Worker {
-    /// The same copy the store and the backend hold.
-    target: Arc<Target>,
-    bmc: Arc<dyn Bmc>,
-    token: CancellationToken,
-    handle: JoinHandle<()>,
-}
-
-/// Owns the workers. Shared state (`store`, `stats`) is read by the publishers.
+/// Owns the schedule of every BMC ([`Slots`]). Shared state (`store`, `stats`) is read by the
+/// publishers.
 pub struct Poller {
-    schedule: Schedule,
     connector: Arc<Connector>,
     store: Arc<Store>,
     stats: Arc<PollStats>,
-    permits: Arc<Semaphore>,
-    epoch: Instant,
-    workers: HashMap<MacAddr, Worker>,
+    slots: Slots,
     bmcs: Arc<std::sync::RwLock<HashMap<MacAddr, Arc<dyn Bmc>>>>,
 }
 
@@ -109,13 +99,10 @@ impl Poller {
         stats: Arc<PollStats>,
     ) -> Poller {
         Poller {
-            permits: Arc::new(Semaphore::new(schedule.concurrency)),
-            schedule,
+            slots: Slots::new(schedule, store.clone(), stats.clone()),
             connector,
             store,
             stats,
-            epoch: Instant::now(),
-            workers: HashMap::new(),
             bmcs: Arc::default(),
         }
     }
@@ -124,7 +111,7 @@ impl Poller {
         Fleet(self.bmcs.clone())
     }
 
-    /// Runs until `cancel`: follows the target list, then drains and logs out.
+    /// Runs until `cancel`: follows the target list, polls what is due, then drains and logs out.
     pub async fn run(
         mut self,
         mut targets: watch::Receiver<Vec<Target>>,
@@ -132,129 +119,83 @@ impl Poller {
         cancel: CancellationToken,
     ) {
         let initial = targets.borrow_and_update().clone();
-        self.reconcile(initial).await;
+        self.reconcile(initial);
         loop {
             tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
                 changed = targets.changed() => {
                     if changed.is_err() { break; }
                     let list = targets.borrow_and_update().clone();
-                    self.reconcile(list).await;
+                    self.reconcile(list);
                 }
-                Some(change) = reload.recv() => self.apply(change).await,
-                _ = cancel.cancelled() => break,
+                Some(change) = reload.recv() => self.apply(change),
+                _ = self.slots.step() => {}
             }
         }
-        self.shutdown().await;
+        self.slots.shutdown().await;
+        self.bmcs.write().unwrap_or_else(|p| p.into_inner()).clear();
+        tracing::info!("poller stopped, every session closed");
     }
 
-    async fn reconcile(&mut self, list: Vec<Target>) {
+    fn reconcile(&mut self, list: Vec<Target>) {
         let wanted: HashMap<MacAddr, Target> = list.into_iter().map(|t| (t.mac, t)).collect();
         let stale: Vec<MacAddr> = self
-            .workers
-            .iter()
-            .filter(|(mac, w)| {
+            .slots
+            .targets()
+            .filter(|have| {
                 wanted
-                    .get(mac)
-                    .is_none_or(|t| t.ip != w.target.ip || t.port != w.target.port)
+                    .get(&have.mac)
+                    .is_none_or(|t| t.ip != have.ip || t.port != have.port)
             })
-            .map(|(mac, _)| *mac)
+            .map(|t| t.mac)
             .collect();
         for mac in stale {
-            if let Some(w) = self.workers.remove(&mac) {
-                self.stop(w).await;
-            }
+            self.stop(mac);
             if !wanted.contains_key(&mac) {
                 self.store.remove(mac);
             }
         }
         for (mac, target) in wanted {
-            // One copy per target, shared by the store, the worker and the backend.
-            let target = match self.workers.get(&mac) {
-                Some(w) if *w.target == target => w.target.clone(),
+            // One copy per target, shared by the store, the slot and the backend.
+            let target = match self.slots.target(mac) {
+                Some(have) if **have == target => have.clone(),
                 _ => Arc::new(target),
             };
             self.store.upsert_target(target.clone());
-            if !self.workers.contains_key(&mac) {
+            if !self.slots.contains(mac) {
                 self.start(target);
             }
         }
-        self.stats.set_targets(self.workers.len());
-    }
-
-    /// Spawns the polling task of `bmc` on the current schedule.
-    fn spawn_worker(
-        &self,
-        bmc: &Arc<dyn Bmc>,
-        target: &Arc<Target>,
-        first: FirstPoll,
-    ) -> (CancellationToken, JoinHandle<()>) {
-        let token = CancellationToken::new();
-        let ctx = worker::Context {
-            bmc: bmc.clone(),
-            target: target.clone(),
-            store: self.store.clone(),
-            stats: self.stats.clone(),
-            permits: self.permits.clone(),
-            schedule: self.schedule,
-            epoch: self.epoch,
-            token: token.clone(),
-        };
-        (token, worker::spawn(ctx, first))
+        self.stats.set_targets(self.slots.len());
     }
 
     fn start(&mut self, target: Arc<Target>) {
         // Built at its first poll, dropped again while it reaches nothing (see `LazyBmc`).
         let bmc: Arc<dyn Bmc> = Arc::new(LazyBmc::new(self.connector.clone(), target.clone()));
-        let (token, handle) = self.spawn_worker(&bmc, &target, FirstPoll::Now);
         self.bmcs
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(target.mac, bmc.clone());
-        self.workers.insert(
-            target.mac,
-            Worker {
-                target,
-                bmc,
-                token,
-                handle,
-            },
-        );
+        self.slots.add(target, bmc);
     }
 
-    async fn stop(&mut self, w: Worker) {
-        w.token.cancel();
-        // The worker ends after its in-flight poll (bounded by the deadline).
-        let _ = w.handle.await;
+    /// Stops polling `mac`; its session is closed once a poll in flight is done.
+    fn stop(&mut self, mac: MacAddr) {
         self.bmcs
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&w.target.mac);
-        self.stats.set_due(w.target.mac, None);
-        w.bmc.close().await;
-        tracing::info!(bmc.mac = %w.target.mac, bmc.ip = %w.target.ip, "stopped polling, session closed");
-    }
-
-    async fn shutdown(&mut self) {
-        let mut workers: Vec<Worker> = self.workers.drain().map(|(_, w)| w).collect();
-        for w in &workers {
-            w.token.cancel();
-            self.stats.set_due(w.target.mac, None);
-        }
-        for w in &mut workers {
-            let _ = (&mut w.handle).await;
-        }
-        close_all(workers.iter().map(|w| &w.bmc)).await;
-        self.bmcs.write().unwrap_or_else(|p| p.into_inner()).clear();
-        tracing::info!("poller stopped, every session closed");
+            .remove(&mac);
+        self.slots.remove(mac);
     }
 }
 
 mod reload;
 mod rounds;
 mod schedule;
-mod worker;
-use schedule::FirstPoll;
+mod slots;
 pub use schedule::{Schedule, backoff, next_slot, phase};
+use slots::Slots;
 mod stats;
 pub use rounds::{poll_round, poll_rounds, poll_rounds_observed, process_cpu_seconds};
 pub use stats::PollStats;

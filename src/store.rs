@@ -19,7 +19,7 @@ pub use changes::changes;
 /// One BMC as the store knows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Shared with the BMC's poll worker: one copy of each target.
+    /// Shared with the BMC's slot in the poller: one copy of each target.
     pub target: Arc<Target>,
     /// Shared, so readers (a scrape of the whole fleet) copy pointers, not snapshots.
     pub snapshot: Option<Arc<BmcSnapshot>>,
@@ -55,7 +55,8 @@ impl Observer for Recorder {
 }
 
 pub struct Store {
-    partition: String,
+    /// Shared with every snapshot (one copy, not one per BMC).
+    partition: Arc<str>,
     entries: RwLock<BTreeMap<MacAddr, Entry>>,
     /// The observers, and the next event sequence number: one lock, so ids are handed out in the
     /// order the observers see them.
@@ -88,7 +89,7 @@ pub fn now_ms() -> i64 {
 impl Store {
     pub fn new(partition: &str) -> Store {
         Store {
-            partition: partition.to_string(),
+            partition: partition.into(),
             entries: RwLock::new(BTreeMap::new()),
             emit: Mutex::new(Emitter {
                 observers: Vec::new(),
@@ -100,6 +101,11 @@ impl Store {
 
     pub fn partition(&self) -> &str {
         &self.partition
+    }
+
+    /// The partition name, shared (for the snapshots polled into this store).
+    pub fn partition_shared(&self) -> Arc<str> {
+        self.partition.clone()
     }
 
     /// Adds an observer that sees every later change, in order, with no chance of lagging.
@@ -128,7 +134,7 @@ impl Store {
         let event = Event {
             schema_version: SCHEMA_VERSION,
             id: format!("{}-{:016x}-{seq}", self.partition, self.nonce),
-            partition: self.partition.clone(),
+            partition: self.partition.to_string(),
             mac,
             at_ms: now_ms(),
             kind,

@@ -76,7 +76,7 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
                     partition: v
                         .snapshot
                         .as_ref()
-                        .map(|s| s.partition.clone())
+                        .map(|s| s.partition.to_string())
                         .unwrap_or_else(|| config.partition.clone()),
                     mac: v.target.mac.to_string(),
                     ip: v.target.ip.to_string(),
@@ -154,7 +154,7 @@ async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Res
             continue;
         };
         rows.push(Row {
-            partition: s.partition.clone(),
+            partition: s.partition.to_string(),
             mac: s.mac.to_string(),
             ip: s.ip.to_string(),
             snapshot: Some(s),

@@ -113,6 +113,8 @@ impl Watcher {
                         );
                     }
                     self.leases = parsed.leases;
+                    // Kept until the file changes: without the parse's growth slack.
+                    self.leases.shrink_to_fit();
                     self.stamp = current;
                 }
                 Err(e) => {

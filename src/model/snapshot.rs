@@ -11,7 +11,8 @@ use super::{Issue, MacAddr, Protocol, Reading};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BmcSnapshot {
     pub schema_version: u32,
-    pub partition: String,
+    /// Shared by every snapshot of the partition.
+    pub partition: std::sync::Arc<str>,
     pub mac: MacAddr,
     pub ip: IpAddr,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,16 +7,6 @@ use tokio::time::Instant;
 
 use crate::model::MacAddr;
 
-/// When a worker polls first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum FirstPoll {
-    /// At once: a BMC just discovered, or with a new backend.
-    Now,
-    /// At its slot of the period: a worker restarted on a new schedule (a reload must not poll
-    /// the whole fleet at once).
-    AtItsSlot,
-}
-
 /// The scheduling knobs, from `[poll]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {

@@ -1,4 +1,5 @@
-//! Scheduling arithmetic, and the worker loop under paused time against a scripted backend.
+//! Scheduling arithmetic, and the due queue ([`Slots`]) under paused time against scripted
+//! backends.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -46,6 +47,7 @@ struct Scripted {
     info: BmcInfo,
     polls: AtomicUsize,
     running: AtomicUsize,
+    closed: AtomicUsize,
     hang: bool,
 }
 
@@ -55,14 +57,21 @@ impl Bmc for Scripted {
         self.info.clone()
     }
     async fn poll(&self) -> Reading {
+        /// Counts the poll out when it ends, also when its deadline drops it.
+        struct InFlight<'a>(&'a AtomicUsize);
+        impl Drop for InFlight<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         let now = self.running.fetch_add(1, Ordering::SeqCst);
+        let _in_flight = InFlight(&self.running);
         assert_eq!(now, 0, "a BMC must never be polled twice at once");
         self.polls.fetch_add(1, Ordering::SeqCst);
         if self.hang {
             std::future::pending::<()>().await;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-        self.running.fetch_sub(1, Ordering::SeqCst);
         let mut r = Reading::all_failed(ErrorKind::Unsupported, "scripted");
         r.power = Field::Ok(PowerState::On);
         r
@@ -73,7 +82,9 @@ impl Bmc for Scripted {
     async fn perform(&self, _: Action) -> Result<(), HalError> {
         Ok(())
     }
-    async fn close(&self) {}
+    async fn close(&self) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 fn scripted(i: u8, hang: bool) -> Arc<Scripted> {
@@ -86,6 +97,7 @@ fn scripted(i: u8, hang: bool) -> Arc<Scripted> {
         },
         polls: AtomicUsize::new(0),
         running: AtomicUsize::new(0),
+        closed: AtomicUsize::new(0),
         hang,
     })
 }
@@ -100,70 +112,109 @@ fn target(i: u8) -> Target {
     }
 }
 
-/// Every worker test's schedule: once a minute, 5 s deadline, one poll at a time.
+/// Every scheduling test's schedule: once a minute, 5 s deadline, one poll at a time.
 const SCHEDULE: Schedule = Schedule {
     interval: Duration::from_secs(60),
     timeout: Duration::from_secs(5),
     concurrency: 1,
 };
 
-/// Starts BMC `i`'s worker on [`SCHEDULE`] from `epoch`; returns its token and handle.
-fn start_worker(
-    bmc: Arc<dyn Bmc>,
-    i: u8,
-    store: Arc<Store>,
-    epoch: Instant,
-    first: FirstPoll,
-) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+/// A running [`Slots`] loop, driven the way [`Poller::run`] drives it.
+struct Running {
+    token: CancellationToken,
+    /// Adds BMCs, removes them (`None`) or changes the schedule while it runs.
+    tell: tokio::sync::mpsc::UnboundedSender<Tell>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+enum Tell {
+    Add(Arc<dyn Bmc>, u8),
+    Remove(u8),
+    Schedule(Schedule),
+}
+
+impl Running {
+    fn add(&self, bmc: Arc<dyn Bmc>, i: u8) {
+        self.tell.send(Tell::Add(bmc, i)).expect("running");
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        self.handle.await.expect("the loop ends when cancelled");
+    }
+}
+
+/// Starts a [`Slots`] loop on `schedule` over `store` (whose targets the caller upserts).
+fn start(store: Arc<Store>, schedule: Schedule) -> Running {
     let token = CancellationToken::new();
-    let handle = worker::spawn(
-        worker::Context {
-            bmc,
-            target: Arc::new(target(i)),
-            store,
-            stats: Arc::new(PollStats::default()),
-            permits: Arc::new(Semaphore::new(1)),
-            schedule: SCHEDULE,
-            epoch,
-            token: token.clone(),
-        },
-        first,
-    );
-    (token, handle)
+    let (tell, mut told) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = token.clone();
+    let handle = tokio::spawn(async move {
+        let mut slots = Slots::new(schedule, store, Arc::new(PollStats::default()));
+        loop {
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                Some(t) = told.recv() => match t {
+                    Tell::Add(bmc, i) => slots.add(Arc::new(target(i)), bmc),
+                    Tell::Remove(i) => { slots.remove(mac(i)); }
+                    Tell::Schedule(s) => slots.set_schedule(s),
+                },
+                _ = slots.step() => {}
+            }
+        }
+        slots.shutdown().await;
+    });
+    Running {
+        token,
+        tell,
+        handle,
+    }
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_worker_restarted_by_a_reload_polls_first_at_its_slot() {
+async fn a_reload_moves_a_waiting_bmc_to_its_slot_of_the_new_period() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(2));
     let bmc = scripted(2, false);
-    let epoch = Instant::now();
-    let slot = phase(mac(2), SCHEDULE.interval);
-    let (token, handle) = start_worker(bmc.clone(), 2, store, epoch, FirstPoll::AtItsSlot);
-    tokio::time::sleep_until(epoch + slot - Duration::from_millis(100)).await;
+    let run = start(store, SCHEDULE);
+    run.add(bmc.clone(), 2);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "polled when added");
+    let longer = Schedule {
+        interval: Duration::from_secs(3600),
+        ..SCHEDULE
+    };
+    let epoch = Instant::now() - Duration::from_secs(1);
+    run.tell.send(Tell::Schedule(longer)).expect("running");
+    let slot = next_slot(
+        epoch,
+        phase(mac(2), longer.interval),
+        longer.interval,
+        Instant::now(),
+    );
+    tokio::time::sleep_until(slot - Duration::from_millis(100)).await;
     assert_eq!(
         bmc.polls.load(Ordering::SeqCst),
-        0,
-        "nothing before its slot"
+        1,
+        "not again before its slot of the new period (the old one was a minute)"
     );
-    tokio::time::sleep_until(epoch + slot + Duration::from_secs(1)).await;
-    assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "polled at its slot");
-    token.cancel();
-    handle.await.expect("worker ends on cancel");
+    tokio::time::sleep_until(slot + Duration::from_secs(1)).await;
+    assert_eq!(
+        bmc.polls.load(Ordering::SeqCst),
+        2,
+        "polled at its new slot"
+    );
+    run.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
-async fn worker_polls_at_start_then_once_per_interval() {
+async fn a_bmc_is_polled_at_start_then_once_per_interval() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(1));
     let bmc = scripted(1, false);
-    let (token, handle) = start_worker(
-        bmc.clone(),
-        1,
-        store.clone(),
-        Instant::now(),
-        FirstPoll::Now,
-    );
+    let run = start(store.clone(), SCHEDULE);
+    run.add(bmc.clone(), 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "first poll at start");
     tokio::time::sleep(Duration::from_secs(600)).await;
@@ -172,9 +223,82 @@ async fn worker_polls_at_start_then_once_per_interval() {
         (10..=12).contains(&n),
         "about one poll per minute over ten minutes, got {n}"
     );
-    token.cancel();
-    handle.await.expect("worker ends on cancel");
+    run.stop().await;
     assert_eq!(store.snapshots().len(), 1);
+    assert_eq!(bmc.closed.load(Ordering::SeqCst), 1, "logged out on stop");
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_in_flight_never_exceed_the_concurrency() {
+    let store = Arc::new(Store::new("t"));
+    let bmcs: Vec<Arc<Scripted>> = (1..=3).map(|i| scripted(i, true)).collect();
+    let start_at = Instant::now();
+    let run = start(store.clone(), SCHEDULE);
+    for (i, b) in (1..=3).zip(&bmcs) {
+        store.upsert_target(target(i));
+        run.add(b.clone(), i);
+    }
+    // Each hangs until its 5 s deadline; one at a time, so the third starts after 10 s.
+    let count = |bmcs: &[Arc<Scripted>], of: fn(&Scripted) -> &AtomicUsize| {
+        bmcs.iter()
+            .map(|b| of(b).load(Ordering::SeqCst))
+            .sum::<usize>()
+    };
+    for second in 1..=16 {
+        tokio::time::sleep_until(start_at + Duration::from_secs(second)).await;
+        assert_eq!(
+            count(&bmcs, |b| &b.running),
+            1,
+            "one in flight at {second} s"
+        );
+    }
+    assert_eq!(
+        count(&bmcs, |b| &b.polls),
+        4,
+        "polls started at 0, 5, 10 and 15 s"
+    );
+    assert!(
+        bmcs.iter().all(|b| b.polls.load(Ordering::SeqCst) >= 1),
+        "each had its turn"
+    );
+    assert_eq!(
+        store.snapshots().len(),
+        3,
+        "each timed-out poll is recorded"
+    );
+    run.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bmc_removed_while_polled_is_closed_after_its_poll_and_its_result_dropped() {
+    let store = Arc::new(Store::new("t"));
+    store.upsert_target(target(5));
+    let bmc = scripted(5, true);
+    let run = start(store.clone(), SCHEDULE);
+    run.add(bmc.clone(), 5);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "its poll is in flight");
+    run.tell.send(Tell::Remove(5)).expect("running");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        bmc.closed.load(Ordering::SeqCst),
+        0,
+        "not closed under its poll's feet"
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        bmc.closed.load(Ordering::SeqCst),
+        1,
+        "closed once the poll ended"
+    );
+    assert!(
+        store.snapshots().is_empty(),
+        "the poll of a removed BMC is not recorded"
+    );
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(bmc.polls.load(Ordering::SeqCst), 1, "never polled again");
+    run.stop().await;
+    assert_eq!(bmc.closed.load(Ordering::SeqCst), 1, "closed once");
 }
 
 #[tokio::test(start_paused = true)]
@@ -242,13 +366,13 @@ async fn wrong_credentials_are_not_retried_in_a_loop() {
     let bmc = Canned::new(3, |_| {
         Reading::all_failed(ErrorKind::Auth, "wrong password")
     });
-    let (token, handle) = start_worker(bmc.clone(), 3, store, Instant::now(), FirstPoll::Now);
+    let run = start(store, SCHEDULE);
+    run.add(bmc.clone(), 3);
     tokio::time::sleep(Duration::from_secs(3600)).await;
     let n = bmc.polls.load(Ordering::SeqCst);
     // Without back-off: 60 logins in an hour; with it: 1 + 2 + 4 + 8 + 8 ... intervals apart.
     assert!((8..=11).contains(&n), "{n} login attempts in an hour");
-    token.cancel();
-    handle.await.expect("worker ends");
+    run.stop().await;
 }
 
 #[test]
@@ -263,7 +387,7 @@ fn overdue_polls_are_counted_for_the_watchdog() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_panicking_worker_is_restarted_at_its_next_slot() {
+async fn a_panicking_poll_is_logged_and_the_bmc_polled_again_at_its_next_slot() {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(target(4));
     // Panics on its first poll (a decoder bug on the first reply), answers after that.
@@ -273,20 +397,15 @@ async fn a_panicking_worker_is_restarted_at_its_next_slot() {
         r.power = Field::Ok(PowerState::On);
         r
     });
-    let (token, handle) = start_worker(
-        bmc.clone(),
-        4,
-        store.clone(),
-        Instant::now(),
-        FirstPoll::Now,
-    );
+    let run = start(store.clone(), SCHEDULE);
+    run.add(bmc.clone(), 4);
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         bmc.polls.load(Ordering::SeqCst),
         1,
         "the first poll ran and panicked"
     );
-    assert!(!handle.is_finished(), "the supervisor is still there");
+    assert!(!run.handle.is_finished(), "the scheduler is still there");
     assert!(store.snapshots().is_empty());
     tokio::time::sleep(SCHEDULE.interval + Duration::from_secs(1)).await;
     assert_eq!(
@@ -295,6 +414,5 @@ async fn a_panicking_worker_is_restarted_at_its_next_slot() {
         "polled again at its next slot"
     );
     assert_eq!(store.snapshots().len(), 1, "and the poll was recorded");
-    token.cancel();
-    handle.await.expect("the supervisor ends when cancelled");
+    run.stop().await;
 }

@@ -81,13 +81,50 @@ pub fn router(state: Arc<ApiState>) -> Router {
 
 async fn metrics(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let gzip = accepts_gzip(
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
     match state.exposition.body(format).await {
-        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
+        Ok(body) if gzip => (
+            [
+                (header::CONTENT_TYPE, format.content_type()),
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::VARY, "Accept-Encoding"),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, format.content_type()),
+                (header::VARY, "Accept-Encoding"),
+            ],
+            axum::body::Body::from_stream(exposition::gunzip(body)),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot render /metrics");
             (StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n").into_response()
         }
     }
+}
+
+/// Whether an `Accept-Encoding` header accepts gzip (`gzip` or `*`, without `q=0`).
+fn accepts_gzip(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+    })
 }
 
 async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Response {
@@ -132,5 +169,20 @@ async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gzip_is_accepted_as_clients_say_it() {
+        use super::accepts_gzip;
+        assert!(accepts_gzip(Some("gzip")));
+        assert!(accepts_gzip(Some("deflate, GZIP;q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(None));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("br, gzip ; q=0.0")));
     }
 }

@@ -11,6 +11,7 @@ use crate::poller::PollStats;
 use crate::store::Store;
 
 mod collector;
+mod gzip;
 mod text_format;
 
 /// Builds the registry: self-metrics plus the scrape-time collector over `store`.
@@ -51,26 +52,40 @@ impl Format {
 /// instead of growing one by doubling (a 16 MB fleet would reallocate and copy up to 32 MB).
 static LAST_RENDER_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Renders the registry in `format`. The classic text is converted while it is written
+/// Encodes the registry in `format` into `out`. The classic text is converted while it is written
 /// ([`text_format::TextWriter`]), so a render holds one body, not the OpenMetrics text and a copy.
-pub fn render(registry: &Registry, format: Format) -> Result<String, std::fmt::Error> {
-    use std::sync::atomic::Ordering;
-    let last = LAST_RENDER_BYTES.load(Ordering::Relaxed);
-    let capacity = last + last / 16;
-    let out = match format {
+fn encode<W: std::fmt::Write>(
+    registry: &Registry,
+    format: Format,
+    mut out: W,
+) -> Result<W, std::fmt::Error> {
+    match format {
         Format::OpenMetrics => {
-            let mut out = String::with_capacity(capacity);
             prometheus_client::encoding::text::encode(&mut out, registry)?;
-            out
+            Ok(out)
         }
         Format::Text => {
-            let mut w = text_format::TextWriter::with_capacity(capacity);
+            let mut w = text_format::TextWriter::new(out);
             prometheus_client::encoding::text::encode(&mut w, registry)?;
             w.finish()
         }
-    };
+    }
+}
+
+/// Renders the registry in `format` as text.
+pub fn render(registry: &Registry, format: Format) -> Result<String, std::fmt::Error> {
+    use std::sync::atomic::Ordering;
+    let last = LAST_RENDER_BYTES.load(Ordering::Relaxed);
+    let out = encode(registry, format, String::with_capacity(last + last / 16))?;
     LAST_RENDER_BYTES.store(out.len(), Ordering::Relaxed);
     Ok(out)
+}
+
+/// Renders the registry in `format`, gzip-compressed while it is written: the render never holds
+/// the text (69 MB at 200,000 BMCs), only its compressed form (a tenth of that or less).
+pub fn render_gzip(registry: &Registry, format: Format) -> Result<Vec<u8>, std::fmt::Error> {
+    let sink = encode(registry, format, gzip::Sink::new())?;
+    sink.finish()
 }
 
 #[cfg(test)]

@@ -151,8 +151,15 @@ impl Session {
     }
 
     fn transport_error(&self, path: &str, e: &reqwest::Error) -> HalError {
-        // reqwest's Display names the URL (no credentials are ever in it); add the cause chain.
-        let mut detail = format!("{path}: {e}");
+        // reqwest's Display repeats the whole URL, which the BMC (named by the error) and the path
+        // already give: left out, as it would be held in every failed BMC's snapshot. Then the
+        // cause chain.
+        let text = e.to_string();
+        let text = match e.url() {
+            Some(url) => text.replace(&format!(" for url ({url})"), ""),
+            None => text,
+        };
+        let mut detail = format!("{path}: {text}");
         let mut src = std::error::Error::source(e);
         while let Some(s) = src {
             detail.push_str(&format!(": {s}"));

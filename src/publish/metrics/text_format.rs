@@ -20,21 +20,33 @@ enum Line {
     Comment,
 }
 
-/// A [`std::fmt::Write`] that takes OpenMetrics text and keeps the classic text format.
+/// A [`std::fmt::Write`] that takes OpenMetrics text and writes the classic text format to `W`
+/// (a `String`, or a compressing sink).
 #[derive(Debug)]
-pub struct TextWriter {
-    out: String,
+pub struct TextWriter<W: Write = String> {
+    out: W,
+    /// A write to `out` failed: every later write fails too.
+    failed: bool,
     line: Line,
     comment: String,
     /// A `# HELP` line (name, text) waiting for its `# TYPE`, which may rename the metric.
     pending_help: Option<(String, String)>,
 }
 
-impl TextWriter {
+#[cfg(test)]
+impl TextWriter<String> {
     /// A writer whose output starts with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> TextWriter {
+        TextWriter::new(String::with_capacity(capacity))
+    }
+}
+
+impl<W: Write> TextWriter<W> {
+    /// A writer into `out`.
+    pub fn new(out: W) -> TextWriter<W> {
         TextWriter {
-            out: String::with_capacity(capacity),
+            out,
+            failed: false,
             line: Line::Start,
             comment: String::new(),
             pending_help: None,
@@ -42,13 +54,22 @@ impl TextWriter {
     }
 
     /// The converted text (a last line without its newline is converted too).
-    pub fn finish(mut self) -> String {
+    pub fn finish(mut self) -> Result<W, std::fmt::Error> {
         if self.line == Line::Comment {
             let comment = std::mem::take(&mut self.comment);
             self.comment_line(&comment);
         }
         self.flush_help(None);
-        self.out
+        if self.failed {
+            return Err(std::fmt::Error);
+        }
+        Ok(self.out)
+    }
+
+    fn put(&mut self, s: &str) {
+        if !self.failed && self.out.write_str(s).is_err() {
+            self.failed = true;
+        }
     }
 
     fn comment_line(&mut self, line: &str) {
@@ -74,30 +95,30 @@ impl TextWriter {
             let same = self.pending_help.as_ref().is_some_and(|(hn, _)| hn == name);
             let renamed = (same && new_name != name).then_some(new_name.as_str());
             self.flush_help(renamed);
-            self.out.push_str("# TYPE ");
-            self.out.push_str(&new_name);
-            self.out.push(' ');
-            self.out.push_str(new_kind);
-            self.out.push('\n');
+            self.put("# TYPE ");
+            self.put(&new_name);
+            self.put(" ");
+            self.put(new_kind);
+            self.put("\n");
             return;
         }
         self.flush_help(None);
-        self.out.push_str(line);
-        self.out.push('\n');
+        self.put(line);
+        self.put("\n");
     }
 
     fn flush_help(&mut self, rename: Option<&str>) {
         if let Some((name, text)) = self.pending_help.take() {
-            self.out.push_str("# HELP ");
-            self.out.push_str(rename.unwrap_or(&name));
-            self.out.push(' ');
-            self.out.push_str(&text);
-            self.out.push('\n');
+            self.put("# HELP ");
+            self.put(rename.unwrap_or(&name));
+            self.put(" ");
+            self.put(&text);
+            self.put("\n");
         }
     }
 }
 
-impl Write for TextWriter {
+impl<W: Write> Write for TextWriter<W> {
     fn write_str(&mut self, mut s: &str) -> std::fmt::Result {
         while !s.is_empty() {
             if self.line == Line::Start {
@@ -115,9 +136,9 @@ impl Write for TextWriter {
             match self.line {
                 Line::Comment => self.comment.push_str(part),
                 _ => {
-                    self.out.push_str(part);
+                    self.put(part);
                     if ended {
-                        self.out.push('\n');
+                        self.put("\n");
                     }
                 }
             }
@@ -132,6 +153,9 @@ impl Write for TextWriter {
             }
             s = rest;
         }
+        if self.failed {
+            return Err(std::fmt::Error);
+        }
         Ok(())
     }
 }
@@ -142,7 +166,7 @@ pub fn from_openmetrics(om: &str) -> String {
     let mut w = TextWriter::with_capacity(om.len());
     // Writing to a String cannot fail.
     let _ = w.write_str(om);
-    w.finish()
+    w.finish().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -188,7 +212,11 @@ mod tests {
                 w.write_str(&piece.iter().collect::<String>())
                     .expect("write");
             }
-            assert_eq!(w.finish(), from_openmetrics(om), "pieces of {size}");
+            assert_eq!(
+                w.finish().expect("a String"),
+                from_openmetrics(om),
+                "pieces of {size}"
+            );
         }
     }
 }

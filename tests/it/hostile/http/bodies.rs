@@ -1,4 +1,5 @@
-//! What a response may cost: 50 slow readers of an 8 MB `/metrics`, and `/api/v1/bmcs` in pages.
+//! What a response may cost: 50 slow readers of an 8 MB `/metrics`, `/metrics` compressed for
+//! the scrapers that accept gzip, and `/api/v1/bmcs` in pages.
 
 use std::time::Duration;
 
@@ -64,6 +65,56 @@ async fn fifty_slow_metrics_readers_share_one_body() {
         "RSS grew by {growth} bytes with 50 slow readers of a {size}-byte body"
     );
     drop(readers);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scraper_that_accepts_gzip_gets_the_same_series_compressed() {
+    use std::io::Read;
+    let bed = TestBed::new().bmcs(3).start().await;
+    let daemon = Daemon::start(&bed.config(), bed.credentials())
+        .await
+        .expect("daemon");
+    wait_until(Duration::from_secs(20), "three BMCs polled", || {
+        daemon.store.snapshots().len() == 3
+    })
+    .await;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let url = format!("http://{}/metrics", daemon.addr);
+    // As Prometheus asks.
+    let zipped = http
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("gzip scrape");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let zipped = zipped.bytes().await.expect("body");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&zipped[..])
+        .read_to_string(&mut text)
+        .expect("a gzip body");
+    // As curl asks.
+    let plain = http.get(&url).send().await.expect("plain scrape");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.text().await.expect("text");
+    let series = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with("bmc_up{"))
+            .map(|l| l.rsplit_once(' ').map_or(l, |(s, _)| s).to_string())
+            .collect()
+    };
+    assert_eq!(series(&text).len(), 3, "{text}");
+    assert_eq!(series(&text), series(&plain));
+    assert!(
+        zipped.len() * 3 < plain.len(),
+        "{} bytes compressed to {}",
+        plain.len(),
+        zipped.len()
+    );
+    daemon.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
