@@ -39,6 +39,24 @@ pub struct ConfigFile {
     pub config: std::path::PathBuf,
 }
 
+/// A command used wrongly, found after parsing (a confirmation that cannot be asked, a malformed
+/// value): exit code 64 (EX_USAGE) through [`exit_code`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for a subcommand's error: 78 (EX_CONFIG) for a config error, 64 (EX_USAGE) for a
+/// [`UsageError`], else 1.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<ConfigError>().is_some() {
+        EXIT_CONFIG as u8
+    } else if e.downcast_ref::<UsageError>().is_some() {
+        crate::config::EXIT_USAGE
+    } else {
+        1
+    }
+}
+
 /// Reports a bad config and returns exit code 78 (EX_CONFIG).
 pub fn config_exit(e: &ConfigError) -> ExitCode {
     eprintln!("bmc-catcher: configuration error: {e}");

@@ -19,13 +19,19 @@ pub use sections::*;
 /// Exit code for a bad configuration (sysexits.h EX_CONFIG), as systemd and ntpd-rs use it.
 pub const EXIT_CONFIG: i32 = 78;
 
+/// Exit code for a command used wrongly (sysexits.h EX_USAGE): an unknown flag or subcommand, a
+/// malformed argument such as a MAC, a missing confirmation.
+pub const EXIT_USAGE: u8 = 64;
+
 /// Why the configuration cannot be used. Each variant names the file and, where known, the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {file}: {source}")]
+    /// `hint` says, for "permission denied", who may read the file and what to do about it.
+    #[error("cannot read {file}: {source}{hint}")]
     Read {
         file: PathBuf,
         source: std::io::Error,
+        hint: String,
     },
     #[error("{file}: {message}")]
     Parse { file: PathBuf, message: String },
@@ -83,7 +89,18 @@ impl Default for Config {
 impl Config {
     /// Reads, parses and validates the file.
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
-        Config::parse(&file::read(file)?, file)
+        let text = file::read(file).map_err(|e| match e {
+            ConfigError::Read {
+                file,
+                source,
+                mut hint,
+            } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                hint.push_str("; the config holds no secret: install it readable (mode 0644)");
+                ConfigError::Read { file, source, hint }
+            }
+            e => e,
+        })?;
+        Config::parse(&text, file)
     }
 
     /// Parses and validates `text`; `file` only names the source in errors.
@@ -277,7 +294,9 @@ impl Config {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render config: {e}\n"))
     }
 
-    /// The credentials path with `$CREDENTIALS_DIRECTORY` expanded.
+    /// The credentials file to read: `credentials-file` with a leading `$CREDENTIALS_DIRECTORY/`
+    /// expanded; else, under systemd, the copy the unit handed over ([`systemd_credentials`]),
+    /// which the unit's `LoadCredential=` made of `credentials-file`; else `credentials-file`.
     pub fn credentials_path(&self) -> Option<PathBuf> {
         let p = self.credentials_file.as_ref()?;
         let s = p.to_string_lossy();
@@ -285,8 +304,22 @@ impl Config {
             let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
             return Some(Path::new(&dir).join(rest));
         }
-        Some(p.clone())
+        Some(systemd_credentials().unwrap_or_else(|| p.clone()))
     }
+}
+
+/// The name the shipped unit gives the credentials file it hands over:
+/// `LoadCredential=credentials:/etc/bmc-catcher/credentials.toml`.
+pub const SYSTEMD_CREDENTIAL: &str = "credentials";
+
+/// `$CREDENTIALS_DIRECTORY/credentials`, when systemd handed this process the credentials file
+/// (`LoadCredential=credentials:FILE`, readable by the unit's user only): found without any
+/// configuration, and read in place of `credentials-file`, which the unit's user (a
+/// `DynamicUser=`) cannot read.
+pub fn systemd_credentials() -> Option<PathBuf> {
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    let path = Path::new(&dir).join(SYSTEMD_CREDENTIAL);
+    path.exists().then_some(path)
 }
 
 /// The config file and the credentials file it names (none named: no credentials), as `run`,

@@ -32,10 +32,12 @@ mod systemd;
 pub use systemd::shutdown_signal;
 use systemd::watchdog;
 
-/// The running discovery watcher: its token and the channel it feeds.
+/// The running discovery watcher: its token, the channel it feeds, and where it notes how reading
+/// the leases goes (kept across restarts).
 struct WatcherHandle {
     token: CancellationToken,
     targets: watch::Sender<Vec<Target>>,
+    health: Arc<discovery::LeasesHealth>,
 }
 
 /// A running daemon, for `demo` and tests that need its address and store.
@@ -85,8 +87,10 @@ impl Daemon {
             tracker.spawn(keep_cursors(cursors.clone(), cancel.clone()));
         }
         let http_stats = Arc::new(HttpStats::default());
+        let leases = Arc::new(discovery::LeasesHealth::default());
         let mut reg = registry(store.clone(), stats.clone());
         http_stats.register(&mut reg);
+        leases.register(&mut reg);
         if config.nats.url.is_some() {
             nats_stats.register(&mut reg);
         }
@@ -95,7 +99,11 @@ impl Daemon {
                 .context("[http] web-config-file cannot be used")?,
             None => http::web_config::WebConfig::default(),
         };
-        let state = Arc::new(ApiState::new(store.clone(), reg).with_auth(web.auth.clone()));
+        let state = Arc::new(
+            ApiState::new(store.clone(), reg)
+                .with_auth(web.auth.clone())
+                .with_leases(leases.clone()),
+        );
         let nofile = http::server::nofile_limit();
         let limits = Limits::of(config, nofile);
         if limits.max_connections < config.http.max_connections {
@@ -114,7 +122,11 @@ impl Daemon {
         let (tx, rx) = watch::channel(Vec::<Target>::new());
         let watcher_token = cancel.child_token();
         let watcher_tx = tx.clone();
-        tracker.spawn(discovery::watcher(config).run(tx, watcher_token.clone()));
+        tracker.spawn(
+            discovery::watcher(config)
+                .with_health(leases.clone())
+                .run(tx, watcher_token.clone()),
+        );
 
         let poller = Poller::new(
             Schedule::of(&config.poll),
@@ -197,6 +209,7 @@ impl Daemon {
             watcher: std::sync::Mutex::new(WatcherHandle {
                 token: watcher_token,
                 targets: watcher_tx,
+                health: leases,
             }),
             config: std::sync::Mutex::new(config.clone()),
             cancel,

@@ -1,8 +1,9 @@
 //! Discovery of BMCs from DHCP lease databases: parsers per server format ([`isc_dhcpd`], [`kea`],
 //! [`dnsmasq`]), target selection ([`select`]), the [`LeaseSource`] seam that reads a database, and the
-//! watcher ([`watch`]) that re-reads it when it changes.
+//! watcher ([`watch`]) that re-reads it when it changes, noting how that goes in [`LeasesHealth`].
 
 pub mod dnsmasq;
+mod health;
 pub mod isc_dhcpd;
 pub mod kea;
 pub mod lease;
@@ -32,6 +33,7 @@ use crate::model::Target;
 pub use lease::{Lease, ParseWarning, Parsed};
 pub use select::{Filters, select_targets};
 
+pub use health::LeasesHealth;
 pub use lease_file::{LeaseFile, check_file};
 
 /// Why leases could not be read at all (a broken line is a warning, not an error).

@@ -14,7 +14,8 @@
 //! - [`model`]: MACs, targets, readings, per-field errors and their kinds, snapshots, issues,
 //!   actions, events, the per-BMC bounds on what a poll keeps. No I/O.
 //! - [`config`]: the TOML config and the credentials file; errors name the file and key.
-//! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher.
+//! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher
+//!   and how its reads go (`LeasesHealth`, for `/readyz` and `/metrics`).
 //! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends, the poller's `LazyBmc`.
 //! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
 //! - [`poller`]: schedule, one supervised worker per BMC, reload, rounds, its metrics.

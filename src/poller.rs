@@ -197,7 +197,7 @@ mod slots;
 pub use schedule::{Schedule, backoff, next_slot, phase};
 use slots::Slots;
 mod stats;
-pub use rounds::{poll_round, poll_rounds, process_cpu_seconds};
+pub use rounds::{poll_round, poll_rounds, poll_rounds_observed, process_cpu_seconds};
 pub use stats::PollStats;
 
 pub use reload::Reload;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::config::{EXIT_CONFIG, EXIT_USAGE};
 use crate::control::Reply;
 use crate::model::MacAddr;
 use crate::publish::nats::{command_subject, connect_options};
@@ -39,6 +40,22 @@ pub struct PowerArgs {
 /// Runs the command; returns the process exit code (0 ok, 1 failed reply or no answer, 64 usage,
 /// 78 config).
 pub async fn run(args: PowerArgs) -> u8 {
+    // The MAC and the action are checked first, before the config and any round trip: a typo is
+    // a usage error, not a failed command or a missing NATS server.
+    let mac: MacAddr = match args.mac.parse() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("bmc-catcher power: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let action = match args.action.parse::<crate::model::Action>() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bmc-catcher power: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let loaded = args
         .config
         .load()
@@ -47,25 +64,13 @@ pub async fn run(args: PowerArgs) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("bmc-catcher power: configuration error: {e}");
-            return 78;
+            return EXIT_CONFIG as u8;
         }
     };
     let Some(url) = args.nats.clone().or(config.nats.url.clone()) else {
         eprintln!("bmc-catcher power: no NATS server: pass --nats URL or --config with [nats] url");
-        return 64;
+        return EXIT_USAGE;
     };
-    let mac: MacAddr = match args.mac.parse() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("bmc-catcher power: {e}");
-            return 64;
-        }
-    };
-    // Checked here, before any round trip: a typo is a usage error, not a failed command.
-    if let Err(e) = args.action.parse::<crate::model::Action>() {
-        eprintln!("bmc-catcher power: {e}");
-        return 64;
-    }
     let partition = args.partition.clone().unwrap_or(config.partition.clone());
     let prefix = args
         .subject_prefix
@@ -76,7 +81,7 @@ pub async fn run(args: PowerArgs) -> u8 {
         Ok(o) => o,
         Err(e) => {
             eprintln!("bmc-catcher power: {e}");
-            return 78;
+            return EXIT_CONFIG as u8;
         }
     };
     let client = match opts.connect(url.as_str()).await {
@@ -86,13 +91,18 @@ pub async fn run(args: PowerArgs) -> u8 {
             return 1;
         }
     };
-    let body = serde_json::json!({ "action": args.action }).to_string();
+    let body = serde_json::json!({ "action": action.as_str() }).to_string();
     let mut headers = async_nats::HeaderMap::new();
     let id = args.request_id.clone().unwrap_or_else(|| {
         let inbox = client.new_inbox();
         inbox.rsplit('.').next().unwrap_or(&inbox).to_string()
     });
     headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+    eprintln!(
+        "bmc-catcher power: {action} {mac}: waiting up to {} for the reply of the catcher of \
+         partition {partition:?} on {subject} (request id {id})",
+        humantime::format_duration(args.timeout)
+    );
     let answer = tokio::time::timeout(
         args.timeout,
         client.request_with_headers(subject.clone(), headers, body.into()),
@@ -101,8 +111,8 @@ pub async fn run(args: PowerArgs) -> u8 {
     let msg = match answer {
         Err(_) => {
             eprintln!(
-                "bmc-catcher power: no reply on {subject} within {:?}",
-                args.timeout
+                "bmc-catcher power: no reply on {subject} within {}",
+                humantime::format_duration(args.timeout)
             );
             return 1;
         }

@@ -75,8 +75,8 @@ impl Credentials {
     /// over with systemd's `LoadCredential=`).
     pub fn load(file: &Path) -> Result<Credentials, ConfigError> {
         use std::os::unix::fs::PermissionsExt;
-        let opened =
-            super::file::open_regular(file, super::file::MAX_SIZE).map_err(|e| e.naming(file))?;
+        let opened = super::file::open_regular(file, super::file::MAX_SIZE)
+            .map_err(|e| systemd_hint(e.naming(file)))?;
         let meta = opened.metadata();
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
@@ -159,5 +159,37 @@ impl Credentials {
                     .map(|(_, c)| c)
             })
             .or(self.default.as_ref())
+    }
+}
+
+/// A credentials file this process may not read gets the advice the shipped unit follows: systemd
+/// hands the file over (`LoadCredential=credentials:FILE`) and it is found in
+/// `$CREDENTIALS_DIRECTORY` without configuration.
+fn systemd_hint(e: ConfigError) -> ConfigError {
+    match e {
+        ConfigError::Read {
+            file,
+            source,
+            mut hint,
+        } if source.kind() == std::io::ErrorKind::PermissionDenied
+            && !std::env::var_os("CREDENTIALS_DIRECTORY").is_some_and(|d| file.starts_with(d)) =>
+        {
+            let name = super::SYSTEMD_CREDENTIAL;
+            hint.push_str(&format!(
+                "; the BMC passwords are for root only: under systemd the unit hands the file over \
+                 with LoadCredential={name}:{} and bmc-catcher reads $CREDENTIALS_DIRECTORY/{name} \
+                 without configuration",
+                file.display()
+            ));
+            match std::env::var_os("CREDENTIALS_DIRECTORY") {
+                Some(dir) => hint.push_str(&format!(
+                    " ({} holds no `{name}`: the unit lacks that LoadCredential= line)",
+                    Path::new(&dir).display()
+                )),
+                None => hint.push_str(" ($CREDENTIALS_DIRECTORY is not set: not run by such a unit); outside systemd run this as root"),
+            }
+            ConfigError::Read { file, source, hint }
+        }
+        e => e,
     }
 }

@@ -6,7 +6,7 @@
 
 use std::fs::{File, Metadata};
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use super::ConfigError;
@@ -101,12 +101,35 @@ impl Opened {
     }
 }
 
+/// What to add to "cannot read FILE: Permission denied": who this process is and who may read
+/// the file (its owner, group and mode), since the fix is an owner, a mode or a systemd
+/// credential. Empty for any other error.
+pub fn access_hint(path: &Path, e: &std::io::Error) -> String {
+    if e.kind() != std::io::ErrorKind::PermissionDenied {
+        return String::new();
+    }
+    // SAFETY: geteuid(2) and getegid(2) take no arguments and cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    match std::fs::metadata(path) {
+        Ok(m) => format!(
+            ": this process runs as uid {uid} (gid {gid}), the file belongs to uid {} (gid {}) with mode {:04o}",
+            m.uid(),
+            m.gid(),
+            m.mode() & 0o7777
+        ),
+        Err(_) => format!(
+            ": this process runs as uid {uid} (gid {gid}), and a directory on the way is closed to it"
+        ),
+    }
+}
+
 impl FileError {
     /// As a config error naming `file`.
     pub fn naming(self, file: &Path) -> ConfigError {
         match self {
             FileError::Io(source) => ConfigError::Read {
                 file: file.to_path_buf(),
+                hint: access_hint(file, &source),
                 source,
             },
             FileError::NotRegular(what) => ConfigError::NotAFile {
@@ -148,5 +171,33 @@ mod tests {
         let file = dir.path().join("config.toml");
         std::fs::write(&file, "partition = \"x\"\n").expect("write");
         assert_eq!(read(&file).expect("a file"), "partition = \"x\"\n");
+    }
+
+    #[test]
+    fn permission_denied_says_who_asks_and_who_may_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("credentials.toml");
+        std::fs::write(&file, "").expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let hint = access_hint(&file, &denied);
+        // SAFETY: geteuid(2) takes nothing and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        assert!(
+            hint.contains(&format!("this process runs as uid {uid}")) && hint.contains("mode 0600"),
+            "{hint}"
+        );
+        let e = FileError::Io(denied).naming(&file).to_string();
+        assert!(
+            e.contains("credentials.toml") && e.contains("mode 0600"),
+            "{e}"
+        );
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(
+            access_hint(&file, &missing),
+            "",
+            "only for permission denied"
+        );
     }
 }

@@ -44,8 +44,11 @@ impl Daemon {
             let mut w = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
             w.token.cancel();
             w.token = self.cancel.child_token();
-            self.tracker
-                .spawn(discovery::watcher(&new).run(w.targets.clone(), w.token.clone()));
+            self.tracker.spawn(
+                discovery::watcher(&new)
+                    .with_health(w.health.clone())
+                    .run(w.targets.clone(), w.token.clone()),
+            );
             tracing::info!("discovery settings reloaded");
         }
         self.issue_timing.send_if_modified(|t| {

@@ -2,16 +2,17 @@
 //! follows the old inode): every `refresh` it compares `(inode, length, mtime)`, re-parses on change,
 //! re-evaluates lease expiry against the clock, and publishes the target list on a `watch` channel
 //! when it differs. A read error keeps the previous list (dnsmasq rewrites in place; a read can see a
-//! half-written file).
+//! half-written file), and is noted in the [`LeasesHealth`] that `/readyz` and `/metrics` read.
 
 use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::select::Summary;
-use super::{Filters, Lease, LeaseFile, LeaseSource, log_warnings, to_targets};
+use super::{Filters, Lease, LeaseFile, LeaseSource, LeasesHealth, log_warnings, to_targets};
 use crate::model::Target;
 
 /// The identity of one version of the file.
@@ -47,6 +48,7 @@ pub struct Watcher {
     leases: Vec<Lease>,
     /// The last problem reported, so a lasting one is logged once, not every refresh.
     problem: Option<String>,
+    health: Arc<LeasesHealth>,
 }
 
 impl Watcher {
@@ -58,7 +60,14 @@ impl Watcher {
             stamp: None,
             leases: Vec::new(),
             problem: None,
+            health: Arc::default(),
         }
+    }
+
+    /// Notes each refresh's outcome in `health` (shared with `/readyz` and `/metrics`).
+    pub fn with_health(mut self, health: Arc<LeasesHealth>) -> Watcher {
+        self.health = health;
+        self
     }
 
     /// Re-reads the file if it changed; returns the targets as of now. A file that cannot be read
@@ -74,6 +83,7 @@ impl Watcher {
                         self.source.name(),
                         parsed.warnings.len()
                     );
+                    self.health.failed(&msg);
                     if self.problem.as_deref() != Some(msg.as_str()) {
                         tracing::warn!(problem = %msg, "leases file looks truncated");
                         self.problem = Some(msg);
@@ -109,6 +119,7 @@ impl Watcher {
                 }
                 Err(e) => {
                     let msg = e.to_string();
+                    self.health.failed(&msg);
                     if self.problem.as_deref() != Some(msg.as_str()) {
                         tracing::warn!(error = %msg, targets = self.leases.len(), "leases unreadable, keeping the previous targets");
                         self.problem = Some(msg);
@@ -116,7 +127,11 @@ impl Watcher {
                 }
             }
         }
-        to_targets(&self.leases, unix_now(), &self.filters)
+        let now = unix_now();
+        if self.problem.is_none() {
+            self.health.succeeded(now);
+        }
+        to_targets(&self.leases, now, &self.filters)
     }
 
     /// What is wrong with the leases file now, if anything.

@@ -14,6 +14,7 @@ pub mod log_services;
 mod logs;
 mod origin;
 pub mod pin;
+pub mod presented;
 pub mod shapes;
 mod shared;
 mod tls;

@@ -30,6 +30,18 @@ pub async fn poll_rounds(
     schedule: Schedule,
     rounds: u32,
 ) -> Vec<BmcSnapshot> {
+    poll_rounds_observed(connector, targets, partition, schedule, rounds, &|_| {}).await
+}
+
+/// [`poll_rounds`], telling `done` of each poll as it finishes (`poll-once`'s progress line).
+pub async fn poll_rounds_observed(
+    connector: &Connector,
+    targets: &[Target],
+    partition: &str,
+    schedule: Schedule,
+    rounds: u32,
+    done: &(dyn Fn(&BmcSnapshot) + Sync),
+) -> Vec<BmcSnapshot> {
     use futures::stream::{self, StreamExt};
     let bmcs: Vec<(Target, Arc<dyn Bmc>)> = targets
         .iter()
@@ -44,6 +56,7 @@ pub async fn poll_rounds(
                 poll_one(bmc.as_ref(), t, partition, schedule.timeout).instrument(span).await
             })
             .buffer_unordered(schedule.concurrency)
+            .inspect(|s| done(s))
             .collect()
             .await;
         if rounds > 1 {

@@ -1,7 +1,7 @@
 //! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (the BMCs' newest
 //! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, its event log ([`logs`]:
 //! `/api/v1/bmcs/{mac}/logs`, `POST .../logs/ack`), `/healthz` (the process answers) and
-//! `/readyz` (the first discovery pass is done), and `/` (a page linking them, [`landing`]). API
+//! `/readyz` (the first discovery pass is done and the leases file can be read), and `/` (a page linking them, [`landing`]). API
 //! errors are JSON ([`errors`]). With `[http] web-config-file`, TLS and basic auth
 //! ([`web_config`], [`basic_auth`]) guard everything but `/healthz` and `/readyz`. Handlers only
 //! read the store (an acknowledgement writes a timestamp into it); no handler talks to a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
+use crate::discovery::LeasesHealth;
 use crate::model::{BmcSnapshot, MacAddr, Target};
 use crate::store::Store;
 
@@ -46,6 +47,8 @@ pub struct ApiState {
     pub ready: AtomicBool,
     /// The users of the web config; `None`: no authentication.
     pub auth: Option<Arc<basic_auth::BasicAuth>>,
+    /// Whether the leases file can be read now.
+    pub leases: Arc<LeasesHealth>,
 }
 
 impl ApiState {
@@ -55,7 +58,14 @@ impl ApiState {
             exposition: exposition::Exposition::new(registry),
             ready: AtomicBool::new(false),
             auth: None,
+            leases: Arc::default(),
         }
+    }
+
+    /// Readiness also asks whether the discovery watcher writing `leases` can read the file.
+    pub fn with_leases(mut self, leases: Arc<LeasesHealth>) -> ApiState {
+        self.leases = leases;
+        self
     }
 
     /// Requires the web config's basic auth (`None`: none) on all but `/healthz` and `/readyz`.
@@ -167,15 +177,30 @@ async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Res
     }
 }
 
+/// `200 ready` once discovery's first pass is done and while the leases file can be read; `503`
+/// with the reason before, and while the file cannot be read (the targets of the last good read
+/// are still polled, but new BMCs are not found).
 async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
-    if state.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (
+    if !state.ready.load(Ordering::Relaxed) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             "discovery has not finished its first pass\n",
         )
-            .into_response()
+            .into_response();
+    }
+    match state.leases.problem() {
+        None => (StatusCode::OK, "ready\n").into_response(),
+        Some(problem) => {
+            let polled = match state.store.len() {
+                0 => "no BMC is polled".to_string(),
+                n => format!("the {n} BMCs of the last good read are still polled"),
+            };
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {problem} ({polled})\n"),
+            )
+                .into_response()
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! TLS pinning, trust on first use: the first certificate is pinned; a board swap (a new
 //! certificate on the same address) stops the BMC's polls and raises `tls-certificate-changed`
-//! until `bmc-catcher trust` accepts it; under `tls = "verify"` an untrusted certificate is a `tls`
-//! failure raising `tls-untrusted`, not "unreachable".
+//! until `bmc-catcher trust` shows the new one and, once confirmed, pins exactly it; under
+//! `tls = "verify"` an untrusted certificate is a `tls` failure raising `tls-untrusted`, not
+//! "unreachable".
 
 use std::time::Duration;
 
@@ -143,22 +144,66 @@ async fn a_changed_certificate_is_refused_until_trusted() {
         "no login on an untrusted certificate"
     );
 
-    let out = tokio::task::spawn_blocking({
+    // What the new board presents, as a client sees it.
+    let presented = bmc_catcher::hal::redfish::presented::presented(
+        std::net::IpAddr::V4(ip),
+        port,
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the new board's certificate");
+    let old_pin = bmc_catcher::hal::redfish::pin::load(&pins)
+        .get(&ip.to_string())
+        .cloned()
+        .expect("the old pin");
+    assert_ne!(presented.sha256, old_pin);
+    let trust = |extra: &[&str]| {
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
         let cfg_path = cfg_path.clone();
-        move || {
+        tokio::task::spawn_blocking(move || {
             std::process::Command::new(bin())
                 .args(["trust", &ip.to_string(), "--config"])
                 .arg(&cfg_path)
+                .args(extra)
                 .output()
                 .expect("trust")
-        }
-    })
-    .await
-    .expect("join");
+        })
+    };
+    // No terminal to confirm on: the certificate is shown, nothing is pinned, a usage error.
+    let out = trust(&[]).await.expect("join");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    );
+    assert_eq!(out.status.code(), Some(64), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "pinned now in {}: sha256 {old_pin}",
+            pins.display()
+        )) && stdout.contains(&format!("sha256   {}", presented.sha256))
+            && stdout.contains(&format!("subject  {}", presented.subject))
+            && stdout.contains("expires in"),
+        "the pinned and the presented certificate are shown: {stdout}"
+    );
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&pins).expect("pins"), pinned);
+    // A fingerprint the board does not present is refused.
+    let out = trust(&["--fingerprint", &"ab".repeat(32)])
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&pins).expect("pins"), pinned);
+    // --yes pins exactly the certificate shown.
+    let out = trust(&["--yes"]).await.expect("join");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        bmc_catcher::hal::redfish::pin::load(&pins).get(&ip.to_string()),
+        Some(&presented.sha256),
+        "the presented certificate is pinned"
     );
     let until = deadline(30);
     while !daemon
@@ -230,4 +275,46 @@ async fn an_untrusted_certificate_is_a_tls_failure_with_its_own_issue() {
         "no login to a BMC whose certificate is not trusted"
     );
     daemon.stop().await;
+}
+
+#[test]
+fn a_known_fingerprint_is_pinned_for_a_bmc_that_cannot_be_reached() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pins = dir.path().join("pins.json");
+    let ip = unique_ip();
+    // Nothing listens on the port: the certificate cannot be shown.
+    let cfg_path = write_config(dir.path(), "", free_port(ip), "");
+    let text = std::fs::read_to_string(&cfg_path).expect("cfg").replace(
+        "tls = \"insecure\"",
+        &format!("tls = \"pin\"\npin-file = \"{}\"", pins.display()),
+    );
+    std::fs::write(&cfg_path, text).expect("cfg");
+    let trust = |extra: &[&str]| {
+        std::process::Command::new(bin())
+            .args(["trust", &ip.to_string(), "--timeout", "2s", "--config"])
+            .arg(&cfg_path)
+            .args(extra)
+            .output()
+            .expect("trust")
+    };
+    let out = trust(&["--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing to show, nothing pinned"
+    );
+    assert!(!pins.exists());
+    let out = trust(&["--fingerprint", "sha256:12345"]);
+    assert_eq!(out.status.code(), Some(64), "a malformed fingerprint");
+    let known = vec!["AB"; 32].join(":");
+    let out = trust(&["--fingerprint", &known]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        bmc_catcher::hal::redfish::pin::load(&pins).get(&ip.to_string()),
+        Some(&"ab".repeat(32))
+    );
 }

@@ -188,6 +188,13 @@ async fn power_commands_through_the_cli_get_replies() {
     let (code, reply, err) = run("power-cycle").await.expect("join");
     assert_eq!(code, Some(0), "{reply} {err}");
     assert_eq!(reply["ok"], true);
+    // What it waited for, on stderr; the reply alone on stdout.
+    assert!(
+        err.contains(&format!(
+            "power-cycle {mac}: waiting up to 20s for the reply of the catcher of partition \"test\" on bmc.test."
+        )),
+        "{err}"
+    );
     assert_eq!(reply["power"], "On");
     assert!(reply["duration_ms"].is_u64());
     assert_eq!(

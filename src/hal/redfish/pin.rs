@@ -1,8 +1,8 @@
 //! Certificate pinning, trust on first use (`tls = "pin"`): the first certificate a BMC address
 //! presents is remembered (its SHA-256, in the pin file); a different one later is refused with an
 //! [`CertificateChanged`] error (error kind `tls`, issue `tls-certificate-changed`) until an operator runs
-//! `bmc-catcher trust ADDR` (which removes the pin; the next connection pins again). The file is
-//! re-read when it changes on disk, so `trust` needs no daemon restart.
+//! `bmc-catcher trust ADDR` (which shows the certificate presented now and pins exactly that one).
+//! The file is re-read when it changes on disk, so `trust` needs no daemon restart.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -69,17 +69,25 @@ pub fn load(file: &Path) -> Pins {
         .unwrap_or_default()
 }
 
-/// Writes the pin file atomically.
+/// Writes the pin file atomically. A file that exists keeps its owner and mode: `trust`, run as
+/// root, must not leave the daemon's user (a `DynamicUser=`) a file it can no longer rewrite.
 pub fn save(file: &Path, pins: &Pins) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let tmp = file.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_string_pretty(pins).unwrap_or_default())?;
+    if let Ok(old) = std::fs::metadata(file) {
+        // Only root may give a file away; anyone else writes files that are theirs already.
+        let _ = std::os::unix::fs::chown(&tmp, Some(old.uid()), Some(old.gid()));
+        std::fs::set_permissions(&tmp, old.permissions())?;
+    }
     std::fs::rename(tmp, file)
 }
 
-fn fingerprint(cert: &CertificateDer<'_>) -> String {
+/// A certificate's SHA-256 in lower-case hex, as the pin file holds it.
+pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
     Sha256::digest(cert.as_ref())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -206,6 +214,33 @@ mod tests {
             rustls::CertificateError::Other(rustls::OtherError(Arc::new(changed.clone()))),
         ));
         assert_eq!(CertificateChanged::find_in(&e), Some(&changed));
+    }
+
+    #[test]
+    fn a_rewritten_pin_file_keeps_its_owner_and_mode() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("tls-pins.json");
+        save(&file, &Pins::new()).expect("first save");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        // As root (CI), the file belongs to the daemon's user, as `trust` finds it under the unit.
+        // SAFETY: geteuid(2) takes nothing and cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        if root {
+            std::os::unix::fs::chown(&file, Some(61_999), Some(61_999)).expect("chown");
+        }
+        let owner = std::fs::metadata(&file).expect("stat").uid();
+        let mut pins = Pins::new();
+        pins.insert("127.0.0.9".into(), "ab".repeat(32));
+        save(&file, &pins).expect("save");
+        let m = std::fs::metadata(&file).expect("stat");
+        assert_eq!(m.mode() & 0o777, 0o640);
+        assert_eq!(
+            m.uid(),
+            owner,
+            "root's rewrite keeps the daemon's file its own"
+        );
+        assert_eq!(load(&file), pins);
     }
 
     #[test]

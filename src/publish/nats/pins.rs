@@ -5,10 +5,10 @@
 //! After each (re)connect, and whenever the pin file changed (checked every [`SYNC_EVERY`]), the
 //! file and the bucket are compared: pins in the bucket that the local file lacks (and that this
 //! process did not see removed) are restored into the file; local pins the bucket lacks or holds
-//! differently are written; pins removed locally since the last sync (`bmc-catcher trust`) are
+//! differently are written; pins removed locally since the last sync (by hand) are
 //! deleted. An unchanged file is not compared again: reading the whole bucket every few seconds
-//! would cost NATS a request per pinned BMC. `trust` also deletes the key itself, so a pin removed while the daemon was stopped
-//! does not come back from the bucket.
+//! would cost NATS a request per pinned BMC. `trust` also writes the key itself, so the bucket
+//! holds the pin it set even while no daemon runs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -157,12 +157,14 @@ pub async fn run(
     }
 }
 
-/// Deletes `addr`'s pin from the bucket (`bmc-catcher trust`).
-pub async fn forget(
+/// Writes `addr`'s pin into the bucket (`bmc-catcher trust`), so the bucket holds it even while no
+/// daemon runs to sync it.
+pub async fn remember(
     cfg: &NatsConfig,
     user: Option<&crate::config::Credential>,
     partition: &str,
     addr: &str,
+    sha256: &str,
 ) -> Result<(), String> {
     let Some(url) = &cfg.url else {
         return Ok(());
@@ -175,7 +177,13 @@ pub async fn forget(
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
     let kv = bucket(&jetstream::new(client), cfg).await?;
-    kv.delete(key(partition, addr))
+    let v = serde_json::to_vec(&Value {
+        addr: addr.to_string(),
+        sha256: sha256.to_string(),
+    })
+    .map_err(|e| e.to_string())?;
+    kv.put(key(partition, addr), v.into())
         .await
-        .map_err(|e| format!("deleting the pin of {addr}: {e}"))
+        .map(drop)
+        .map_err(|e| format!("writing the pin of {addr}: {e}"))
 }
