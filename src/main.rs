@@ -78,6 +78,9 @@ enum Command {
     Issues(cli::issues::IssuesArgs),
     /// A BMC's own event log (IPMI SEL) as the daemon read it; --follow for new entries, --ack to
     /// acknowledge its critical entries.
+    ///
+    /// Exit codes: 0 shown (or acknowledged; --follow until Ctrl-C), 1 the daemon's API could not
+    /// be read or refused the request, 64 a usage error, 78 a bad config.
     Logs(cli::logs::LogsArgs),
     /// Detect a BMC's protocol, poll it once, print what was learnt and how long each step took.
     ///
