@@ -11,6 +11,7 @@ pub mod ipmi;
 pub mod journal;
 mod lazy;
 pub mod redfish;
+mod state_file;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -90,41 +90,11 @@ impl Cursors {
 }
 
 fn read(path: &Path) -> Map {
-    let text = match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() || m.len() > MAX_FILE => {
-            tracing::warn!(file = %path.display(), "the log cursor file is not a regular file of at most 64 MiB; ignored");
-            return Map::new();
-        }
-        Ok(_) => std::fs::read_to_string(path),
-        Err(e) => Err(e),
-    };
-    match text.map(|t| serde_json::from_str::<Map>(&t)) {
-        Ok(Ok(m)) => m,
-        Ok(Err(e)) => {
-            tracing::warn!(file = %path.display(), error = %e, "the log cursor file is not valid; ignored");
-            Map::new()
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
-        Err(e) => {
-            tracing::warn!(file = %path.display(), error = %e, "cannot read the log cursor file; ignored");
-            Map::new()
-        }
-    }
+    super::state_file::load(path, "log cursor file", MAX_FILE)
 }
 
 fn write(path: &Path, map: &Map) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(&serde_json::to_vec(map).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    super::state_file::save(path, map)
 }
 
 #[cfg(test)]

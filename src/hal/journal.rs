@@ -116,49 +116,19 @@ impl Journal {
 }
 
 fn read(path: &Path) -> BTreeMap<String, Vec<String>> {
-    let text = match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() || m.len() > MAX_FILE => {
-            tracing::warn!(file = %path.display(), "the redfish session journal is not a regular file of at most 16 MiB; ignored");
-            return BTreeMap::new();
-        }
-        Ok(_) => std::fs::read_to_string(path),
-        Err(e) => Err(e),
-    };
-    match text.map(|t| serde_json::from_str::<File>(&t)) {
-        Ok(Ok(f)) => f
-            .sessions
-            .into_iter()
-            .map(|(bmc, mut paths)| {
-                let excess = paths.len().saturating_sub(MAX_PER_BMC);
-                paths.drain(..excess);
-                (bmc, paths)
-            })
-            .collect(),
-        Ok(Err(e)) => {
-            tracing::warn!(file = %path.display(), error = %e, "the redfish session journal is not valid; ignored");
-            BTreeMap::new()
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => {
-            tracing::warn!(file = %path.display(), error = %e, "cannot read the redfish session journal; ignored");
-            BTreeMap::new()
-        }
-    }
+    let file: File = super::state_file::load(path, "redfish session journal", MAX_FILE);
+    file.sessions
+        .into_iter()
+        .map(|(bmc, mut paths)| {
+            let excess = paths.len().saturating_sub(MAX_PER_BMC);
+            paths.drain(..excess);
+            (bmc, paths)
+        })
+        .collect()
 }
 
 fn write(path: &Path, file: &File) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(&serde_json::to_vec(file).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    super::state_file::save(path, file)
 }
 
 #[cfg(test)]
