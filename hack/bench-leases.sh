@@ -29,7 +29,8 @@ if [ -z "${BIN:-}" ]; then
 fi
 RUN=$(mktemp -d /tmp/bench-leases.XXXX)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+# The run's files (the daemon logs every failed poll: hundreds of MB) go with it, unless KEEP=1.
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || { sleep 1; rm -rf "$RUN"; }' EXIT
 free() { python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.$1); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
 RF=$(free SOCK_STREAM); IPMI=$(free SOCK_DGRAM); HTTP=$(free SOCK_STREAM)
 
@@ -81,7 +82,7 @@ listen = "127.0.0.1:$HTTP"
 CONF
 
 "$BIN" run --config "$RUN/config.toml" 2> "$RUN/run.log" & D=$!; PIDS+=("$D")
-echo "bench-leases: $N leases ($MODE), $(wc -c < "$RUN/dhcpd.leases") bytes, daemon $BIN pid $D, files in $RUN" >&2
+echo "bench-leases: $N leases ($MODE), $(wc -c < "$RUN/dhcpd.leases") bytes, daemon $BIN pid $D, files in $RUN (removed at the end unless KEEP=1)" >&2
 kib() { awk -v k="$1" '$1 == k":" {printf "%.0f", $2/1024}' "/proc/$D/status"; }
 echo "| s | polls done | RSS MiB before scrape | RSS MiB after | peak RSS MiB | /metrics bytes |"
 echo "|---|---|---|---|---|---|"
