@@ -18,7 +18,8 @@
 //!   and how its reads go (`LeasesHealth`, for `/readyz` and `/metrics`).
 //! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends, the poller's `LazyBmc`.
 //! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
-//! - [`poller`]: schedule, one supervised worker per BMC, reload, rounds, its metrics.
+//! - [`poller`]: schedule, one due queue of every BMC and a task per poll in flight, reload,
+//!   rounds, its metrics.
 //! - [`issues`]: one function per rule in a table, and the evaluation task.
 //! - [`control`]: one command against one BMC: admission (a queue per BMC, deadline from receipt,
 //!   rate limit, request ids), prechecks, execution.
@@ -30,19 +31,19 @@
 //!
 //! ```text
 //! leases --stat poll--> discovery::watch --Vec<Target> (watch channel)--> poller
-//!   --one worker per MAC--> Arc<dyn hal::Bmc> --Reading--> BmcSnapshot --> store
+//!   --due queue, a poll task per permit--> Arc<dyn hal::Bmc> --Reading--> BmcSnapshot --> store
 //!   --> observers (NATS outbox, KV dirty set); /metrics and /api read the store at request time
 //! ```
 //!
 //! # Tasks and shutdown
 //!
 //! `daemon::Daemon::start` spawns, on one `TaskTracker`: the discovery watcher (waits on its
-//! `refresh` tick), the poller (waits on target-list changes and reloads; its workers wait on their
-//! slot, a concurrency permit and the poll deadline), the issue evaluation (its tick), the HTTP
+//! `refresh` tick), the poller (waits on target-list changes, reloads, the first BMC due with a free
+//! concurrency permit, and its polls in flight, each under the poll deadline), the issue evaluation (its tick), the HTTP
 //! listener (connections, at most a limit fitted under the fd budget, each under its deadline),
 //! and the NATS sender; the NATS command server runs on a tracker of its own. `stop`
 //! first stops taking commands and waits for those in flight, then cancels the one
-//! `CancellationToken`: workers finish their poll, every backend logs out, the listener stops
+//! `CancellationToken`: the polls in flight finish, every backend logs out, the listener stops
 //! accepting and each connection finishes its response or is closed at `[http] shutdown-timeout`. `docs/architecture.md` has the table of tasks.
 
 pub mod cli;
