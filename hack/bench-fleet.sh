@@ -8,6 +8,7 @@
 # Prints Markdown. Also reports the simulator's own CPU.
 #
 #   hack/bench-fleet.sh [N=10000] [CONCURRENCY=64]
+#   LOGS=off hack/bench-fleet.sh      # the same without reading the BMCs' logs ([logs] enabled = false)
 set -euo pipefail
 N=${1:-10000}; CONC=${2:-64}
 cd "$(dirname "$0")/.."
@@ -47,6 +48,7 @@ port = 6230
 [http]
 listen = "127.0.0.1:$HTTP"
 CONF
+if [ "${LOGS:-on}" = off ]; then printf '[logs]\nenabled = false\n' >> "$RUN/config.toml"; fi
 
 # 1. poll-once, three rounds over the same sessions.
 s0=$(cpu "$SIM")
@@ -80,7 +82,7 @@ sessions=$(grep "sessions created" "$RUN/sim.err" | tail -1)
 
 round_of() { awk -v r="round $1:" 'index($0, r) == 1 { for (i = 1; i <= NF; i++) { if ($i == "wall,") w = $(i-2); if ($i == "CPU") c = $(i-2); if ($i == "up)") u = $(i-1) } gsub(/\(/, "", u); print w, c, u }' "$RUN/rounds.log"; }
 echo
-echo "N=$N simulated BMCs (half Redfish/HTTPS, half IPMI/RMCP+), concurrency $CONC, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); simulator started in ${sim_start} s"
+echo "N=$N simulated BMCs (half Redfish/HTTPS, half IPMI/RMCP+), logs ${LOGS:-on}, concurrency $CONC, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); simulator started in ${sim_start} s"
 echo
 echo "| poll-once --rounds 3 | wall s | daemon CPU s | BMCs up |"
 echo "|---|---|---|---|"
