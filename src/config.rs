@@ -8,13 +8,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
+pub(crate) mod byte_size;
 mod credentials;
+pub(crate) mod duration_str;
 pub mod file;
 mod sections;
+mod syntax;
 pub use credentials::{Credential, Credentials};
 pub use sections::*;
+pub(crate) use syntax::toml_error;
 
 /// Exit code for a bad configuration (sysexits.h EX_CONFIG), as systemd and ntpd-rs use it.
 pub const EXIT_CONFIG: i32 = 78;
@@ -331,152 +335,6 @@ pub fn load(file: &Path) -> Result<(Config, Credentials), ConfigError> {
         None => Credentials::default(),
     };
     Ok((config, credentials))
-}
-
-/// A TOML error by position and cause, never quoting the file: the line may hold a secret (a
-/// password, a `nats://user:pass@` URL). Values inside the cause (`invalid type: string "..."`)
-/// are left out too; key names (`unknown field \`pasword\``) stay, they are what to fix.
-pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> String {
-    let at = match e.span() {
-        Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            match key_at(text, line) {
-                Some(key) => format!("line {line}, column {column}, key `{key}`: "),
-                None => format!("line {line}, column {column}: "),
-            }
-        }
-        None => String::new(),
-    };
-    let mut cause = String::new();
-    let mut quoted = false;
-    let mut previous = ' ';
-    for c in e.message().trim().chars() {
-        match (c, quoted) {
-            ('"', false) if previous == ' ' => {
-                quoted = true;
-                cause.push_str("(value not shown)");
-            }
-            ('"', true) => quoted = false,
-            (_, true) => {}
-            ('\n', false) => cause.push_str("; "),
-            (c, false) => cause.push(c),
-        }
-        previous = c;
-    }
-    format!("{at}{cause}")
-}
-
-/// The dotted key set on `line` (1-based): the last `[table]` above it and the bare key left of
-/// its `=`. Only names, never the value.
-fn key_at(text: &str, line: usize) -> Option<String> {
-    let bare = |k: &str| {
-        !k.is_empty()
-            && k.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    let mut table = String::new();
-    for (i, l) in text.lines().enumerate().take(line) {
-        let l = l.trim();
-        if i + 1 == line {
-            let key = l.split_once('=')?.0.trim();
-            return bare(key).then(|| {
-                if table.is_empty() {
-                    key.to_string()
-                } else {
-                    format!("{table}.{key}")
-                }
-            });
-        }
-        if let Some(t) = l.strip_prefix('[').and_then(|t| t.split(']').next()) {
-            let t = t.trim_matches(['[', ' ']);
-            table = if bare(t) {
-                t.to_string()
-            } else {
-                String::new()
-            };
-        }
-    }
-    None
-}
-
-/// Durations as human strings (`5m`, `30s`, `250ms`) in TOML.
-pub(crate) mod duration_str {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_duration(*d))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "{s:?} is not a duration like \"30s\" or \"5m\": {e}"
-            ))
-        })
-    }
-}
-
-/// Byte sizes as strings with a binary unit (`"256MiB"`, `"64KiB"`, `"1GiB"`) or plain bytes
-/// (`4096`, `"4096"`) in TOML; written back with the largest unit that divides them.
-pub(crate) mod byte_size {
-    use super::*;
-
-    const UNITS: [(&str, u64); 4] = [
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-        ("B", 1),
-    ];
-
-    /// `"256MiB"` as bytes; `None` when it is not a size (or overflows).
-    pub fn parse(text: &str) -> Option<u64> {
-        let t = text.trim();
-        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (n, unit) = t.split_at(digits);
-        let n: u64 = n.parse().ok()?;
-        let unit = unit.trim();
-        let mult = if unit.is_empty() {
-            1
-        } else {
-            UNITS.iter().find(|(u, _)| *u == unit)?.1
-        };
-        n.checked_mul(mult)
-    }
-
-    /// Bytes in the largest unit that divides them (`268435456` -> `"256MiB"`).
-    pub fn format(bytes: u64) -> String {
-        let (unit, mult) = UNITS
-            .iter()
-            .find(|(_, m)| bytes.is_multiple_of(*m) && bytes >= *m)
-            .copied()
-            .unwrap_or(("B", 1));
-        format!("{}{unit}", bytes / mult)
-    }
-
-    pub fn serialize<S: Serializer>(b: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format(*b))
-    }
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Bytes(u64),
-        Text(String),
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        match Raw::deserialize(d)? {
-            Raw::Bytes(b) => Ok(b),
-            Raw::Text(s) => parse(&s).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "{s:?} is not a size like \"256MiB\", \"64KiB\" or a number of bytes"
-                ))
-            }),
-        }
-    }
 }
 
 #[cfg(test)]
