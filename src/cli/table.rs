@@ -133,6 +133,21 @@ fn owner(s: Option<&BmcSnapshot>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// The cells every table starts a row with: `MAC IP`, and with `-o wide` `PARTITION` before them
+/// and `OWNER` after them.
+fn leading_cells(r: &Row, s: Option<&BmcSnapshot>, style: Style, capacity: usize) -> Vec<String> {
+    let mut cells = Vec::with_capacity(capacity);
+    if style.wide {
+        cells.push(clean(&r.partition, 40));
+    }
+    cells.push(r.mac.clone());
+    cells.push(r.ip.clone());
+    if style.wide {
+        cells.push(owner(s));
+    }
+    cells
+}
+
 /// Text from a BMC or a lease made safe for a terminal: control characters (escape sequences, line
 /// breaks) become `?`, and it is cut to `max` characters.
 pub fn clean(s: &str, max: usize) -> String {

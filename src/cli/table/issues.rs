@@ -3,7 +3,8 @@
 //! owner. On a terminal a critical issue's line is red, a major one's yellow.
 
 use super::{
-    IssueFilter, RED, RESET, Row, Style, YELLOW, clean, finish, grid, owner, power_text, when,
+    IssueFilter, RED, RESET, Row, Style, YELLOW, clean, finish, grid, leading_cells, power_text,
+    when,
 };
 use crate::model::Severity;
 
@@ -36,15 +37,7 @@ pub fn issues_table(rows: &[Row], filter: &IssueFilter, now_ms: i64, style: Styl
         if lines.is_empty() {
             continue;
         }
-        let mut cells = Vec::with_capacity(head.len());
-        if style.wide {
-            cells.push(clean(&r.partition, 40));
-        }
-        cells.push(r.mac.clone());
-        cells.push(r.ip.clone());
-        if style.wide {
-            cells.push(owner(Some(s)));
-        }
+        let mut cells = leading_cells(r, Some(s), style, head.len());
         cells.extend([
             power_text(Some(s), style),
             when(now_ms, Some(s)),

@@ -2,7 +2,8 @@
 //! last successful poll) and the number of issues; `-o wide` adds partition, owner and vendor/model.
 
 use super::{
-    RESET, Row, Style, YELLOW, clean, finish, grid, hottest, led, owner, power_text, watts, when,
+    RESET, Row, Style, YELLOW, clean, finish, grid, hottest, leading_cells, led, power_text, watts,
+    when,
 };
 
 /// The `status` table (also the `demo` table).
@@ -48,18 +49,10 @@ pub fn status_table(rows: &[Row], now_ms: i64, style: Style) -> String {
         } else {
             n.to_string()
         };
-        let mut cells = Vec::with_capacity(head.len());
+        let mut cells = leading_cells(r, s, style, head.len());
+        cells.push(proto);
         if style.wide {
-            cells.push(clean(&r.partition, 40));
-        }
-        cells.push(r.mac.clone());
-        cells.push(r.ip.clone());
-        if style.wide {
-            cells.push(owner(s));
-            cells.push(proto);
             cells.push(model(s));
-        } else {
-            cells.push(proto);
         }
         cells.extend([
             power_text(s, style),
