@@ -15,7 +15,7 @@ use bmc_catcher::model::{
 };
 use bmc_catcher::model::{Issue, IssueType, Severity};
 use bmc_catcher::poller::PollStats;
-use bmc_catcher::publish::metrics::{Format, registry, render};
+use bmc_catcher::publish::metrics::{Format, registry, render, render_gzip};
 use bmc_catcher::store::Store;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
@@ -181,6 +181,10 @@ fn bench_render(c: &mut Criterion) {
     });
     g.bench_function("openmetrics", |b| {
         b.iter(|| render(black_box(&reg), Format::OpenMetrics).expect("renders"))
+    });
+    // What the daemon serves: the text compressed as it is written.
+    g.bench_function("text_gzip", |b| {
+        b.iter(|| render_gzip(black_box(&reg), Format::Text).expect("renders"))
     });
     g.finish();
 }
