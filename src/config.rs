@@ -238,6 +238,12 @@ impl Config {
                 "use only letters, digits, '-' and '_'",
             ));
         }
+        if !name_ok(&self.nats.log_cursors_bucket) {
+            return Err(invalid(
+                "nats.log-cursors-bucket",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
         if !name_ok(&self.nats.stream) {
             return Err(invalid(
                 "nats.stream",

@@ -61,6 +61,10 @@ pub struct Daemon {
     journal: Arc<Journal>,
     /// Where each BMC's logs were read up to, in `[logs] cursor-file`.
     cursors: Arc<Cursors>,
+    /// Stopped after every other task: the log cursor share, so the cursors of the last polls
+    /// still reach the NATS KV.
+    last: TaskTracker,
+    last_cancel: CancellationToken,
 }
 
 impl Daemon {
@@ -152,6 +156,19 @@ impl Daemon {
         )
         .await
         .context("setting up NATS ([nats])")?;
+        let (last, last_cancel) = (TaskTracker::new(), CancellationToken::new());
+        if let Some(c) = &connection
+            && config.logs.enabled
+        {
+            last.spawn(nats::cursors::run(
+                c.client.clone(),
+                config.nats.clone(),
+                config.partition.clone(),
+                cursors.clone(),
+                c.connected.clone(),
+                last_cancel.clone(),
+            ));
+        }
         if let Some(c) = connection
             && config.redfish.tls == crate::config::TlsPolicy::Pin
         {
@@ -218,6 +235,8 @@ impl Daemon {
             commands_cancel,
             journal,
             cursors,
+            last,
+            last_cancel,
         })
     }
 
@@ -230,6 +249,9 @@ impl Daemon {
         self.tracker.close();
         self.cancel.cancel();
         self.tracker.wait().await;
+        self.last.close();
+        self.last_cancel.cancel();
+        self.last.wait().await;
         // Every session is closed now: what the journal still holds could not be deleted.
         self.journal.flush();
         self.cursors.flush();

@@ -8,6 +8,7 @@ mod install;
 mod ipmi;
 mod ipmi_sel;
 mod ipmi_sim_capture;
+mod log_handover;
 mod nats;
 mod nats_accounts;
 mod nats_pins;

@@ -196,6 +196,9 @@ pub struct Nats {
     /// JetStream key-value bucket of the TLS pins (`[redfish] tls = "pin"`), key
     /// `<partition>.<address>`; the local pin file stays the one the daemon checks against.
     pub tls_pins_bucket: String,
+    /// JetStream key-value bucket of where each BMC's logs were read up to (`[logs]`), key
+    /// `<partition>.<mac>`: another catcher that takes a BMC over reads its logs on from there.
+    pub log_cursors_bucket: String,
     /// JetStream stream of change events.
     pub stream: String,
     pub replicas: usize,
@@ -237,6 +240,7 @@ impl Default for Nats {
             subject_prefix: "bmc".into(),
             kv_bucket: "bmc_state".into(),
             tls_pins_bucket: "bmc_tls_pins".into(),
+            log_cursors_bucket: "bmc_log_cursors".into(),
             stream: "BMC_EVENTS".into(),
             replicas: 1,
             buffer_events: 100_000,

@@ -9,6 +9,7 @@
 //! (re)connect it also rewrites every BMC's KV entry from the store. See docs/nats.md.
 
 mod commands;
+pub mod cursors;
 mod dirty;
 pub mod outbox;
 pub mod pins;

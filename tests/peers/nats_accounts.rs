@@ -57,6 +57,16 @@ fn power(
     )
 }
 
+/// What the test's nats-server logged (its permission violations).
+fn nats_logs(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir)
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("nats-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_user_can_do_exactly_its_job() {
     let bed = TestBed::new()
@@ -65,6 +75,12 @@ async fn each_user_can_do_exactly_its_job() {
         .start()
         .await;
     let (fleet, cancel) = (&bed.fleet, &bed.cancel);
+    // A SEL record, so the catcher has a log cursor to share.
+    fleet.bmcs[0]
+        .bmc
+        .state()
+        .sel
+        .event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
     let dir = &bed.dir;
     let ip = unique_ip();
     let port = free_port(ip);
@@ -148,12 +164,25 @@ async fn each_user_can_do_exactly_its_job() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the catcher's pin never reached the bmc_tls_pins bucket: {}",
-            std::fs::read_dir(dir.path())
-                .expect("ls")
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().starts_with("nats-"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect::<String>()
+            nats_logs(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // And the cursor of the BMC's log in the log cursors bucket.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = match cjs.get_key_value("bmc_log_cursors").await {
+            Ok(kv) => kv.get(format!("default.{token}")).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if got.is_some() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the catcher's log cursor never reached the bmc_log_cursors bucket: {}",
+            nats_logs(dir.path())
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -1,0 +1,224 @@
+//! Log cursors handed over through a real nats-server's KV bucket: a BMC read by one catcher and
+//! then taken over by another (empty state directory, same NATS) is read on from where the first
+//! stopped: the next new entry arrives once, nothing already reported comes again, and no entry
+//! is swallowed as "there at the first read". Both protocols (the IPMI SEL, a Redfish
+//! LogService) against the simulator; a hostile value in the bucket is skipped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::*;
+use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
+use bmc_catcher::hal::cursors::Cursors;
+use bmc_catcher::hal::{Bmc, Connector};
+use bmc_catcher::model::{EventKind, LogEntry, MacAddr, Target};
+use bmc_catcher::poller::poll_one;
+use bmc_catcher::publish::nats::cursors as shared;
+use bmc_catcher::store::{Recorder, Store};
+use bmc_sim::SimProtocol;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// One catcher's pieces for one BMC: its cursors (memory only: a fresh state directory), shared
+/// through the bucket by the daemon's own task.
+struct Catcher {
+    bmc: Arc<dyn Bmc>,
+    target: Target,
+    cursors: Arc<Cursors>,
+    store: Store,
+    events: Arc<Recorder>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Catcher {
+    fn new(
+        bed: &TestBed,
+        protocol: ProtocolChoice,
+        nats: &Config,
+        client: async_nats::Client,
+    ) -> Catcher {
+        let sim = &bed.fleet.bmcs[0];
+        let (mut c, ip, creds) = match protocol {
+            ProtocolChoice::Ipmi => (
+                Config::default(),
+                sim.ipmi.clone().expect("ipmi").0.ip(),
+                Credentials::single("admin", "password"),
+            ),
+            _ => (bed.config(), sim.addr.ip(), bed.credentials()),
+        };
+        c.poll.protocol = protocol;
+        c.ipmi.port = bed.fleet.ipmi_port();
+        let target = Target {
+            mac: sim.bmc.mac.to_string().parse::<MacAddr>().expect("mac"),
+            ip,
+            port: None,
+            hostname: None,
+            lease_ends: None,
+        };
+        let cursors = Arc::new(Cursors::default());
+        let bmc = Connector::new(&c, creds)
+            .expect("connector")
+            .with_cursors(cursors.clone())
+            .connect(&target);
+        let store = Store::new("test");
+        let events = Arc::new(Recorder::default());
+        store.observe(events.clone());
+        store.upsert_target(target.clone());
+        let stop = CancellationToken::new();
+        let (_tx, connected) = watch::channel(true);
+        let task = tokio::spawn({
+            let (cfg, cursors, stop) = (nats.nats.clone(), cursors.clone(), stop.clone());
+            async move {
+                let _tx = _tx;
+                shared::run(client, cfg, "test".into(), cursors, connected, stop).await
+            }
+        });
+        Catcher {
+            bmc,
+            target,
+            cursors,
+            store,
+            events,
+            stop,
+            task,
+        }
+    }
+
+    async fn poll(&self) -> Vec<LogEntry> {
+        let snap = poll_one(&*self.bmc, &self.target, "test", Duration::from_secs(30)).await;
+        assert!(snap.up, "{snap:?}");
+        self.store.record(snap);
+        self.events
+            .take()
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                EventKind::LogEntry { entry } => Some(entry),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Stops like the daemon: the share task last, after the last poll.
+    async fn stop(self) {
+        self.bmc.close().await;
+        self.stop.cancel();
+        self.task.await.expect("share task");
+    }
+}
+
+async fn hand_over(
+    protocol: ProtocolChoice,
+    js: &async_nats::jetstream::Context,
+    nats: &Config,
+    client: &async_nats::Client,
+) {
+    let bed = TestBed::new()
+        .protocols(vec![SimProtocol::Both])
+        .start()
+        .await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    {
+        let mut st = sim.state();
+        for _ in 0..3 {
+            st.sel.event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
+        }
+    }
+    let first = Catcher::new(&bed, protocol, nats, client.clone());
+    assert_eq!(
+        first.poll().await,
+        [],
+        "{protocol:?}: the first read replays nothing"
+    );
+    sim.state().sel.event(0x07, 0x12, 0x6f, [0x00, 0xff, 0xff]);
+    let got = first.poll().await;
+    assert_eq!(got.len(), 1, "{protocol:?}: {got:?}");
+    first.stop().await;
+
+    // The KV holds where the first catcher stopped.
+    let kv = shared::bucket(js, &nats.nats).await.expect("bucket");
+    let key = format!("test.{}", first_mac(&bed).to_string().replace(':', "-"));
+    assert!(
+        kv.get(&key).await.expect("get").is_some(),
+        "{key} in the KV"
+    );
+
+    // Another catcher, nothing on disk, takes the BMC over.
+    let second = Catcher::new(&bed, protocol, nats, client.clone());
+    let mac = second.target.mac;
+    let cursors = second.cursors.clone();
+    wait_until(
+        Duration::from_secs(20),
+        "the cursor merged from the KV",
+        || {
+            cursors.get::<serde_json::Value>(mac, "sel").is_some()
+                || cursors
+                    .get::<serde_json::Value>(mac, "Managers/1/LogServices/Log")
+                    .is_some()
+        },
+    )
+    .await;
+    sim.state().sel.event(0x08, 0x13, 0x6f, [0x01, 0xff, 0xff]);
+    let got = second.poll().await;
+    assert_eq!(
+        got.len(),
+        1,
+        "{protocol:?}: only the entry added after the hand-over: {got:?}"
+    );
+    assert!(got[0].message.contains("Failure detected"), "{got:?}");
+    assert_eq!(second.poll().await, [], "{protocol:?}: nothing twice");
+    second.stop().await;
+}
+
+fn first_mac(bed: &TestBed) -> MacAddr {
+    bed.fleet.bmcs[0].bmc.mac.to_string().parse().expect("mac")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bmc_taken_over_is_read_on_from_the_cursor_in_the_kv() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ip = unique_ip();
+    let port = free_port(ip);
+    let _nats = nats_server(dir.path(), ip, port, &[]);
+    let mut nats = Config::default();
+    nats.nats.url = Some(format!("nats://{ip}:{port}"));
+    let client = async_nats::connect(format!("{ip}:{port}"))
+        .await
+        .expect("nats");
+    let js = async_nats::jetstream::new(client.clone());
+    hand_over(ProtocolChoice::Ipmi, &js, &nats, &client).await;
+    hand_over(ProtocolChoice::Redfish, &js, &nats, &client).await;
+
+    // A hostile value under a partition key is skipped; the task carries on.
+    let kv = shared::bucket(&js, &nats.nats).await.expect("bucket");
+    let hostile = Arc::new(Cursors::default());
+    let bad_mac: MacAddr = "02:00:00:00:ff:01".parse().expect("mac");
+    let good_mac: MacAddr = "02:00:00:00:ff:02".parse().expect("mac");
+    kv.put("test.02-00-00-00-ff-01", vec![b'x'; 100_000].into())
+        .await
+        .expect("put");
+    kv.put("test.not-a-mac", "{}".into()).await.expect("put");
+    kv.put(
+        "test.02-00-00-00-ff-02",
+        r#"{"at_ms":1,"logs":{"sel":5}}"#.into(),
+    )
+    .await
+    .expect("put");
+    let stop = CancellationToken::new();
+    let (_tx, connected) = watch::channel(true);
+    let task = tokio::spawn(shared::run(
+        client.clone(),
+        nats.nats.clone(),
+        "test".into(),
+        hostile.clone(),
+        connected,
+        stop.clone(),
+    ));
+    wait_until(Duration::from_secs(20), "the good value merged", || {
+        hostile.get::<u16>(good_mac, "sel") == Some(5)
+    })
+    .await;
+    assert_eq!(hostile.get::<u16>(bad_mac, "sel"), None);
+    stop.cancel();
+    task.await.expect("task");
+}
