@@ -1,7 +1,10 @@
-//! `bmc-catcher logs MAC [--follow] [--ack]`: a BMC's own event log (IPMI SEL) as the daemon keeps
-//! it, from its API (`/api/v1/bmcs/{mac}/logs`), one line per entry in `ipmitool sel elist`'s
-//! columns; `--follow` prints each new entry as the daemon reads it; `--ack` acknowledges the
-//! critical entries read so far (`bmc-log-critical` clears).
+//! `bmc-catcher logs MAC [--follow] [--ack] [--nats URL]`: a BMC's own event log (IPMI SEL,
+//! Redfish LogServices) as the daemon keeps it, from its API (`/api/v1/bmcs/{mac}/logs`), one line
+//! per entry in `ipmitool sel elist`'s columns; `--follow` prints each new entry as the daemon reads
+//! it; `--ack` acknowledges the critical entries read so far (`bmc-log-critical` clears).
+//! `--nats` reads the event stream instead: every `log-entry` and `log-cleared` of the BMC the
+//! stream still holds, whichever catcher of whichever partition sent it (so it follows a BMC across
+//! a hand-over), then, with `--follow`, each new one as it is published.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -23,8 +26,12 @@ pub struct LogsArgs {
     #[arg(long, conflicts_with = "follow")]
     pub ack: bool,
     /// The daemon's base URL (default: http://<[http] listen>, else http://127.0.0.1:9742).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "nats")]
     pub api: Option<String>,
+    /// Read the NATS event stream instead (`[nats] stream`, every partition), e.g.
+    /// nats://127.0.0.1:4222; the credentials and TLS of `[nats]` are used.
+    #[arg(long, conflicts_with = "ack")]
+    pub nats: Option<String>,
     #[command(flatten)]
     pub config: super::ViewConfig,
     /// How often `--follow` asks the daemon.
@@ -59,6 +66,9 @@ fn key(e: &LogEntry) -> (String, String, Option<i64>, String) {
 
 pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
     let config = args.config.load()?;
+    if let Some(url) = &args.nats {
+        return from_nats(&args, url, &config).await;
+    }
     let base = args.api.clone().unwrap_or_else(|| {
         let mut a = config.http.listen;
         if a.ip().is_unspecified() {
@@ -138,5 +148,95 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
             }
         }
         seen = view.entries.iter().map(key).collect();
+    }
+}
+
+/// One line for a `log-cleared` event.
+fn cleared_line(log: &str, at_ms: i64) -> String {
+    let when = u64::try_from(at_ms).map_or("-".to_string(), |ms| {
+        humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_millis(ms))
+            .to_string()
+    });
+    format!("     - | {when} | {log} cleared or wrapped: reading starts over")
+}
+
+/// `--nats`: the BMC's log events in the stream, then (`--follow`) the new ones.
+async fn from_nats(
+    args: &LogsArgs,
+    url: &str,
+    config: &crate::config::Config,
+) -> anyhow::Result<()> {
+    use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+    use futures::StreamExt;
+
+    use crate::model::{Event, EventKind};
+    use crate::publish::nats::{connect_options, mac_token};
+
+    let creds = super::ViewConfig::nats_credentials(config)?;
+    let opts = connect_options(&config.nats, creds.nats.as_ref(), "bmc-catcher logs").await?;
+    let client = opts
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    let js = async_nats::jetstream::new(client);
+    let name = &config.nats.stream;
+    let stream = js
+        .get_stream(name)
+        .await
+        .with_context(|| format!("no stream {name} at {url}"))?;
+    let (prefix, token) = (&config.nats.subject_prefix, mac_token(args.mac));
+    let mut consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subjects: ["log-entry", "log-cleared"]
+                .iter()
+                .map(|k| format!("{prefix}.*.{token}.event.{k}"))
+                .collect(),
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("cannot read the stream {name}"))?;
+    let mut pending = consumer
+        .info()
+        .await
+        .with_context(|| format!("cannot read the stream {name}"))?
+        .num_pending;
+    if pending == 0 && !args.follow {
+        eprintln!("{}: no log events in the stream {name}", args.mac);
+        return Ok(());
+    }
+    let mut messages = consumer
+        .messages()
+        .await
+        .with_context(|| format!("cannot read the stream {name}"))?;
+    loop {
+        if pending == 0 && !args.follow {
+            return Ok(());
+        }
+        let m = tokio::select! {
+            m = messages.next() => m,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let Some(m) = m else {
+            anyhow::bail!("the stream {name} ended");
+        };
+        let m = m.with_context(|| format!("reading the stream {name}"))?;
+        pending = m.info().map_or(0, |i| i.pending);
+        // A message that is no event of ours (another writer on the subjects) is skipped.
+        let Ok(event) = serde_json::from_slice::<Event>(&m.payload) else {
+            continue;
+        };
+        match (&event.kind, args.output) {
+            (EventKind::LogEntry { entry }, Output::Table | Output::Wide) => {
+                println!("{}", line(entry))
+            }
+            (EventKind::LogCleared { log }, Output::Table | Output::Wide) => {
+                println!("{}", cleared_line(log, event.at_ms))
+            }
+            (EventKind::LogEntry { .. } | EventKind::LogCleared { .. }, _) => {
+                println!("{}", serde_json::to_string(&event)?)
+            }
+            _ => {}
+        }
     }
 }

@@ -1,14 +1,20 @@
-//! Log cursors handed over through a real nats-server's KV bucket: a BMC read by one catcher and
-//! then taken over by another (empty state directory, same NATS) is read on from where the first
-//! stopped: the next new entry arrives once, nothing already reported comes again, and no entry
-//! is swallowed as "there at the first read". Both protocols (the IPMI SEL, a Redfish
-//! LogService) against the simulator; a hostile value in the bucket is skipped.
+//! BMC logs across catchers, through a real nats-server. Log cursors handed over through the KV
+//! bucket: a BMC read by one catcher and then taken over by another (empty state directory, same
+//! NATS) is read on from where the first stopped: the next new entry arrives once, nothing
+//! already reported comes again, and no entry is swallowed as "there at the first read". Both
+//! protocols (the IPMI SEL, a Redfish LogService) against the simulator; a hostile value in the
+//! bucket is skipped. And `bmc-catcher logs MAC --nats` prints the BMC's log events from the
+//! stream, `--follow` the new ones as they are published.
 
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::*;
-use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
+use bmc_catcher::config::{Config, Credentials, ProtocolChoice, TlsPolicy};
+use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::cursors::Cursors;
 use bmc_catcher::hal::{Bmc, Connector};
 use bmc_catcher::model::{EventKind, LogEntry, MacAddr, Target};
@@ -221,4 +227,103 @@ async fn a_bmc_taken_over_is_read_on_from_the_cursor_in_the_kv() {
     assert_eq!(hostile.get::<u16>(bad_mac, "sel"), None);
     stop.cancel();
     task.await.expect("task");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_cli_reads_and_follows_the_stream() {
+    let bed = TestBed::new()
+        .bmcs(1)
+        .interval("3s")
+        .timeout("3s")
+        .start()
+        .await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    sim.state().sel.event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
+    let ip = unique_ip();
+    let port = free_port(ip);
+    let _nats = nats_server(bed.dir.path(), ip, port, &[]);
+    let url = format!("nats://{ip}:{port}");
+    let mut config = bed.config();
+    config.redfish.tls = TlsPolicy::Insecure;
+    config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.nats.url = Some(url.clone());
+    let daemon = Daemon::start(&config, bed.credentials())
+        .await
+        .expect("daemon");
+    let mac = sim.mac.to_string();
+    let cfg = bed.config_path().display().to_string();
+    let logs = |extra: &[&str]| {
+        let mut c = Command::new(bin());
+        c.args(["logs", &mac, "--nats", &url, "-c", &cfg])
+            .args(extra);
+        c
+    };
+    // The first read was counted, not sent; the next record is sent, and `logs --nats` prints it.
+    wait_until(Duration::from_secs(20), "the first read", || {
+        daemon
+            .store
+            .get(bmc_catcher::model::MacAddr(sim.mac.0))
+            .and_then(|e| e.snapshot)
+            .is_some_and(|s| s.reading.logs.is_some())
+    })
+    .await;
+    sim.state().sel.event(0x07, 0x12, 0x6f, [0x00, 0xff, 0xff]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let printed = loop {
+        let mut c = logs(&[]);
+        let out = tokio::task::spawn_blocking(move || c.output().expect("run"))
+            .await
+            .expect("join");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && text.contains("IERR") {
+            break text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "logs --nats never printed the entry: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(printed.lines().count(), 1, "only the entry sent: {printed}");
+    assert!(
+        !printed.contains("#0x42"),
+        "the first read is not replayed: {printed}"
+    );
+
+    // --follow: the history, then a record added while it runs.
+    let mut child = logs(&["--follow", "-o", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout).lines() {
+            let Ok(l) = l else { return };
+            if tx.send(l).is_err() {
+                return;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("history line");
+    assert!(first.contains("IERR"), "{first}");
+    sim.state().sel.event(0x08, 0x13, 0x6f, [0x01, 0xff, 0xff]);
+    let next = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(20)))
+        .await
+        .expect("join")
+        .expect("followed line");
+    let event: bmc_catcher::model::Event = serde_json::from_str(&next).expect("event json");
+    match event.kind {
+        EventKind::LogEntry { entry } => {
+            assert!(entry.message.contains("Failure detected"), "{entry:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    daemon.stop().await;
 }
