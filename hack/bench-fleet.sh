@@ -9,6 +9,8 @@
 #
 #   hack/bench-fleet.sh [N=10000] [CONCURRENCY=64]
 #   LOGS=off hack/bench-fleet.sh      # the same without reading the BMCs' logs ([logs] enabled = false)
+#   LOGS=grow hack/bench-fleet.sh     # logs on, and every BMC logs one new entry per poll
+#                                     # (bmc-sim --sel-per-poll): the steady rounds follow N new entries
 set -euo pipefail
 N=${1:-10000}; CONC=${2:-64}
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ cpu() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 t0=$(date +%s.%N)
 target/release/bmc-sim --count "$N" --first-ip 127.1.0.1 --port 0 --ipmi-port 6230 \
   --protocol redfish,ipmi --shape legacy,subsystem,sensors --leases "$RUN/dhcpd.leases" \
+  $( [ "${LOGS:-on}" = grow ] && echo --sel-per-poll ) \
   > "$RUN/sim.out" 2> "$RUN/sim.err" & SIM=$!; PIDS+=("$SIM")
 for _ in $(seq 600); do grep -q "leases written" "$RUN/sim.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "leases written" "$RUN/sim.out" || { echo "bmc-sim did not start: $(cat "$RUN/sim.err")" >&2; exit 1; }
@@ -74,6 +77,7 @@ scrape=$(curl -s -o "$RUN/metrics.txt" -w '%{time_total}' "http://127.0.0.1:$HTT
 size=$(wc -c < "$RUN/metrics.txt")
 series=$(grep -vc '^#' "$RUN/metrics.txt")
 up=$(grep -c '^bmc_up{.*} 1' "$RUN/metrics.txt" || true)
+entries=$(awk '/^bmc_log_entries_total/ {s += $2} END {printf "%d", s}' "$RUN/metrics.txt")
 rss2=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$D/status")
 kill "$D"; wait "$D" 2>/dev/null || true
 s3=$(cpu "$SIM")
@@ -94,5 +98,6 @@ echo "| poll-once peak RSS | $rss1 MiB |"
 echo "| daemon first round (start to $N polls done) | $round s, $dcpu s CPU |"
 echo "| daemon peak RSS | $rss2 MiB |"
 echo "| /metrics scrape of the whole fleet | $scrape s, $size bytes, $series samples, bmc_up=1 for $up BMCs |"
+echo "| log entries the daemon sent (bmc_log_entries_total, first round: none are new) | $entries |"
 echo "| simulator CPU | $(echo "$s0 $s1" | awk '{printf "%.2f", $2-$1}') s during poll-once, $(echo "$s2 $s3" | awk '{printf "%.2f", $2-$1}') s during the daemon's round |"
 echo "| simulator count (two client runs: poll-once, then the daemon) | ${sessions#bmc-sim: } |"

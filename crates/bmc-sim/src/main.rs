@@ -61,6 +61,10 @@ struct Args {
     /// good, one phase per this many seconds.
     #[arg(long)]
     fault_cycle_secs: Option<u64>,
+    /// Every poll of a BMC's power state (IPMI Get Chassis Status, Redfish GET Systems/1) first
+    /// adds one record to its SEL / LogService: one new log entry per BMC per poll (benchmarks).
+    #[arg(long)]
+    sel_per_poll: bool,
 }
 
 #[tokio::main]
@@ -99,6 +103,7 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     }
     for (i, r) in fleet.bmcs.iter().enumerate() {
+        r.bmc.state().sel.grow_per_poll = args.sel_per_poll;
         if args.fault_bmc.is_empty() || args.fault_bmc.contains(&(i + 1)) {
             let mut st = r.bmc.state();
             for f in &args.fault {

@@ -205,7 +205,12 @@ async fn handle(
                 &json!({"@odata.id": SESSIONS, "Members@odata.count": members.len(), "Members": members}),
             )
         }
-        Method::GET => serve_get(&served, path),
+        Method::GET => {
+            if path == "/redfish/v1/Systems/1" {
+                bmc.state().sel.polled();
+            }
+            serve_get(&served, path)
+        }
         Method::DELETE => match path.strip_prefix(&format!("{SESSIONS}/")) {
             Some(id)
                 if bmc

@@ -198,3 +198,23 @@ async fn a_hostile_redfish_log_is_bounded_and_skipped() {
     let got = c.poll().await;
     assert!(got.is_empty(), "{got:?}");
 }
+
+/// The premise of `hack/bench-fleet.sh` with `LOGS=grow` (`bmc-sim --sel-per-poll`): each poll of
+/// a growing BMC sends exactly one new entry, over IPMI and over Redfish.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sel_growing_per_poll_sends_one_entry_per_poll() {
+    let bed = TestBed::new()
+        .protocols(vec![SimProtocol::Both])
+        .start()
+        .await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    sim.state().sel.grow_per_poll = true;
+    for protocol in [ProtocolChoice::Ipmi, ProtocolChoice::Redfish] {
+        let c = Catcher::new(&bed, protocol);
+        c.poll().await; // the first read: counted, not sent
+        for _ in 0..3 {
+            let got = c.poll().await;
+            assert_eq!(got.len(), 1, "{protocol:?}: {got:?}");
+        }
+    }
+}

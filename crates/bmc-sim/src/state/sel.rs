@@ -26,6 +26,9 @@ pub struct SimSel {
     pub redfish_without_id: bool,
     /// Hostile: this many more Redfish entries after the SEL's (a log of 100,000 entries).
     pub redfish_bulk: usize,
+    /// Benchmarks: every read of the power state (a poll) adds one record first, so each poll
+    /// finds one new entry.
+    pub grow_per_poll: bool,
 }
 
 fn now() -> u32 {
@@ -70,6 +73,15 @@ impl SimSel {
         b[9] = event_dir_type;
         b[10..].copy_from_slice(&data);
         self.add(0x02, b)
+    }
+
+    /// A poll read the power state: with [`SimSel::grow_per_poll`], one new record (a temperature
+    /// going high on sensor 0x30, then its deassertion, by turns).
+    pub fn polled(&mut self) {
+        if self.grow_per_poll {
+            let dir = if self.next_id.is_multiple_of(2) { 0x01 } else { 0x81 };
+            self.event(0x01, 0x30, dir, [0x57, 0x50, 0x4b]);
+        }
     }
 
     /// `n` records at once (Temperature upper non-critical going high, sensor 0x30).

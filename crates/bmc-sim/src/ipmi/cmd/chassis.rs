@@ -16,6 +16,7 @@ pub(super) fn chassis(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8], now: I
     match cmd {
         0x00 => ok(vec![0x00, 0x20, 0x20, 0x20, 0x20]),
         0x01 => {
+            st.sel.polled();
             let on = matches!(st.power, PowerState::On | PowerState::PoweringOff);
             // Power restore policy "previous"; identify state supported, timed or indefinite.
             let identify = match (st.led_on, st.identify_until.is_some()) {
