@@ -221,7 +221,7 @@ impl Store {
                 && let Some(mut logs) = prev.as_ref().and_then(|p| p.reading.logs.clone())
             {
                 logs.fresh = Vec::new();
-                logs.cleared = false;
+                logs.cleared = Vec::new();
                 snap.reading.logs = Some(logs);
             }
             self.drop_acknowledged(&mut snap);

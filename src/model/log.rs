@@ -115,9 +115,10 @@ pub struct Logs {
     /// Not part of the snapshot's JSON.
     #[serde(skip)]
     pub fresh: Vec<LogEntry>,
-    /// The log was cleared or wrapped since the previous poll: one `log-cleared` event.
+    /// The logs (by name: `sel`, a LogService path) cleared or wrapped since the previous poll:
+    /// one `log-cleared` event each.
     #[serde(skip)]
-    pub cleared: bool,
+    pub cleared: Vec<String>,
 }
 
 /// A critical entry and when the catcher read it.
@@ -199,14 +200,14 @@ impl LogFollow {
         policy: &LogPolicy,
         mut read: Vec<LogEntry>,
         first: bool,
-        cleared: bool,
+        cleared: Vec<String>,
         now_ms: i64,
     ) -> Logs {
         for e in &mut read {
             e.bound();
         }
-        if cleared {
-            self.recent.clear();
+        if !cleared.is_empty() {
+            self.recent.retain(|e| !cleared.contains(&e.log));
         }
         let fresh = if first {
             let skip = read.len().saturating_sub(policy.backfill);
@@ -284,10 +285,22 @@ mod tests {
             ..LogPolicy::default()
         };
         let mut f = LogFollow::default();
-        let l = f.absorb(&policy, (1..=5000).map(entry).collect(), true, false, 1);
+        let l = f.absorb(
+            &policy,
+            (1..=5000).map(entry).collect(),
+            true,
+            Vec::new(),
+            1,
+        );
         assert!(l.fresh.is_empty());
         assert_eq!(ids(&l.entries), ["0x1387", "0x1388"]);
-        let l = f.absorb(&policy, vec![entry(5001), entry(5002)], false, false, 2);
+        let l = f.absorb(
+            &policy,
+            vec![entry(5001), entry(5002)],
+            false,
+            Vec::new(),
+            2,
+        );
         assert_eq!(ids(&l.fresh), ["0x1389", "0x138a"]);
         assert_eq!(ids(&l.entries), ["0x1388", "0x1389", "0x138a"]);
         assert_eq!(l.counts.get(LogSeverity::Ok), 2);
@@ -295,7 +308,7 @@ mod tests {
         let mut bad = entry(5003);
         bad.severity = LogSeverity::Critical;
         bad.sensor = Some("Memory #0x11".into());
-        let l = f.absorb(&policy, vec![bad], false, false, 7);
+        let l = f.absorb(&policy, vec![bad], false, Vec::new(), 7);
         assert_eq!(
             l.last_critical,
             Some(LastCritical {
@@ -303,8 +316,8 @@ mod tests {
                 seen_ms: 7
             })
         );
-        let l = f.absorb(&policy, vec![entry(1)], false, true, 3);
-        assert!(l.cleared);
+        let l = f.absorb(&policy, vec![entry(1)], false, vec!["sel".into()], 3);
+        assert_eq!(l.cleared, ["sel"]);
         assert_eq!(ids(&l.entries), ["0x0001"]);
         assert_eq!(ids(&f.unchanged().entries), ["0x0001"]);
         assert!(

@@ -51,9 +51,8 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
         });
     }
     if let Some(logs) = &new.reading.logs {
-        if logs.cleared {
-            let log = logs.fresh.first().map_or("sel", |e| e.log.as_str());
-            out.push(EventKind::LogCleared { log: log.into() });
+        for log in &logs.cleared {
+            out.push(EventKind::LogCleared { log: log.clone() });
         }
         for entry in &logs.fresh {
             out.push(EventKind::LogEntry {

@@ -275,12 +275,14 @@ fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
     // A cleared log: one log-cleared.
     let mut s = snap(Some(PowerState::On), Health::Ok);
     s.reading.logs = Some(Box::new(Logs {
-        cleared: true,
+        cleared: vec!["Managers/1/LogServices/Sel".into()],
         ..Logs::default()
     }));
     store.record(s);
     assert_eq!(
         drain(&mut rx),
-        [EventKind::LogCleared { log: "sel".into() }]
+        [EventKind::LogCleared {
+            log: "Managers/1/LogServices/Sel".into()
+        }]
     );
 }

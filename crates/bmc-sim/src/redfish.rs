@@ -209,7 +209,11 @@ async fn handle(
             if path == "/redfish/v1/Systems/1" {
                 bmc.state().sel.polled();
             }
-            serve_get(&served, path)
+            let paged = bmc.state().sel.dell;
+            match uri.query().filter(|_| paged) {
+                Some(q) => serve_page(&served, path, q),
+                None => serve_get(&served, path),
+            }
         }
         Method::DELETE => match path.strip_prefix(&format!("{SESSIONS}/")) {
             Some(id)
@@ -333,6 +337,29 @@ fn serve_get(served: &Served, path: &str) -> Response {
         (Some(v), Some(f)) => broken_body(&v, f),
         (None, _) => error(StatusCode::NOT_FOUND, &format!("no resource at {path}")),
     }
+}
+
+/// A collection cut by `$top`/`$skip` (an iDRAC-like log honours them): `Members` holds the
+/// page, `Members@odata.count` still the whole collection.
+fn serve_page(served: &Served, path: &str, query: &str) -> Response {
+    let Some(mut v) = render(&served.bmc, path) else {
+        return error(StatusCode::NOT_FOUND, &format!("no resource at {path}"));
+    };
+    let arg = |k: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('=')?.parse::<usize>().ok())
+    };
+    let (skip, top) = (arg("$skip").unwrap_or(0), arg("$top"));
+    if let Some(m) = v.get_mut("Members").and_then(Value::as_array_mut) {
+        let page: Vec<Value> = m
+            .drain(..)
+            .skip(skip)
+            .take(top.unwrap_or(usize::MAX))
+            .collect();
+        *m = page;
+    }
+    json_response(StatusCode::OK, &v)
 }
 
 /// A resource body broken the way `fault` says.

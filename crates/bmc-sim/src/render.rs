@@ -63,7 +63,7 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
         ),
         "/redfish/v1/Systems/1" => json!({
             "@odata.id": path, "Id": "1", "Name": "Simulated server", "SystemType": "Physical",
-            "Manufacturer": "bmc-catcher", "Model": "Sim 1U",
+            "Manufacturer": if st.sel.dell { "Dell Inc." } else { "bmc-catcher" }, "Model": "Sim 1U",
             "SerialNumber": st.identity.as_ref().map_or(bmc.serial.as_str(), |i| i.1.as_str()),
             "UUID": st.identity.as_ref().map_or(bmc.uuid.as_str(), |i| i.0.as_str()),
             "BiosVersion": "SIM-BIOS 1.0", "PowerState": power_str(st.power),

@@ -75,7 +75,7 @@ impl IpmiBmc {
         let mut inner = self.inner.lock().await;
         if inner.cached.is_none() {
             let mut c = Box::<Cached>::default();
-            c.sel.cursor = self.cursors.get(self.info.mac, "sel");
+            c.sel.cursor = self.cursors.get(self.info.mac, super::sel::SEL);
             inner.cached = Some(c);
         }
     }
@@ -84,7 +84,7 @@ impl IpmiBmc {
     async fn note_cursor(&self) {
         let inner = self.inner.lock().await;
         if let Some(cursor) = inner.cached.as_ref().and_then(|c| c.sel.cursor) {
-            self.cursors.set(self.info.mac, "sel", &cursor);
+            self.cursors.set(self.info.mac, super::sel::SEL, &cursor);
         }
     }
 

@@ -20,6 +20,9 @@ fn now_ms() -> i64 {
 }
 use crate::model::{LogEntry, LogFollow, LogPolicy, LogSeverity, Logs};
 
+/// The SEL's name in entries, cursors and `log-cleared` events.
+pub const SEL: &str = "sel";
+
 /// Where the reading of one SEL stands: what Get SEL Info said when the last record was read.
 /// Persisted across restarts (see `hal::cursors`), so a restart reports no record twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +116,11 @@ pub(super) async fn read(
                 complete: w.complete,
             });
             let entries = w.records.iter().map(|r| entry(r, sdrs)).collect();
+            let cleared = if cleared {
+                vec![SEL.to_string()]
+            } else {
+                Vec::new()
+            };
             f.follow.absorb(policy, entries, first, cleared, now_ms())
         }
         None => {
@@ -283,7 +291,7 @@ fn entry(r: &SelRecord, sdrs: &[SdrRecord]) -> LogEntry {
         .filter(|ts| *ts > 0x2000_0000 && *ts != u32::MAX)
         .map(|ts| i64::from(ts) * 1000);
     LogEntry {
-        log: "sel".into(),
+        log: SEL.into(),
         id: format!("{:#06x}", r.id()),
         created_ms,
         severity: match t.severity {

@@ -5,7 +5,9 @@
 //! `[logs] max-entries-per-poll`. An entry without `Id` is skipped with a warning; a cursor entry
 //! that is gone, or a shorter log, means the log was cleared or wrapped.
 //!
-//! [`entry`] and [`after_cursor`] are pure and tested on the DMTF mockups' entries.
+//! [`entry::entry`] and [`after_cursor`] are pure and tested on the DMTF mockups' entries.
+
+mod entry;
 
 use std::collections::HashMap;
 
@@ -16,7 +18,8 @@ use super::client::Session;
 use super::log_services::{self, VendorLogs};
 use super::shapes;
 use crate::hal::HalError;
-use crate::model::{LogEntry, LogFollow, LogPolicy, LogSeverity, Logs, MacAddr};
+use crate::model::{LogEntry, LogFollow, LogPolicy, Logs, MacAddr};
+pub use entry::{entry, log_name};
 
 /// Entries asked for per page (`$top`).
 const PAGE: usize = 50;
@@ -51,50 +54,6 @@ pub struct RedfishLogs {
     vendor: Option<&'static VendorLogs>,
     cursors: HashMap<String, Option<LogCursor>>,
     follow: LogFollow,
-}
-
-/// The log's name in entries, cursors and events: the service path below `/redfish/v1/`.
-fn log_name(entries: &str) -> String {
-    entries
-        .trim_start_matches("/redfish/v1/")
-        .trim_end_matches("/Entries")
-        .to_string()
-}
-
-/// A LogEntry document as a log entry; `None` without `Id` (nor an `@odata.id` to name it).
-pub fn entry(m: &Value, log: &str) -> Option<LogEntry> {
-    let s = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-    let id = s("Id").or_else(|| {
-        s("@odata.id").and_then(|p| {
-            p.trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .map(str::to_string)
-        })
-    })?;
-    let severity = match s("Severity").as_deref() {
-        Some("Critical") => LogSeverity::Critical,
-        Some("Warning") => LogSeverity::Warning,
-        _ => LogSeverity::Ok,
-    };
-    let created_ms = s("Created")
-        .and_then(|c| humantime::parse_rfc3339_weak(c.trim_end_matches('Z')).ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64);
-    Some(LogEntry {
-        log: log.to_string(),
-        id,
-        created_ms,
-        severity,
-        sensor_type: s("SensorType"),
-        sensor: m
-            .get("SensorNumber")
-            .and_then(Value::as_u64)
-            .map(|n| format!("#{n:#04x}")),
-        message: s("Message").unwrap_or_default(),
-        detail: s("EntryType"),
-        message_id: s("MessageId"),
-    })
 }
 
 /// Of entries oldest first, those after the cursor, and whether the log was cleared or wrapped
@@ -157,7 +116,7 @@ impl RedfishLogs {
             .unwrap_or(&log_services::VENDORS[log_services::VENDORS.len() - 1]);
         let mut fresh_all = Vec::new();
         let mut backfill = Vec::new();
-        let mut cleared_any = false;
+        let mut cleared_logs = Vec::new();
         let mut total = 0;
         for entries_path in &services {
             let name = log_name(entries_path);
@@ -182,7 +141,9 @@ impl RedfishLogs {
                     };
                     cursors.set(mac, &name, &c);
                     self.cursors.insert(name.clone(), Some(c));
-                    cleared_any |= cleared;
+                    if cleared {
+                        cleared_logs.push(name.clone());
+                    }
                     if cursor.is_none() {
                         backfill.extend(new);
                     } else {
@@ -198,11 +159,12 @@ impl RedfishLogs {
         let fresh_all: Vec<LogEntry> = fresh_all.into_iter().skip(keep).collect();
         if !backfill.is_empty() {
             // Logs read for the first time: counted and kept, not sent.
-            self.follow.absorb(policy, backfill, true, false, now_ms());
+            self.follow
+                .absorb(policy, backfill, true, Vec::new(), now_ms());
         }
         let mut logs = self
             .follow
-            .absorb(policy, fresh_all, false, cleared_any, now_ms());
+            .absorb(policy, fresh_all, false, cleared_logs, now_ms());
         logs.total = total;
         Some(logs)
     }
@@ -335,38 +297,6 @@ mod tests {
             .iter()
             .filter_map(|m| entry(m, "Systems/437XR1138R2/LogServices/Log1"))
             .collect()
-    }
-
-    #[test]
-    fn mockup_entries_read_with_their_severity_and_message() {
-        let e = mockup();
-        assert_eq!(e.len(), 2);
-        assert_eq!(e[0].id, "1");
-        assert_eq!(e[0].severity, LogSeverity::Critical);
-        assert_eq!(e[0].message, "Temperature threshold exceeded");
-        assert_eq!(e[0].sensor_type.as_deref(), Some("Temperature"));
-        assert_eq!(e[0].message_id.as_deref(), Some("0x592A28"));
-        assert_eq!(e[0].detail.as_deref(), Some("SEL"));
-        assert_eq!(e[0].created_ms, Some(1_331_131_440_000)); // 2012-03-07T14:44:00Z
-        assert_eq!(
-            log_name("/redfish/v1/Managers/BMC/LogServices/Log/Entries"),
-            "Managers/BMC/LogServices/Log"
-        );
-    }
-
-    #[test]
-    fn hostile_entries_are_skipped_or_cut() {
-        let no_id = serde_json::json!({"Message": "who am I", "Severity": "Critical"});
-        assert_eq!(entry(&no_id, "l"), None);
-        let huge =
-            serde_json::json!({"Id": "9", "Message": "x".repeat(1 << 20), "Created": "yesterday"});
-        let mut e = entry(&huge, "l").expect("entry");
-        assert_eq!(e.created_ms, None);
-        assert!(e.bound());
-        assert_eq!(e.message.len(), crate::model::MAX_LOG_MESSAGE_CHARS);
-        let link_only =
-            serde_json::json!({"@odata.id": "/redfish/v1/Managers/1/LogServices/Sel/Entries/77"});
-        assert_eq!(entry(&link_only, "l").map(|e| e.id), Some("77".into()));
     }
 
     #[test]

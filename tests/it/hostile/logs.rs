@@ -218,3 +218,50 @@ async fn a_sel_growing_per_poll_sends_one_entry_per_poll() {
         }
     }
 }
+
+/// An iDRAC-like log (bmc-sim `dell`: `Dell Inc.`, LogService `Sel`, newest first, `$top`/`$skip`):
+/// the vendor table's row is used, a long log costs a few pages, and each poll reads back only to
+/// the cursor: the new entries arrive once each, oldest first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newest_first_log_is_read_in_pages_back_to_the_cursor() {
+    use std::sync::atomic::Ordering;
+    let bed = TestBed::new().start().await;
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    {
+        let mut st = sim.state();
+        st.sel.dell = true;
+        st.sel.fill(3000);
+    }
+    let c = Catcher::new(&bed, ProtocolChoice::Redfish);
+    assert_eq!(c.poll().await, [], "the first read sends nothing");
+    let logs = c.logs();
+    assert_eq!(logs.total, 3000);
+    assert!(
+        logs.entries
+            .iter()
+            .all(|e| e.log == "Managers/1/LogServices/Sel"),
+        "{:?}",
+        logs.entries.first()
+    );
+    let newest = sim.state().sel.records.back().map(|(id, _)| id.to_string());
+    assert_eq!(logs.entries.last().map(|e| e.id.clone()), newest);
+    let ids: Vec<u16> = {
+        let mut st = sim.state();
+        (0..5)
+            .map(|i| st.sel.event(0x07, 0x12 + i, 0x6f, [0x00, 0xff, 0xff]))
+            .collect()
+    };
+    let before = sim.counters.requests.load(Ordering::Relaxed);
+    let got = c.poll().await;
+    let cost = sim.counters.requests.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        got.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        ids.iter().map(u16::to_string).collect::<Vec<_>>(),
+        "the new entries, oldest first"
+    );
+    assert!(
+        cost < 15,
+        "one page back to the cursor, not 3,000 entries: {cost} requests"
+    );
+    assert_eq!(c.poll().await, [], "nothing twice");
+}

@@ -26,6 +26,9 @@ pub struct SimSel {
     pub redfish_without_id: bool,
     /// Hostile: this many more Redfish entries after the SEL's (a log of 100,000 entries).
     pub redfish_bulk: usize,
+    /// Shaped like an iDRAC's log: the system says `Dell Inc.`, the LogService is `Sel`, its
+    /// entries come newest first and `$top`/`$skip` cut pages.
+    pub dell: bool,
     /// Benchmarks: every read of the power state (a poll) adds one record first, so each poll
     /// finds one new entry.
     pub grow_per_poll: bool,
@@ -79,7 +82,11 @@ impl SimSel {
     /// going high on sensor 0x30, then its deassertion, by turns).
     pub fn polled(&mut self) {
         if self.grow_per_poll {
-            let dir = if self.next_id.is_multiple_of(2) { 0x01 } else { 0x81 };
+            let dir = if self.next_id.is_multiple_of(2) {
+                0x01
+            } else {
+                0x81
+            };
             self.event(0x01, 0x30, dir, [0x57, 0x50, 0x4b]);
         }
     }
