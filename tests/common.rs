@@ -1,12 +1,14 @@
 //! Shared helpers of the integration tests: loopback addresses and free ports, leases, configs and
 //! credentials written to a temp dir, the built binary, signals, and the mapping between the
 //! simulator's vocabulary and the daemon's; [`TestBed`], the one builder of a simulated fleet with
-//! its leases, credentials and config files. [`programs`] (with `--features peers`) starts and stops
-//! the real peer programs.
+//! its leases, credentials and config files; [`LogCatcher`], the pieces that follow one simulated
+//! BMC's logs. [`programs`] (with `--features peers`) starts and stops the real peer programs.
 
+mod log_catcher;
 #[cfg(feature = "peers")]
 pub mod programs;
 mod testbed;
+pub use log_catcher::LogCatcher;
 #[cfg(feature = "peers")]
 pub use programs::*;
 pub use testbed::{TestBed, write_config_file, write_credentials};

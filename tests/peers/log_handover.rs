@@ -13,26 +13,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::*;
-use bmc_catcher::config::{Config, Credentials, ProtocolChoice, TlsPolicy};
+use bmc_catcher::config::{Config, ProtocolChoice, TlsPolicy};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::cursors::Cursors;
-use bmc_catcher::hal::{Bmc, Connector};
-use bmc_catcher::model::{EventKind, LogEntry, MacAddr, Target};
-use bmc_catcher::poller::poll_one;
+use bmc_catcher::model::{EventKind, LogEntry, MacAddr};
 use bmc_catcher::publish::nats::cursors as shared;
-use bmc_catcher::store::{Recorder, Store};
 use bmc_sim::SimProtocol;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// One catcher's pieces for one BMC: its cursors (memory only: a fresh state directory), shared
-/// through the bucket by the daemon's own task.
+/// One catcher of one BMC: its cursors (memory only: a fresh state directory), shared through
+/// the bucket by the daemon's own task.
 struct Catcher {
-    bmc: Arc<dyn Bmc>,
-    target: Target,
+    logs: LogCatcher,
     cursors: Arc<Cursors>,
-    store: Store,
-    events: Arc<Recorder>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -44,70 +38,32 @@ impl Catcher {
         nats: &Config,
         client: async_nats::Client,
     ) -> Catcher {
-        let sim = &bed.fleet.bmcs[0];
-        let (mut c, ip, creds) = match protocol {
-            ProtocolChoice::Ipmi => (
-                Config::default(),
-                sim.ipmi.clone().expect("ipmi").0.ip(),
-                Credentials::single("admin", "password"),
-            ),
-            _ => (bed.config(), sim.addr.ip(), bed.credentials()),
-        };
-        c.poll.protocol = protocol;
-        c.ipmi.port = bed.fleet.ipmi_port();
-        let target = Target {
-            mac: sim.bmc.mac.to_string().parse::<MacAddr>().expect("mac"),
-            ip,
-            port: None,
-            hostname: None,
-            lease_ends: None,
-        };
         let cursors = Arc::new(Cursors::default());
-        let bmc = Connector::new(&c, creds)
-            .expect("connector")
-            .with_cursors(cursors.clone())
-            .connect(&target);
-        let store = Store::new("test");
-        let events = Arc::new(Recorder::default());
-        store.observe(events.clone());
-        store.upsert_target(target.clone());
+        let logs = LogCatcher::with_cursors(bed, protocol, cursors.clone());
         let stop = CancellationToken::new();
-        let (_tx, connected) = watch::channel(true);
+        let (tx, connected) = watch::channel(true);
         let task = tokio::spawn({
             let (cfg, cursors, stop) = (nats.nats.clone(), cursors.clone(), stop.clone());
             async move {
-                let _tx = _tx;
+                let _tx = tx;
                 shared::run(client, cfg, "test".into(), cursors, connected, stop).await
             }
         });
         Catcher {
-            bmc,
-            target,
+            logs,
             cursors,
-            store,
-            events,
             stop,
             task,
         }
     }
 
     async fn poll(&self) -> Vec<LogEntry> {
-        let snap = poll_one(&*self.bmc, &self.target, "test", Duration::from_secs(30)).await;
-        assert!(snap.up, "{snap:?}");
-        self.store.record(snap);
-        self.events
-            .take()
-            .into_iter()
-            .filter_map(|e| match e.kind {
-                EventKind::LogEntry { entry } => Some(entry),
-                _ => None,
-            })
-            .collect()
+        self.logs.poll().await
     }
 
     /// Stops like the daemon: the share task last, after the last poll.
     async fn stop(self) {
-        self.bmc.close().await;
+        self.logs.bmc.close().await;
         self.stop.cancel();
         self.task.await.expect("share task");
     }
@@ -139,11 +95,14 @@ async fn hand_over(
     sim.state().sel.event(0x07, 0x12, 0x6f, [0x00, 0xff, 0xff]);
     let got = first.poll().await;
     assert_eq!(got.len(), 1, "{protocol:?}: {got:?}");
+    let key = format!(
+        "test.{}",
+        first.logs.target.mac.to_string().replace(':', "-")
+    );
     first.stop().await;
 
     // The KV holds where the first catcher stopped.
     let kv = shared::bucket(js, &nats.nats).await.expect("bucket");
-    let key = format!("test.{}", first_mac(&bed).to_string().replace(':', "-"));
     assert!(
         kv.get(&key).await.expect("get").is_some(),
         "{key} in the KV"
@@ -151,7 +110,7 @@ async fn hand_over(
 
     // Another catcher, nothing on disk, takes the BMC over.
     let second = Catcher::new(&bed, protocol, nats, client.clone());
-    let mac = second.target.mac;
+    let mac = second.logs.target.mac;
     let cursors = second.cursors.clone();
     wait_until(
         Duration::from_secs(20),
@@ -174,10 +133,6 @@ async fn hand_over(
     assert!(got[0].message.contains("Failure detected"), "{got:?}");
     assert_eq!(second.poll().await, [], "{protocol:?}: nothing twice");
     second.stop().await;
-}
-
-fn first_mac(bed: &TestBed) -> MacAddr {
-    bed.fleet.bmcs[0].bmc.mac.to_string().parse().expect("mac")
 }
 
 #[tokio::test(flavor = "multi_thread")]

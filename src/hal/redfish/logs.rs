@@ -285,19 +285,7 @@ async fn read_log(
 mod tests {
     use super::*;
 
-    const MOCKUP: &str = include_str!(
-        "../../../tests/fixtures/redfish-mockups/public-rackmount1/Systems/437XR1138R2/LogServices/Log1/Entries/index.json"
-    );
-
-    fn mockup() -> Vec<LogEntry> {
-        let v: Value = serde_json::from_str(MOCKUP).expect("json");
-        v["Members"]
-            .as_array()
-            .expect("members")
-            .iter()
-            .filter_map(|m| entry(m, "Systems/437XR1138R2/LogServices/Log1"))
-            .collect()
-    }
+    use super::entry::tests::mockup;
 
     #[test]
     fn the_cursor_splits_old_from_new_and_sees_a_clear() {

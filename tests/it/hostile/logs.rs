@@ -3,89 +3,9 @@
 //! a handful of requests, not 60,000; a Redfish LogService of 100,000 entries, entries without
 //! `Id` and a 1 MB message are bounded and skipped while the rest of the BMC is read as before.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use crate::common::*;
-use bmc_catcher::config::{Config, ProtocolChoice};
-use bmc_catcher::hal::{Bmc, Connector};
-use bmc_catcher::model::{EventKind, LogEntry, MacAddr, Target};
-use bmc_catcher::poller::poll_one;
-use bmc_catcher::store::{Recorder, Store};
+use bmc_catcher::config::ProtocolChoice;
 use bmc_sim::SimProtocol;
-
-struct Catcher {
-    bmc: Arc<dyn Bmc>,
-    target: Target,
-    store: Store,
-    events: Arc<Recorder>,
-}
-
-impl Catcher {
-    fn new(bed: &TestBed, protocol: ProtocolChoice) -> Catcher {
-        let sim = &bed.fleet.bmcs[0];
-        let ip = match protocol {
-            ProtocolChoice::Ipmi => sim.ipmi.clone().expect("ipmi").0.ip(),
-            _ => sim.addr.ip(),
-        };
-        // An IPMI-only fleet has no Redfish port for the test bed's config to name.
-        let mut c = match protocol {
-            ProtocolChoice::Ipmi => Config::default(),
-            _ => bed.config(),
-        };
-        c.poll.protocol = protocol;
-        c.poll.timeout = Duration::from_secs(30);
-        c.ipmi.port = bed.fleet.ipmi_port();
-        let target = Target {
-            mac: sim.bmc.mac.to_string().parse::<MacAddr>().expect("mac"),
-            ip,
-            port: None,
-            hostname: None,
-            lease_ends: None,
-        };
-        let creds = match protocol {
-            ProtocolChoice::Ipmi => bmc_catcher::config::Credentials::single("admin", "password"),
-            _ => bed.credentials(),
-        };
-        let bmc = Connector::new(&c, creds)
-            .expect("connector")
-            .connect(&target);
-        let store = Store::new("test");
-        let events = Arc::new(Recorder::default());
-        store.observe(events.clone());
-        store.upsert_target(target.clone());
-        Catcher {
-            bmc,
-            target,
-            store,
-            events,
-        }
-    }
-
-    /// One poll into the store: the new log entries it sent.
-    async fn poll(&self) -> Vec<LogEntry> {
-        let snap = poll_one(&*self.bmc, &self.target, "test", Duration::from_secs(30)).await;
-        assert!(snap.up, "{snap:?}");
-        assert!(snap.reading.sensors.ok().is_some(), "the rest is read");
-        self.store.record(snap);
-        self.events
-            .take()
-            .into_iter()
-            .filter_map(|e| match e.kind {
-                EventKind::LogEntry { entry } => Some(entry),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn logs(&self) -> bmc_catcher::model::Logs {
-        self.store
-            .get(self.target.mac)
-            .and_then(|e| e.snapshot)
-            .and_then(|s| s.reading.logs.as_deref().cloned())
-            .expect("logs read")
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_length_sel_record_is_skipped_and_its_neighbours_arrive() {
@@ -94,7 +14,7 @@ async fn a_wrong_length_sel_record_is_skipped_and_its_neighbours_arrive() {
         .start()
         .await;
     let sim = bed.fleet.bmcs[0].bmc.clone();
-    let c = Catcher::new(&bed, ProtocolChoice::Ipmi);
+    let c = LogCatcher::new(&bed, ProtocolChoice::Ipmi);
     assert_eq!(c.poll().await, []);
     let bad = {
         let mut st = sim.state();
@@ -140,7 +60,7 @@ async fn a_full_sel_on_first_read_costs_one_bounded_read() {
     let sim = bed.fleet.bmcs[0].bmc.clone();
     sim.state().sel.fill(60_000);
     let (_, handle) = bed.fleet.bmcs[0].ipmi.clone().expect("ipmi");
-    let c = Catcher::new(&bed, ProtocolChoice::Ipmi);
+    let c = LogCatcher::new(&bed, ProtocolChoice::Ipmi);
     c.poll().await; // the session, SDRs, FRU: read once
     let logs = c.logs();
     assert_eq!(logs.total, 60_000);
@@ -158,7 +78,7 @@ async fn a_full_sel_on_first_read_costs_one_bounded_read() {
 async fn a_hostile_redfish_log_is_bounded_and_skipped() {
     let bed = TestBed::new().start().await;
     let sim = bed.fleet.bmcs[0].bmc.clone();
-    let c = Catcher::new(&bed, ProtocolChoice::Redfish);
+    let c = LogCatcher::new(&bed, ProtocolChoice::Redfish);
     sim.state().sel.event(0x01, 0x42, 0x01, [0x59, 0x5c, 0x5a]);
     assert_eq!(c.poll().await, [], "the first read sends nothing");
     assert_eq!(c.logs().entries.len(), 1);
@@ -210,7 +130,7 @@ async fn a_sel_growing_per_poll_sends_one_entry_per_poll() {
     let sim = bed.fleet.bmcs[0].bmc.clone();
     sim.state().sel.grow_per_poll = true;
     for protocol in [ProtocolChoice::Ipmi, ProtocolChoice::Redfish] {
-        let c = Catcher::new(&bed, protocol);
+        let c = LogCatcher::new(&bed, protocol);
         c.poll().await; // the first read: counted, not sent
         for _ in 0..3 {
             let got = c.poll().await;
@@ -232,7 +152,7 @@ async fn a_newest_first_log_is_read_in_pages_back_to_the_cursor() {
         st.sel.dell = true;
         st.sel.fill(3000);
     }
-    let c = Catcher::new(&bed, ProtocolChoice::Redfish);
+    let c = LogCatcher::new(&bed, ProtocolChoice::Redfish);
     assert_eq!(c.poll().await, [], "the first read sends nothing");
     let logs = c.logs();
     assert_eq!(logs.total, 3000);

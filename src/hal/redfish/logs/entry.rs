@@ -70,14 +70,15 @@ pub fn created_ms(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const MOCKUP: &str = include_str!(
         "../../../../tests/fixtures/redfish-mockups/public-rackmount1/Systems/437XR1138R2/LogServices/Log1/Entries/index.json"
     );
 
-    fn mockup() -> Vec<LogEntry> {
+    /// The entries of the DMTF rackmount mockup's `Log1`.
+    pub fn mockup() -> Vec<LogEntry> {
         let v: Value = serde_json::from_str(MOCKUP).expect("json");
         v["Members"]
             .as_array()
