@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use bmc_catcher::config::ProtocolChoice;
-use bmc_sim::SimProtocol;
+use bmc_sim::{SimProtocol, SimShape};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_length_sel_record_is_skipped_and_its_neighbours_arrive() {
@@ -123,18 +123,29 @@ async fn a_hostile_redfish_log_is_bounded_and_skipped() {
 /// a growing BMC sends exactly one new entry, over IPMI and over Redfish.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sel_growing_per_poll_sends_one_entry_per_poll() {
-    let bed = TestBed::new()
-        .protocols(vec![SimProtocol::Both])
-        .start()
-        .await;
-    let sim = bed.fleet.bmcs[0].bmc.clone();
-    sim.state().sel.grow_per_poll = true;
-    for protocol in [ProtocolChoice::Ipmi, ProtocolChoice::Redfish] {
-        let c = LogCatcher::new(&bed, protocol);
-        c.poll().await; // the first read: counted, not sent
-        for _ in 0..3 {
-            let got = c.poll().await;
-            assert_eq!(got.len(), 1, "{protocol:?}: {got:?}");
+    for shape in [SimShape::Legacy, SimShape::Subsystem, SimShape::Sensors] {
+        let bed = TestBed::new()
+            .protocols(vec![SimProtocol::Both])
+            .shapes(vec![shape])
+            .start()
+            .await;
+        let sim = bed.fleet.bmcs[0].bmc.clone();
+        sim.state().sel.grow_per_poll = true;
+        for protocol in [
+            ProtocolChoice::Ipmi,
+            ProtocolChoice::Redfish,
+            ProtocolChoice::Auto,
+        ] {
+            let c = LogCatcher::new(&bed, protocol);
+            assert_eq!(
+                c.poll().await,
+                [],
+                "{shape:?} {protocol:?}: the first read is counted, not sent"
+            );
+            for _ in 0..3 {
+                let got = c.poll().await;
+                assert_eq!(got.len(), 1, "{shape:?} {protocol:?}: {got:?}");
+            }
         }
     }
 }
