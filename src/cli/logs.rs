@@ -126,7 +126,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
     if !args.follow {
         return Ok(());
     }
-    let mut seen: HashSet<_> = view.entries.iter().map(key).collect();
+    let mut seen: HashSet<_> = view.entries.iter().map(|e| key(e)).collect();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(args.every) => {}
@@ -147,7 +147,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        seen = view.entries.iter().map(key).collect();
+        seen = view.entries.iter().map(|e| key(e)).collect();
     }
 }
 

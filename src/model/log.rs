@@ -5,6 +5,7 @@
 //! between polls to report every new entry exactly once.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +96,8 @@ impl LogEntry {
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 pub struct Logs {
     /// The newest entries, oldest first, at most [`LogPolicy::keep`].
-    pub entries: Vec<LogEntry>,
+    // Shared with the backend's follower: each entry is held once, however many snapshots show it.
+    pub entries: Vec<Arc<LogEntry>>,
     /// How many entries the BMC's logs hold (SEL: Get SEL Info's count).
     pub total: u64,
     /// The share of the SEL in use, 0.0-1.0 (IPMI only).
@@ -114,7 +116,7 @@ pub struct Logs {
     /// Entries logged since the previous poll, oldest first: one `log-entry` event each.
     /// Not part of the snapshot's JSON.
     #[serde(skip)]
-    pub fresh: Vec<LogEntry>,
+    pub fresh: Vec<Arc<LogEntry>>,
     /// The logs (by name: `sel`, a LogService path) cleared or wrapped since the previous poll:
     /// one `log-cleared` event each.
     #[serde(skip)]
@@ -186,7 +188,7 @@ impl Default for LogPolicy {
 /// the log has been read before (the cursor itself is the backend's own).
 #[derive(Debug, Clone, Default)]
 pub struct LogFollow {
-    recent: VecDeque<LogEntry>,
+    recent: VecDeque<Arc<LogEntry>>,
     counts: LogCounts,
     last_critical: Option<LastCritical>,
 }
@@ -211,9 +213,11 @@ impl LogFollow {
         }
         let fresh = if first {
             let skip = read.len().saturating_sub(policy.backfill);
-            self.recent.extend(read.into_iter().skip(skip));
+            self.recent
+                .extend(read.into_iter().skip(skip).map(Arc::new));
             Vec::new()
         } else {
+            let read: Vec<Arc<LogEntry>> = read.into_iter().map(Arc::new).collect();
             self.recent.extend(read.iter().cloned());
             for e in &read {
                 self.counts.add(e.severity);
@@ -273,7 +277,7 @@ mod tests {
         }
     }
 
-    fn ids(v: &[LogEntry]) -> Vec<String> {
+    fn ids(v: &[Arc<LogEntry>]) -> Vec<String> {
         v.iter().map(|e| e.id.clone()).collect()
     }
 

@@ -56,7 +56,7 @@ pub fn changes(prev: Option<&BmcSnapshot>, new: &BmcSnapshot) -> Vec<EventKind> 
         }
         for entry in &logs.fresh {
             out.push(EventKind::LogEntry {
-                entry: entry.clone(),
+                entry: (**entry).clone(),
             });
         }
     }

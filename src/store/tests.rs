@@ -238,8 +238,8 @@ fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
     let mut s = snap(Some(PowerState::On), Health::Ok);
     let e = log_entry("0x0004", LogSeverity::Critical);
     s.reading.logs = Some(Box::new(Logs {
-        entries: vec![e.clone()],
-        fresh: vec![e.clone()],
+        entries: vec![std::sync::Arc::new(e.clone())],
+        fresh: vec![std::sync::Arc::new(e.clone())],
         last_critical: Some(LastCritical {
             message: "Memory #0x11: Uncorrectable ECC".into(),
             seen_ms: now_ms() - 10,
@@ -253,7 +253,7 @@ fn new_log_entries_are_events_once_and_an_ack_forgets_the_critical_one() {
     assert_eq!(drain(&mut rx), []);
     let kept = store.get(mac()).and_then(|x| x.snapshot).expect("snapshot");
     let logs = kept.reading.logs.as_ref().expect("logs kept");
-    assert_eq!(logs.entries, std::slice::from_ref(&e));
+    assert_eq!(logs.entries, [std::sync::Arc::new(e.clone())]);
     assert!(logs.fresh.is_empty() && logs.last_critical.is_some());
     // Acknowledged: forgotten now and when the backend reports the same entry again.
     assert!(store.ack_logs(mac()));

@@ -26,7 +26,7 @@ pub struct LogsView {
     pub overflow: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_critical: Option<LastCritical>,
-    pub entries: Vec<LogEntry>,
+    pub entries: Vec<Arc<LogEntry>>,
 }
 
 fn bad_mac(mac: &str) -> Response {
