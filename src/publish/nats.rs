@@ -10,6 +10,7 @@
 
 mod commands;
 mod dirty;
+pub mod membership;
 pub mod outbox;
 pub mod pins;
 mod sender;
@@ -145,13 +146,15 @@ pub struct Tasks<'a> {
 }
 
 /// Connects (in the background: the daemon does not wait for NATS) and spawns the sender on
-/// `tasks.tracker` and the command server on `tasks.commands`.
+/// `tasks.tracker`, the command server and the membership task on `tasks.commands` (so the
+/// member key is deleted before the poller logs out).
 pub async fn start(
     cfg: &NatsConfig,
     user: Option<&Credential>,
     store: Arc<Store>,
     fleet: Fleet,
     stats: Arc<NatsStats>,
+    members: membership::Outputs,
     tasks: Tasks<'_>,
 ) -> Result<Option<Connection>, NatsError> {
     let Some(url) = cfg.url.clone() else {
@@ -200,7 +203,23 @@ pub async fn start(
     let dirty = Arc::new(Dirty::default());
     store.observe(dirty.clone());
 
-    let sub = commands::subscribe(&client, cfg, store.partition()).await?;
+    let settings = membership::Settings::of(cfg, store.partition());
+    let routing = commands::forward::Routing {
+        members: members.members.subscribe(),
+        prefix: cfg.subject_prefix.clone(),
+        partition: store.partition().to_string(),
+        own: settings.own.clone(),
+        command_timeout: cfg.command_timeout,
+    };
+    let sub = commands::subscribe(&client, cfg, store.partition(), Some(&routing)).await?;
+    tasks.commands.spawn(membership::run(
+        client.clone(),
+        state_rx.clone(),
+        settings,
+        store.clone(),
+        members,
+        tasks.commands_cancel.clone(),
+    ));
     tasks.commands.spawn(commands::serve(
         sub,
         commands::Context {
@@ -212,6 +231,7 @@ pub async fn start(
                 command_limits(cfg),
             )),
             stats: stats.clone(),
+            routing: Some(routing),
         },
         tasks.commands_cancel,
     ));
