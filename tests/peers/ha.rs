@@ -18,16 +18,18 @@ use bmc_catcher::store::Store;
 use bmc_sim::SimShape;
 use futures::StreamExt;
 
+mod commands;
+
 /// A catcher in a runtime of its own, so the test can kill it (drop the runtime: every task stops
 /// where it is, as with SIGKILL) or stop it the normal way.
-struct Catcher {
+pub(super) struct Catcher {
     store: Arc<Store>,
     stop: Option<std::sync::mpsc::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Catcher {
-    fn start(config: Config, bed: &TestBed) -> Catcher {
+    pub(super) fn start(config: Config, bed: &TestBed) -> Catcher {
         let creds = bed.credentials();
         let (store_tx, store_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<bool>();
@@ -56,7 +58,7 @@ impl Catcher {
         }
     }
 
-    fn end(&mut self, graceful: bool) {
+    pub(super) fn end(&mut self, graceful: bool) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(graceful);
         }
@@ -75,7 +77,7 @@ impl Catcher {
             .collect()
     }
 
-    fn macs(&self) -> BTreeSet<MacAddr> {
+    pub(super) fn macs(&self) -> BTreeSet<MacAddr> {
         self.store.entries().iter().map(|e| e.target.mac).collect()
     }
 }
@@ -87,7 +89,7 @@ impl Drop for Catcher {
 }
 
 /// The config of catcher `id` (own session journal; the rest as the bed says).
-fn catcher_config(bed: &TestBed, nats: &str, id: &str) -> Config {
+pub(super) fn catcher_config(bed: &TestBed, nats: &str, id: &str) -> Config {
     let mut c = bed.config();
     c.nats.url = Some(nats.to_string());
     c.nats.member_id = Some(id.to_string());
