@@ -158,6 +158,46 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
         sessions.iter().filter(|n| **n != 1).collect::<Vec<_>>()
     );
 
+    // The CLI: both members, and each BMC's catcher in `status --nats -o wide`.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .env_remove("BMC_CATCHER_CONFIG")
+            .output()
+            .expect("run the CLI");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let (u, conf) = (url.clone(), bed.config_path());
+    let conf = conf.to_str().expect("path").to_string();
+    let members = tokio::task::spawn_blocking({
+        let (u, conf) = (u.clone(), conf.clone());
+        move || cli(&["members", "--nats", &u, "-c", &conf])
+    })
+    .await
+    .expect("join");
+    let lines: Vec<&str> = members.lines().collect();
+    assert_eq!(lines.len(), 3, "{members}");
+    assert!(lines[1].starts_with("test       mgmt-a"), "{members}");
+    assert!(lines[2].starts_with("test       mgmt-b"), "{members}");
+    let status = tokio::task::spawn_blocking(move || {
+        cli(&["status", "--nats", &u, "-c", &conf, "-o", "wide"])
+    })
+    .await
+    .expect("join");
+    for m in &ma {
+        let line = status
+            .lines()
+            .find(|l| l.contains(&m.to_string()))
+            .unwrap_or_else(|| panic!("{m} in\n{status}"));
+        assert!(line.contains(" mgmt-a "), "{line}");
+    }
+    assert_eq!(
+        status.lines().filter(|l| l.contains(" mgmt-b ")).count(),
+        mb.len(),
+        "{status}"
+    );
+
     // One power flip on a BMC of each catcher: one `power-changed` each, from its owner.
     let client = async_nats::connect(url.as_str()).await.expect("connect");
     let mut sub = client
