@@ -179,7 +179,7 @@ async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Res
     )
     .await?;
     let client = opts
-        .connect(url)
+        .connect(crate::publish::nats::servers(url))
         .await
         .with_context(|| format!("cannot connect to {url}"))?;
     let js = async_nats::jetstream::new(client);

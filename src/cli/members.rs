@@ -150,7 +150,7 @@ pub async fn members(args: MembersArgs) -> anyhow::Result<()> {
     )
     .await?;
     let client = opts
-        .connect(url.as_str())
+        .connect(crate::publish::nats::servers(&url))
         .await
         .with_context(|| format!("cannot connect to {url}"))?;
     let js = async_nats::jetstream::new(client);

@@ -45,6 +45,15 @@ pub enum NatsError {
     Subscribe { subject: String, detail: String },
 }
 
+/// The servers of a `[nats] url` / `--nats` value: one URL, or several comma-separated (a
+/// cluster), as async-nats takes them (a list; it does not split a string itself).
+pub fn servers(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// The MAC as a subject token / key part.
 pub fn mac_token(mac: MacAddr) -> String {
     mac.to_string().replace(':', "-")
@@ -183,7 +192,7 @@ pub async fn start(
             }
         });
     let client = opts
-        .connect(url.as_str())
+        .connect(servers(&url))
         .await
         .map_err(|e| NatsError::Connect {
             url: url.clone(),

@@ -18,12 +18,13 @@ use bmc_catcher::store::Store;
 use bmc_sim::SimShape;
 use futures::StreamExt;
 
+mod cluster;
 mod commands;
 
 /// A catcher in a runtime of its own, so the test can kill it (drop the runtime: every task stops
 /// where it is, as with SIGKILL) or stop it the normal way.
 pub(super) struct Catcher {
-    store: Arc<Store>,
+    pub(super) store: Arc<Store>,
     stop: Option<std::sync::mpsc::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
