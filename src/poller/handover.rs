@@ -125,3 +125,84 @@ impl Poller {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Recorder, Store};
+
+    fn targets(n: u8) -> Vec<Target> {
+        (1..=n)
+            .map(|i| Target {
+                mac: MacAddr([2, 0, 0, 0, 0, i]),
+                ip: format!("127.0.0.{i}").parse().expect("ip"),
+                port: None,
+                hostname: None,
+                lease_ends: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alone_owns_all_and_gains_nothing() {
+        let mut share = Share::default();
+        let w = share.split(targets(10));
+        assert_eq!(w.owned.len(), 10);
+        assert!(w.gained.is_empty() && w.others.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_peer_leaving_hands_its_bmcs_over_quietly() {
+        let (tx, rx) = watch::channel(None);
+        let mut share = Share::following(rx);
+        share.refresh();
+        // No view yet: nothing is owned (and nothing counts as discovered).
+        let w = share.split(targets(40));
+        assert!(w.owned.is_empty());
+        assert_eq!(w.others.len(), 40);
+
+        tx.send_replace(Some(Members::new("a", ["b"])));
+        assert!(share.changed().await);
+        let w = share.split(targets(40));
+        let mine = w.owned.len();
+        assert!((10..=30).contains(&mine), "a owns {mine} of 40");
+        assert!(
+            w.gained.is_empty(),
+            "first seen: discovered, not taken over"
+        );
+        assert_eq!(w.others.len(), 40 - mine);
+
+        // b is gone: a owns everything; b's BMCs are taken over (quiet), a's stay.
+        tx.send_replace(Some(Members::new("a", ["a"])));
+        assert!(share.changed().await);
+        let w = share.split(targets(41));
+        assert_eq!(w.owned.len(), 41);
+        assert_eq!(w.gained.len(), 40, "all but the new BMC were known");
+        assert!(!w.gained.contains(&MacAddr([2, 0, 0, 0, 0, 41])));
+
+        // The same view again is no change.
+        tx.send_replace(Some(Members::alone("a")));
+        assert!(!share.changed().await);
+    }
+
+    #[test]
+    fn a_hand_over_makes_no_event_and_keeps_no_key_to_delete() {
+        let store = Store::new("p");
+        let rec = std::sync::Arc::new(Recorder::default());
+        store.observe(rec.clone());
+        let t = targets(2);
+        store.upsert_target(t[0].clone());
+        store.adopt(t[1].clone());
+        let kinds: Vec<&str> = rec.take().iter().map(|e| e.kind.name()).collect();
+        assert_eq!(
+            kinds,
+            ["discovered"],
+            "a BMC taken over is not discovered again"
+        );
+        store.release(t[0].mac);
+        store.remove(t[1].mac);
+        let kinds: Vec<&str> = rec.take().iter().map(|e| e.kind.name()).collect();
+        assert_eq!(kinds, ["gone"], "a BMC handed over is not gone");
+        assert!(store.is_empty());
+    }
+}

@@ -25,6 +25,8 @@ mod commands;
 /// where it is, as with SIGKILL) or stop it the normal way.
 pub(super) struct Catcher {
     pub(super) store: Arc<Store>,
+    /// Its /metrics listener.
+    addr: std::net::SocketAddr,
     stop: Option<std::sync::mpsc::Sender<bool>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -43,7 +45,9 @@ impl Catcher {
             let daemon = rt
                 .block_on(Daemon::start(&config, creds))
                 .expect("daemon starts");
-            store_tx.send(daemon.store.clone()).expect("test waits");
+            store_tx
+                .send((daemon.store.clone(), daemon.addr))
+                .expect("test waits");
             // true: stop the normal way; false (or the test gone): die on the spot.
             if stop_rx.recv().unwrap_or(false) {
                 rt.block_on(daemon.stop());
@@ -51,9 +55,10 @@ impl Catcher {
                 rt.shutdown_background();
             }
         });
-        let store = store_rx.recv().expect("daemon started");
+        let (store, addr) = store_rx.recv().expect("daemon started");
         Catcher {
             store,
+            addr,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -76,6 +81,19 @@ impl Catcher {
             .filter(|s| s.polled_at_ms > since_ms)
             .map(|s| s.mac)
             .collect()
+    }
+
+    /// A sample of its /metrics, by exact series name.
+    async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(format!("http://{}/metrics", self.addr))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("body");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
     }
 
     pub(super) fn macs(&self) -> BTreeSet<MacAddr> {
@@ -111,8 +129,8 @@ fn open_sessions(bed: &TestBed) -> Vec<u64> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
+/// 200 Legacy-shaped BMCs polled every 3 s, and a nats-server with JetStream (killed on drop).
+pub(super) async fn partition_of_200() -> (TestBed, Proc, String) {
     let bed = TestBed::new()
         .bmcs(200)
         .shapes(vec![SimShape::Legacy])
@@ -122,8 +140,13 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
         .await;
     let ip = unique_ip();
     let port = free_port(ip);
-    let _nats = nats_server(bed.dir.path(), ip, port, &[]);
-    let url = format!("nats://{ip}:{port}");
+    let nats = nats_server(bed.dir.path(), ip, port, &[]);
+    (bed, nats, format!("nats://{ip}:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
+    let (bed, _nats, url) = partition_of_200().await;
     let all: BTreeSet<MacAddr> = bed.fleet.bmcs.iter().map(|r| mac(r.bmc.mac)).collect();
 
     let a = Catcher::start(catcher_config(&bed, &url, "mgmt-a"), &bed);
@@ -158,6 +181,13 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
         "one session per BMC, not {:?}",
         sessions.iter().filter(|n| **n != 1).collect::<Vec<_>>()
     );
+
+    // The metrics: two members, the owned BMCs add up to the fleet.
+    assert_eq!(a.metric("bmc_catcher_members").await, 2.0);
+    assert_eq!(b.metric("bmc_catcher_members").await, 2.0);
+    assert_eq!(a.metric("bmc_catcher_owned_bmcs").await, ma.len() as f64);
+    assert_eq!(b.metric("bmc_catcher_owned_bmcs").await, mb.len() as f64);
+    assert!(a.metric("bmc_catcher_membership_changes_total").await >= 1.0);
 
     // The CLI: both members, and each BMC's catcher in `status --nats -o wide`.
     let cli = |args: &[&str]| {
@@ -247,17 +277,32 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
         b.polled_since(0) == mb && a.macs().is_disjoint(&mb)
     })
     .await;
-    let left = bmc_catcher::store::now_ms();
-    let started = std::time::Instant::now();
-    b.end(true);
+    // The restarted b closed the sessions its killed self left (session journal), a closed those
+    // of the BMCs it handed back: one session per BMC again.
     wait_until(
-        Duration::from_secs(4),
-        "a took over at once after b left",
-        || a.polled_since(left).is_superset(&mb),
+        Duration::from_secs(10),
+        "one session per BMC after the restart",
+        || open_sessions(&bed).iter().all(|n| *n == 1),
     )
     .await;
+    let left = bmc_catcher::store::now_ms();
+    let started = std::time::Instant::now();
+    let stopping = tokio::task::spawn_blocking(move || b.end(true));
+    // a owns b's BMCs as soon as b's key is deleted: well before a member-ttl (6 s) could pass.
+    wait_until(
+        Duration::from_secs(3),
+        "a took over at once after b left",
+        || a.macs().is_superset(&mb),
+    )
+    .await;
+    let owned = started.elapsed().as_secs_f64();
+    wait_until(Duration::from_secs(15), "a polled b's BMCs", || {
+        a.polled_since(left).is_superset(&mb)
+    })
+    .await;
     eprintln!(
-        "takeover after a graceful stop: {:.1} s",
+        "takeover after a graceful stop: owned after {owned:.1} s, all polled after {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    stopping.await.expect("b stopped");
 }

@@ -73,3 +73,21 @@ impl Observer for Dirty {
         self.macs().remove(&mac);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bmc_handed_over_is_never_deleted_until_it_changes_here_again() {
+        let d = Dirty::default();
+        let mac = MacAddr([2, 0, 0, 0, 0, 1]);
+        Observer::changed(&d, mac);
+        Observer::released(&d, mac);
+        assert!(d.take().is_empty(), "its pending write is dropped");
+        assert!(d.is_released(mac), "the mirror skips the delete");
+        Observer::changed(&d, mac);
+        assert!(!d.is_released(mac), "taken back: its key is ours again");
+        assert_eq!(d.take(), [mac]);
+    }
+}

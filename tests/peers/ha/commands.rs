@@ -10,24 +10,13 @@ use std::time::Duration;
 
 use super::{Catcher, catcher_config};
 use crate::common::*;
-use bmc_sim::SimShape;
 use futures::StreamExt;
 
 const REQUESTS: usize = 1000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_runs_once_and_is_answered_once_while_members_change() {
-    let bed = TestBed::new()
-        .bmcs(200)
-        .shapes(vec![SimShape::Legacy])
-        .interval("3s")
-        .timeout("3s")
-        .start()
-        .await;
-    let ip = unique_ip();
-    let port = free_port(ip);
-    let _nats = nats_server(bed.dir.path(), ip, port, &[]);
-    let url = format!("nats://{ip}:{port}");
+    let (bed, _nats, url) = super::partition_of_200().await;
     let config = |id: &str| {
         let mut c = catcher_config(&bed, &url, id);
         c.nats.command_rate_limit = 0;
