@@ -15,7 +15,7 @@ mod credentials;
 pub(crate) mod duration_str;
 pub mod file;
 mod members;
-pub use members::{MAX_MEMBER_ID, member_id_ok};
+pub use members::{MAX_MEMBER_ID, host_name, member_id_ok};
 mod sections;
 mod syntax;
 pub use credentials::{Credential, Credentials};

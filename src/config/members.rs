@@ -73,17 +73,22 @@ impl Nats {
         None
     }
 
-    /// The member id: `member-id`, or the host name (from the kernel) made into one.
+    /// The member id: `member-id`, or the host name made into one.
     pub fn member_id(&self) -> String {
-        if let Some(id) = &self.member_id {
-            return id.clone();
+        match &self.member_id {
+            Some(id) => id.clone(),
+            None => member_id_of_host(&host_name()),
         }
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_default();
-        member_id_of_host(&host)
     }
+}
+
+/// This host's name, from the kernel (or `$HOSTNAME`); empty when neither is there.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -114,7 +114,6 @@ async fn take_requests(
             .as_ref()
             .map_or(forward::Route::Here, |r| r.route(&msg.subject, forwarded));
         if let (forward::Route::To(owner), Some(routing)) = (route, ctx.routing.clone()) {
-            let ctx = ctx.clone();
             in_flight.spawn(async move {
                 relay(&ctx, &routing, msg, &mac, &owner, reply_to, received).await;
             });

@@ -244,7 +244,7 @@ async fn session(
         Err(e) => return Ended::Lost(e),
     };
     let mut info = MemberInfo {
-        host: crate::config::Nats::default().member_id(),
+        host: crate::config::host_name(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         started_ms: now_ms(),
         bmcs: store.len(),
