@@ -146,6 +146,8 @@ pub(super) async fn partition_of_200() -> (TestBed, Proc, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
+    // Hundreds of sessions and polls a second: not beside the tests that measure deadlines.
+    let _heavy = HEAVY.lock().await;
     let (bed, _nats, url) = partition_of_200().await;
     let all: BTreeSet<MacAddr> = bed.fleet.bmcs.iter().map(|r| mac(r.bmc.mac)).collect();
 

@@ -48,8 +48,38 @@ fn cluster(dir: &std::path::Path) -> (String, Vec<Option<Proc>>) {
     (url, procs)
 }
 
+/// The event ids in the stream, in order; an error when a sequence number is missing (a gap) or
+/// the stream cannot be read now.
+async fn stored_ids(js: &jetstream::Context) -> Result<Vec<String>, String> {
+    let mut stream = js
+        .get_stream("BMC_EVENTS")
+        .await
+        .map_err(|e| e.to_string())?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| e.to_string())?
+        .state
+        .clone();
+    let mut ids = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        match stream.get_raw_message(seq).await {
+            Ok(msg) => {
+                let e: serde_json::Value = serde_json::from_slice(&msg.payload).expect("event");
+                ids.push(e["id"].as_str().expect("id").to_string());
+            }
+            Err(e) if e.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound => {
+                panic!("a gap in the stream at sequence {seq}")
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(ids)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_nats_node_lost_loses_no_event_and_no_key() {
+    let _heavy = HEAVY.lock().await;
     let bed = TestBed::new()
         .bmcs(30)
         .shapes(vec![SimShape::Legacy])
@@ -112,17 +142,19 @@ async fn a_nats_node_lost_loses_no_event_and_no_key() {
         for r in &recorders {
             emitted.extend(r.take().into_iter().map(|e| e.id));
         }
-        let mut stream = js.get_stream("BMC_EVENTS").await.expect("stream");
-        let state = stream.info().await.expect("info").state.clone();
-        let mut stored = Vec::new();
-        for seq in state.first_sequence..=state.last_sequence {
-            let msg = stream
-                .get_raw_message(seq)
-                .await
-                .expect("no gap in the stream");
-            let e: serde_json::Value = serde_json::from_slice(&msg.payload).expect("event");
-            stored.push(e["id"].as_str().expect("id").to_string());
-        }
+        // The client may still be moving off the killed node, and the stream electing a leader:
+        // a request that times out is asked again until the deadline.
+        let stored = match stored_ids(&js).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "stream unreadable: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
         let unique: BTreeSet<String> = stored.iter().cloned().collect();
         assert_eq!(unique.len(), stored.len(), "an event stored twice");
         let missing = emitted.difference(&unique).count();

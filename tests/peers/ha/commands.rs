@@ -16,6 +16,7 @@ const REQUESTS: usize = 1000;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_runs_once_and_is_answered_once_while_members_change() {
+    let _heavy = HEAVY.lock().await;
     let (bed, _nats, url) = super::partition_of_200().await;
     let config = |id: &str| {
         let mut c = catcher_config(&bed, &url, id);
