@@ -9,6 +9,7 @@ pub mod demo;
 mod fleet;
 pub mod issues;
 pub mod logs;
+pub mod members;
 pub mod poll_once;
 pub mod power;
 pub mod probe;

@@ -14,6 +14,8 @@ pub(crate) mod byte_size;
 mod credentials;
 pub(crate) mod duration_str;
 pub mod file;
+mod members;
+pub use members::{MAX_MEMBER_ID, host_name, member_id_ok};
 mod sections;
 mod syntax;
 pub use credentials::{Credential, Credentials};
@@ -289,6 +291,9 @@ impl Config {
                 "nats.client-cert",
                 "client-cert and client-key go together",
             ));
+        }
+        if let Some((key, message)) = self.nats.members_problem() {
+            return Err(invalid(key, &message));
         }
         if self.nats.creds_file.is_some() && self.nats.nkey_file.is_some() {
             return Err(invalid(

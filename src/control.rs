@@ -117,6 +117,32 @@ impl Controller {
         reply
     }
 
+    /// The reply to a request forwarded to the BMC's owner (another catcher of the partition)
+    /// that did not answer: `reached` false when no owner took it (nothing was run), true when it
+    /// took it but its reply did not come in time (it may have run).
+    pub fn unforwarded(&self, mac: &str, owner: &str, reached: bool, received: Instant) -> Reply {
+        let mut reply = Reply::new(self.store.partition(), &shown(mac));
+        reply.error = Some(if reached {
+            ReplyError::new(
+                "timeout",
+                format!(
+                    "the BMC's owner {} did not answer in time; the command may have run",
+                    shown(owner)
+                ),
+            )
+        } else {
+            ReplyError::new(
+                "owner-unreachable",
+                format!(
+                    "the BMC's owner {} is not reachable; nothing was run; try again",
+                    shown(owner)
+                ),
+            )
+        });
+        reply.duration_ms = received.elapsed().as_millis() as u64;
+        reply
+    }
+
     /// Runs the request `body` for the BMC `mac` (as the subject spells it, `-` or `:`), received at
     /// `received`, with the request id `id` if the sender gave one.
     pub async fn handle(

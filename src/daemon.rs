@@ -95,8 +95,10 @@ impl Daemon {
         let mut reg = registry(store.clone(), stats.clone());
         http_stats.register(&mut reg);
         leases.register(&mut reg);
+        let member_stats = Arc::new(nats::membership::MembershipStats::default());
         if config.nats.url.is_some() {
             nats_stats.register(&mut reg);
+            member_stats.register(&mut reg, stats.owned_gauge());
         }
         let web = match &config.http.web_config_file {
             Some(file) => http::web_config::WebConfig::load(file)
@@ -132,12 +134,17 @@ impl Daemon {
                 .run(tx, watcher_token.clone()),
         );
 
-        let poller = Poller::new(
+        let mut poller = Poller::new(
             Schedule::of(&config.poll),
             connector,
             store.clone(),
             stats.clone(),
         );
+        // With NATS, the partition's BMCs are shared with its other catchers (who is live).
+        let (members, members_rx) = watch::channel(None);
+        if config.nats.url.is_some() {
+            poller = poller.with_members(members_rx);
+        }
         let commands = TaskTracker::new();
         // A child: cancelling the daemon stops the command server too; `stop` cancels it first.
         let commands_cancel = cancel.child_token();
@@ -147,6 +154,10 @@ impl Daemon {
             store.clone(),
             poller.fleet(),
             nats_stats,
+            nats::membership::Outputs {
+                members,
+                stats: member_stats,
+            },
             nats::Tasks {
                 tracker: &tracker,
                 cancel: cancel.clone(),

@@ -76,6 +76,12 @@ enum Command {
     /// Exit codes: 0 shown (with or without issues), 1 the daemon's API or NATS could not be read,
     /// 64 a usage error, 78 a bad config.
     Issues(cli::issues::IssuesArgs),
+    /// The catchers of each partition (from the NATS members bucket): member id, host, version,
+    /// uptime, BMCs owned, last renewal.
+    ///
+    /// Exit codes: 0 shown, 1 NATS or the bucket could not be read, 64 a usage error, 78 a bad
+    /// config.
+    Members(cli::members::MembersArgs),
     /// A BMC's own event log (IPMI SEL) as the daemon read it; --follow for new entries, --ack to
     /// acknowledge its critical entries.
     ///
@@ -189,6 +195,7 @@ fn main() -> ExitCode {
         }
         Command::Status(args) => view_exit(rt.block_on(cli::status::status(args))),
         Command::Issues(args) => view_exit(rt.block_on(cli::issues::issues(args))),
+        Command::Members(args) => view_exit(rt.block_on(cli::members::members(args))),
         Command::Logs(args) => view_exit(rt.block_on(cli::logs::logs(args))),
         Command::Power(args) => {
             init_logging("warn");

@@ -75,6 +75,8 @@ pub struct Poller {
     stats: Arc<PollStats>,
     slots: Slots,
     bmcs: Arc<std::sync::RwLock<HashMap<MacAddr, Arc<dyn Bmc>>>>,
+    /// Which BMCs this catcher owns among its partition's catchers ([`handover`]).
+    share: handover::Share,
 }
 
 /// A read-only view of the live backends, for power commands (they share the poller's sessions).
@@ -104,7 +106,15 @@ impl Poller {
             store,
             stats,
             bmcs: Arc::default(),
+            share: handover::Share::default(),
         }
+    }
+
+    /// Polls only the BMCs this catcher owns among the live members `members` tells of (`None`:
+    /// not known yet, nothing is polled). Without it, every discovered BMC is polled.
+    pub fn with_members(mut self, members: watch::Receiver<Option<Members>>) -> Poller {
+        self.share = handover::Share::following(members);
+        self
     }
 
     pub fn fleet(&self) -> Fleet {
@@ -119,6 +129,7 @@ impl Poller {
         cancel: CancellationToken,
     ) {
         let initial = targets.borrow_and_update().clone();
+        self.share.refresh();
         self.reconcile(initial);
         loop {
             tokio::select! {
@@ -128,6 +139,10 @@ impl Poller {
                     if changed.is_err() { break; }
                     let list = targets.borrow_and_update().clone();
                     self.reconcile(list);
+                }
+                true = self.share.changed() => {
+                    let list = targets.borrow().clone();
+                    self.rebalance(list);
                 }
                 Some(change) = reload.recv() => self.apply(change),
                 _ = self.slots.step() => {}
@@ -139,12 +154,13 @@ impl Poller {
     }
 
     fn reconcile(&mut self, list: Vec<Target>) {
-        let wanted: HashMap<MacAddr, Target> = list.into_iter().map(|t| (t.mac, t)).collect();
+        let wanted = self.share.split(list);
         let stale: Vec<MacAddr> = self
             .slots
             .targets()
             .filter(|have| {
                 wanted
+                    .owned
                     .get(&have.mac)
                     .is_none_or(|t| t.ip != have.ip || t.port != have.port)
             })
@@ -152,17 +168,23 @@ impl Poller {
             .collect();
         for mac in stale {
             self.stop(mac);
-            if !wanted.contains_key(&mac) {
+            if wanted.handed_over(mac) {
+                self.store.release(mac);
+            } else if !wanted.owned.contains_key(&mac) {
                 self.store.remove(mac);
             }
         }
-        for (mac, target) in wanted {
+        for (mac, target) in wanted.owned {
             // One copy per target, shared by the store, the slot and the backend.
             let target = match self.slots.target(mac) {
                 Some(have) if **have == target => have.clone(),
                 _ => Arc::new(target),
             };
-            self.store.upsert_target(target.clone());
+            if wanted.gained.contains(&mac) {
+                self.store.adopt(target.clone());
+            } else {
+                self.store.upsert_target(target.clone());
+            }
             if !self.slots.contains(mac) {
                 self.start(target);
             }
@@ -190,6 +212,8 @@ impl Poller {
     }
 }
 
+mod handover;
+pub mod ownership;
 mod reload;
 mod rounds;
 mod schedule;
@@ -200,6 +224,7 @@ mod stats;
 pub use rounds::{poll_round, poll_rounds, poll_rounds_observed, process_cpu_seconds};
 pub use stats::PollStats;
 
+pub use ownership::Members;
 pub use reload::Reload;
 
 #[cfg(test)]

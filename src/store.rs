@@ -32,6 +32,9 @@ pub trait Observer: Send + Sync {
     fn event(&self, event: &Event);
     /// The stored state of `mac` changed or it was removed.
     fn changed(&self, _mac: MacAddr) {}
+    /// `mac` was handed over to a peer catcher: it leaves this store, but its published state
+    /// stays (the peer writes it now).
+    fn released(&self, _mac: MacAddr) {}
 }
 
 /// An observer that keeps every event it is told of, for tools and tests that look at what a store
@@ -198,6 +201,30 @@ impl Store {
             self.changed(mac);
             self.emit(mac, EventKind::Gone { ip: e.target.ip });
         }
+    }
+
+    /// Adds a BMC taken over from a peer catcher: like [`Store::upsert_target`], but a BMC new to
+    /// this store makes no `discovered` event (the peer announced it long ago).
+    pub fn adopt(&self, target: impl Into<Arc<Target>>) {
+        let target: Arc<Target> = target.into();
+        let mac = target.mac;
+        if let std::collections::btree_map::Entry::Vacant(v) = self.write().entry(mac) {
+            v.insert(Entry {
+                target,
+                snapshot: None,
+            });
+            return;
+        }
+        self.upsert_target(target);
+    }
+
+    /// Forgets a BMC handed over to a peer catcher, quietly: no `gone` event, and the observers
+    /// are told before it leaves (so a KV mirror never reads it missing and deletes its key).
+    pub fn release(&self, mac: MacAddr) {
+        for o in &self.emitter().observers {
+            o.released(mac);
+        }
+        self.write().remove(&mac);
     }
 
     /// Stores a poll result and emits what changed. A snapshot of a BMC removed meanwhile is dropped.

@@ -4,6 +4,7 @@
 //! needs on 127.0.0.0/8 and stops it by PID. The ipmi_sim recipe (`ipmi_sim/`) and the
 //! ipmi_exporter config (`ipmi-exporter/`) live beside these files.
 
+mod ha;
 mod install;
 mod ipmi;
 mod ipmi_sel;

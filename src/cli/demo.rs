@@ -182,6 +182,7 @@ pub fn render_table(store: &Store, now_ms: i64, style: Style) -> String {
             mac: e.target.mac.to_string(),
             ip: e.target.ip.to_string(),
             snapshot: e.snapshot.map(std::sync::Arc::unwrap_or_clone),
+            catcher: None,
         })
         .collect();
     status_table(&rows, now_ms, style)

@@ -89,6 +89,7 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
                     mac: v.target.mac.to_string(),
                     ip: v.target.ip.to_string(),
                     snapshot: v.snapshot.map(std::sync::Arc::unwrap_or_clone),
+                    catcher: None,
                 })
                 .collect()
         }
@@ -178,10 +179,18 @@ async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Res
     )
     .await?;
     let client = opts
-        .connect(url)
+        .connect(crate::publish::nats::servers(url))
         .await
         .with_context(|| format!("cannot connect to {url}"))?;
     let js = async_nats::jetstream::new(client);
+    // Who owns each BMC, when the partitions have members (older catchers, or none: no column).
+    let members = super::members::read(&js, &config.nats.members_bucket)
+        .await
+        .map(|rows| {
+            let ttl = config.nats.member_ttl.as_millis() as i64;
+            super::members::views(&rows, ttl, crate::store::now_ms())
+        })
+        .unwrap_or_default();
     let kv = js
         .get_key_value(&config.nats.kv_bucket)
         .await
@@ -196,11 +205,15 @@ async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Res
         let Ok(s) = serde_json::from_slice::<BmcSnapshot>(&v) else {
             continue;
         };
+        let catcher = members
+            .get(&*s.partition)
+            .map(|m| m.owner(s.mac).to_string());
         rows.push(Row {
             partition: s.partition.to_string(),
             mac: s.mac.to_string(),
             ip: s.ip.to_string(),
             snapshot: Some(s),
+            catcher,
         });
     }
     Ok(rows)

@@ -84,7 +84,7 @@ pub async fn run(args: PowerArgs) -> u8 {
             return EXIT_CONFIG as u8;
         }
     };
-    let client = match opts.connect(url.as_str()).await {
+    let client = match opts.connect(crate::publish::nats::servers(&url)).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("bmc-catcher power: cannot connect to {url}: {e}");

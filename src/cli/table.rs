@@ -3,7 +3,8 @@
 //! yellow when a PSU is unhealthy; in fonts every terminal has) and the word, a `WHEN` column (age of
 //! the last successful poll), and for `issues` one `- detail (type)` line per issue. `status`
 //! ([`status_table`]), `issues` ([`issues_table`]) and `demo` share these columns and words; `-o wide`
-//! adds `PARTITION` and `OWNER` (the hostname the BMC's lease names). Columns are laid out by
+//! adds `PARTITION`, `OWNER` (the hostname the BMC's lease names) and `CATCHER` (the member of
+//! the partition that polls it, with `--nats`). Columns are laid out by
 //! comfy-table, which measures display width (IPv6 addresses, wide glyphs, colour codes). Colour
 //! and the dot only when asked (a TTY without `NO_COLOR`); otherwise plain, stable columns. Text a
 //! BMC gave (details, names) is cut and stripped of control characters before it reaches a
@@ -29,6 +30,9 @@ pub struct Row {
     pub mac: String,
     pub ip: String,
     pub snapshot: Option<BmcSnapshot>,
+    /// The catcher (member id) that owns the BMC, when read from NATS with its members bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catcher: Option<String>,
 }
 
 /// How to print.
@@ -134,7 +138,7 @@ fn owner(s: Option<&BmcSnapshot>) -> String {
 }
 
 /// The cells every table starts a row with: `MAC IP`, and with `-o wide` `PARTITION` before them
-/// and `OWNER` after them.
+/// and `OWNER CATCHER` after them.
 fn leading_cells(r: &Row, s: Option<&BmcSnapshot>, style: Style, capacity: usize) -> Vec<String> {
     let mut cells = Vec::with_capacity(capacity);
     if style.wide {
@@ -144,6 +148,11 @@ fn leading_cells(r: &Row, s: Option<&BmcSnapshot>, style: Style, capacity: usize
     cells.push(r.ip.clone());
     if style.wide {
         cells.push(owner(s));
+        cells.push(
+            r.catcher
+                .as_deref()
+                .map_or_else(|| "-".into(), |c| clean(c, 64)),
+        );
     }
     cells
 }
@@ -164,7 +173,7 @@ pub fn clean(s: &str, max: usize) -> String {
 }
 
 /// A borderless table with `header`; `right` names the columns aligned right (numbers).
-fn grid(header: &[&str], right: &[&str]) -> Table {
+pub(super) fn grid(header: &[&str], right: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
@@ -181,7 +190,7 @@ fn grid(header: &[&str], right: &[&str]) -> Table {
 }
 
 /// The table's text, each line without trailing blanks and ending in a newline.
-fn finish(t: &Table) -> String {
+pub(super) fn finish(t: &Table) -> String {
     t.lines().map(|l| l.trim_end().to_string() + "\n").collect()
 }
 

@@ -226,6 +226,18 @@ pub struct Nats {
     /// The event stream's de-duplication window: a retried event is stored once within it.
     #[serde(with = "duration_str")]
     pub duplicate_window: Duration,
+    /// JetStream key-value bucket where the catchers of a partition announce themselves, key
+    /// `<partition>.<member-id>`; the live members share the partition's BMCs.
+    pub members_bucket: String,
+    /// This catcher's name among its partition's members, stable across restarts (letters,
+    /// digits, '-', '_'). Unset: the host name, with '.' as '-'.
+    pub member_id: Option<String>,
+    /// A member not renewed within this is gone and its BMCs are taken over.
+    #[serde(with = "duration_str")]
+    pub member_ttl: Duration,
+    /// How often a member renews its key (well below `member-ttl`).
+    #[serde(with = "duration_str")]
+    pub member_renew: Duration,
 }
 
 impl Default for Nats {
@@ -252,6 +264,10 @@ impl Default for Nats {
             command_rate_window: Duration::from_secs(600),
             command_idempotency_window: Duration::from_secs(600),
             duplicate_window: Duration::from_secs(3600),
+            members_bucket: "bmc_members".into(),
+            member_id: None,
+            member_ttl: Duration::from_secs(6),
+            member_renew: Duration::from_secs(2),
         }
     }
 }

@@ -21,6 +21,8 @@ pub struct PollStats {
     errors: Family<Labels, Counter>,
     duration: Histogram,
     targets: Gauge,
+    /// The same count, under the name of the membership metrics (registered with them, by NATS).
+    owned: Gauge,
     last_round_ms: AtomicI64,
     /// Per BMC, when its current or next poll must have finished (Unix ms): the watchdog's measure
     /// of progress.
@@ -34,6 +36,7 @@ impl Default for PollStats {
             errors: Family::default(),
             duration: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
             targets: Gauge::default(),
+            owned: Gauge::default(),
             last_round_ms: AtomicI64::new(0),
             due: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         }
@@ -61,6 +64,12 @@ impl PollStats {
 
     pub fn set_targets(&self, n: usize) {
         self.targets.set(n as i64);
+        self.owned.set(n as i64);
+    }
+
+    /// The BMCs this catcher polls (owns), for `bmc_catcher_owned_bmcs` (shares the value).
+    pub fn owned_gauge(&self) -> Gauge {
+        self.owned.clone()
     }
 
     /// Records when the BMC's current or next poll must be done by (`None`: it is gone).

@@ -11,6 +11,7 @@
 mod commands;
 pub mod cursors;
 mod dirty;
+pub mod membership;
 pub mod outbox;
 pub mod pins;
 mod sender;
@@ -43,6 +44,15 @@ pub enum NatsError {
     Connect { url: String, detail: String },
     #[error("nats: subscribe to {subject}: {detail}")]
     Subscribe { subject: String, detail: String },
+}
+
+/// The servers of a `[nats] url` / `--nats` value: one URL, or several comma-separated (a
+/// cluster), as async-nats takes them (a list; it does not split a string itself).
+pub fn servers(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The MAC as a subject token / key part.
@@ -146,13 +156,15 @@ pub struct Tasks<'a> {
 }
 
 /// Connects (in the background: the daemon does not wait for NATS) and spawns the sender on
-/// `tasks.tracker` and the command server on `tasks.commands`.
+/// `tasks.tracker`, the command server and the membership task on `tasks.commands` (so the
+/// member key is deleted before the poller logs out).
 pub async fn start(
     cfg: &NatsConfig,
     user: Option<&Credential>,
     store: Arc<Store>,
     fleet: Fleet,
     stats: Arc<NatsStats>,
+    members: membership::Outputs,
     tasks: Tasks<'_>,
 ) -> Result<Option<Connection>, NatsError> {
     let Some(url) = cfg.url.clone() else {
@@ -181,7 +193,7 @@ pub async fn start(
             }
         });
     let client = opts
-        .connect(url.as_str())
+        .connect(servers(&url))
         .await
         .map_err(|e| NatsError::Connect {
             url: url.clone(),
@@ -201,7 +213,23 @@ pub async fn start(
     let dirty = Arc::new(Dirty::default());
     store.observe(dirty.clone());
 
-    let sub = commands::subscribe(&client, cfg, store.partition()).await?;
+    let settings = membership::Settings::of(cfg, store.partition());
+    let routing = commands::forward::Routing {
+        members: members.members.subscribe(),
+        prefix: cfg.subject_prefix.clone(),
+        partition: store.partition().to_string(),
+        own: settings.own.clone(),
+        command_timeout: cfg.command_timeout,
+    };
+    let sub = commands::subscribe(&client, cfg, store.partition(), Some(&routing)).await?;
+    tasks.commands.spawn(membership::run(
+        client.clone(),
+        state_rx.clone(),
+        settings,
+        store.clone(),
+        members,
+        tasks.commands_cancel.clone(),
+    ));
     tasks.commands.spawn(commands::serve(
         sub,
         commands::Context {
@@ -213,6 +241,7 @@ pub async fn start(
                 command_limits(cfg),
             )),
             stats: stats.clone(),
+            routing: Some(routing),
         },
         tasks.commands_cancel,
     ));

@@ -100,6 +100,7 @@ async fn each_user_can_do_exactly_its_job() {
     config.redfish.pin_file = dir.path().join("tls-pins.json");
     config.http.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.nats.url = Some(url.clone());
+    config.nats.member_id = Some("mgmt-1".into());
     let creds = Credentials::parse(
         "username = \"admin\"\npassword = \"password\"\n[nats]\nusername = \"bmc-catcher-default\"\npassword = \"change-me-catcher\"\n",
         std::path::Path::new("test-creds.toml"),
@@ -185,6 +186,37 @@ async fn each_user_can_do_exactly_its_job() {
             nats_logs(dir.path())
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The catcher joined its partition's members (a denied bucket would leave it polling alone,
+    // quietly degraded); the reader lists the members, and can forge none.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = bmc_catcher::cli::members::read(&js, "bmc_members").await;
+        if let Ok(rows) = &rows
+            && rows
+                .iter()
+                .any(|r| r.partition == "default" && r.member == "mgmt-1" && r.info.is_some())
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the catcher never joined bmc_members: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let members = js.get_key_value("bmc_members").await.expect("members kv");
+    assert!(
+        members.put("default.forged", "{}".into()).await.is_err(),
+        "reader must not join a partition"
+    );
+    let op = jetstream::new(connect(&url, "bmc-operator", "change-me-operator").await);
+    if let Ok(kv) = op.get_key_value("bmc_members").await {
+        assert!(
+            kv.put("default.forged", "{}".into()).await.is_err(),
+            "operator must not join a partition"
+        );
     }
 
     // The reader may not command; the operator may.

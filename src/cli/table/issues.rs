@@ -14,7 +14,16 @@ const MAX_DETAIL: usize = 160;
 /// The `issues` table.
 pub fn issues_table(rows: &[Row], filter: &IssueFilter, now_ms: i64, style: Style) -> String {
     let head: &[&str] = if style.wide {
-        &["PARTITION", "MAC", "IP", "OWNER", "POWER", "WHEN", "ISSUES"]
+        &[
+            "PARTITION",
+            "MAC",
+            "IP",
+            "OWNER",
+            "CATCHER",
+            "POWER",
+            "WHEN",
+            "ISSUES",
+        ]
     } else {
         &["MAC", "IP", "POWER", "WHEN", "ISSUES"]
     };

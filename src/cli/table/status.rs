@@ -14,6 +14,7 @@ pub fn status_table(rows: &[Row], now_ms: i64, style: Style) -> String {
             "MAC",
             "IP",
             "OWNER",
+            "CATCHER",
             "PROTO",
             "VENDOR/MODEL",
             "POWER",

@@ -13,6 +13,7 @@ fn row(i: u8, power: PowerState, issues: Vec<Issue>) -> Row {
         partition: "p".into(),
         mac: mac.to_string(),
         ip: format!("127.0.9.{i}"),
+        catcher: Some("mgmt-1".into()),
         snapshot: Some(BmcSnapshot {
             schema_version: SCHEMA_VERSION,
             partition: "p".into(),
@@ -161,7 +162,7 @@ MAC                IP         POWER  WHEN  ISSUES
     );
     let wide = issues_table(&fleet(), &IssueFilter::default(), 61_000, WIDE);
     assert!(
-        wide.starts_with("PARTITION  MAC                IP         OWNER  POWER  WHEN  ISSUES\np          02:00:00:00:00:01  127.0.9.1  -      on"),
+        wide.starts_with("PARTITION  MAC                IP         OWNER  CATCHER  POWER  WHEN  ISSUES\np          02:00:00:00:00:01  127.0.9.1  -      mgmt-1   on"),
         "{wide}"
     );
     let tty = issues_table(&fleet(), &IssueFilter::default(), 61_000, TTY);

@@ -1,7 +1,10 @@
 //! The command endpoint: a queue subscription on `<prefix>.<partition>.*.cmd`; each request goes
 //! to the [`Controller`] in its own task, at once (the controller queues per BMC, so a BMC that
 //! hangs holds up only its own commands), and is answered on its reply subject, errors included.
-//! The request id is the `Nats-Msg-Id` header, when there is one.
+//! The request id is the `Nats-Msg-Id` header, when there is one. With peers in the partition a
+//! request for a BMC another catcher owns is forwarded to it once ([`forward`]).
+
+pub mod forward;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,19 +21,33 @@ use crate::control::Controller;
 /// once (each BMC's own queue is much smaller, `[nats] command-queue`).
 const MAX_IN_FLIGHT: usize = 4096;
 
+/// The partition's queue subscription, and with peers this catcher's own (forwarded requests).
 pub async fn subscribe(
     client: &async_nats::Client,
     cfg: &NatsConfig,
     partition: &str,
-) -> Result<async_nats::Subscriber, NatsError> {
+    routing: Option<&forward::Routing>,
+) -> Result<futures::stream::BoxStream<'static, async_nats::Message>, NatsError> {
     let subject = format!("{}.{partition}.*.cmd", cfg.subject_prefix);
-    client
+    let queue = client
         .queue_subscribe(subject.clone(), format!("bmc-catcher.{partition}"))
         .await
         .map_err(|e| NatsError::Subscribe {
             subject,
             detail: e.to_string(),
-        })
+        })?;
+    let Some(routing) = routing else {
+        return Ok(queue.boxed());
+    };
+    let subject = routing.own_subject();
+    let own = client
+        .subscribe(subject.clone())
+        .await
+        .map_err(|e| NatsError::Subscribe {
+            subject,
+            detail: e.to_string(),
+        })?;
+    Ok(futures::stream::select(queue, own).boxed())
 }
 
 /// What every command task needs.
@@ -39,6 +56,8 @@ pub struct Context {
     pub client: async_nats::Client,
     pub controller: Arc<Controller>,
     pub stats: Arc<NatsStats>,
+    /// Set when the partition may have peers.
+    pub routing: Option<forward::Routing>,
 }
 
 /// How long the replies of the last commands may take to leave at shutdown.
@@ -47,7 +66,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Takes requests until `cancel`, each in its own task; then waits for the commands in flight
 /// (each bounded by its deadline) and flushes their replies, so the daemon, which waits for this,
 /// closes no session under a running command and loses no reply.
-pub async fn serve(sub: async_nats::Subscriber, ctx: Context, cancel: CancellationToken) {
+pub async fn serve(sub: Requests, ctx: Context, cancel: CancellationToken) {
     let in_flight = TaskTracker::new();
     take_requests(sub, &ctx, &in_flight, cancel).await;
     in_flight.close();
@@ -60,8 +79,11 @@ pub async fn serve(sub: async_nats::Subscriber, ctx: Context, cancel: Cancellati
     }
 }
 
+/// The requests of [`subscribe`].
+pub type Requests = futures::stream::BoxStream<'static, async_nats::Message>;
+
 async fn take_requests(
-    mut sub: async_nats::Subscriber,
+    mut sub: Requests,
     ctx: &Context,
     in_flight: &TaskTracker,
     cancel: CancellationToken,
@@ -83,6 +105,20 @@ async fn take_requests(
             continue;
         }
         let ctx = ctx.clone();
+        let forwarded = msg
+            .headers
+            .as_ref()
+            .is_some_and(|h| h.get(forward::FORWARDED).is_some());
+        let route = ctx
+            .routing
+            .as_ref()
+            .map_or(forward::Route::Here, |r| r.route(&msg.subject, forwarded));
+        if let (forward::Route::To(owner), Some(routing)) = (route, ctx.routing.clone()) {
+            in_flight.spawn(async move {
+                relay(&ctx, &routing, msg, &mac, &owner, reply_to, received).await;
+            });
+            continue;
+        }
         in_flight.spawn(async move {
             let id = msg
                 .headers
@@ -95,6 +131,39 @@ async fn take_requests(
                 .await;
             send_reply(&ctx, reply_to, &reply).await;
         });
+    }
+}
+
+/// Forwards a request to the BMC's owner and relays its reply (or, when the owner cannot be
+/// reached, an error: the request ran nowhere).
+async fn relay(
+    ctx: &Context,
+    routing: &forward::Routing,
+    msg: async_nats::Message,
+    mac: &str,
+    owner: &str,
+    reply_to: async_nats::Subject,
+    received: Instant,
+) {
+    let mut headers = msg.headers.clone().unwrap_or_default();
+    headers.insert(forward::FORWARDED, routing.own.as_str());
+    let request = async_nats::Request::new()
+        .payload(msg.payload.clone())
+        .headers(headers)
+        .timeout(Some(routing.relay_timeout(received)));
+    let subject = routing.owner_subject(mac, owner);
+    match ctx.client.send_request(subject.clone(), request).await {
+        Ok(answer) => {
+            if let Err(e) = ctx.client.publish(reply_to, answer.payload).await {
+                tracing::warn!(error = %e, "forwarded command reply not sent");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(subject, owner, error = %e, "command not forwarded to the BMC's owner");
+            let reached = e.kind() == async_nats::RequestErrorKind::TimedOut;
+            let reply = ctx.controller.unforwarded(mac, owner, reached, received);
+            send_reply(ctx, reply_to, &reply).await;
+        }
     }
 }
 

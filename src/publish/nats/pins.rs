@@ -173,7 +173,7 @@ pub async fn remember(
         .await
         .map_err(|e| e.to_string())?;
     let client = opts
-        .connect(url.as_str())
+        .connect(super::servers(url))
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
     let kv = bucket(&jetstream::new(client), cfg).await?;

@@ -221,6 +221,8 @@ async fn mirror(
                 },
                 None => continue,
             },
+            // Handed over: the key is the new owner's now.
+            None if dirty.is_released(*mac) => continue,
             None => tokio::time::timeout(t, kv.delete(&key))
                 .await
                 .map_err(|_| "timed out".to_string())
