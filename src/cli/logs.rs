@@ -170,12 +170,12 @@ async fn from_nats(
     use futures::StreamExt;
 
     use crate::model::{Event, EventKind};
-    use crate::publish::nats::{connect_options, mac_token};
+    use crate::publish::nats::{connect_options, mac_token, servers};
 
     let creds = super::ViewConfig::nats_credentials(config)?;
     let opts = connect_options(&config.nats, creds.nats.as_ref(), "bmc-catcher logs").await?;
     let client = opts
-        .connect(url)
+        .connect(servers(url))
         .await
         .with_context(|| format!("cannot connect to {url}"))?;
     let js = async_nats::jetstream::new(client);
