@@ -123,6 +123,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
             tls_refusal: None,
             dropped: Default::default(),
             logs: None,
+            components: None,
         },
         issues: Vec::new(),
     }

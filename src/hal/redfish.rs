@@ -323,6 +323,7 @@ impl RedfishBmc {
             tls_refusal: None,
             dropped: env.dropped,
             logs: logs.map(Box::new),
+            components: None,
         }
     }
 

@@ -55,6 +55,7 @@ fn healthy(i: u8) -> Entry {
         tls_refusal: None,
         dropped: Default::default(),
         logs: None,
+        components: None,
     };
     Entry {
         target: Arc::new(Target {

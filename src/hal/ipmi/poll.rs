@@ -132,6 +132,7 @@ pub(super) async fn poll_session(
         tls_refusal: None,
         dropped,
         logs: logs.map(Box::new),
+        components: None,
     })
 }
 

@@ -67,6 +67,7 @@ fn snapshot() -> BmcSnapshot {
             tls_refusal: None,
             dropped: Default::default(),
             logs: None,
+            components: None,
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,
