@@ -161,6 +161,12 @@ impl Config {
         if !(1..=10_000).contains(&self.poll.max_psus_per_bmc) {
             return Err(invalid("poll.max-psus-per-bmc", "must be 1 to 10000"));
         }
+        if self.poll.inventory_interval < self.poll.interval {
+            return Err(invalid(
+                "poll.inventory-interval",
+                "must be at least poll.interval",
+            ));
+        }
         if !(1..=8).contains(&self.redfish.connections_per_bmc) {
             return Err(invalid("redfish.connections-per-bmc", "must be 1 to 8"));
         }

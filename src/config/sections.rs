@@ -103,6 +103,10 @@ pub struct Poll {
     pub max_sensors_per_bmc: usize,
     /// PSUs kept of one BMC per poll, likewise.
     pub max_psus_per_bmc: usize,
+    /// How often the slow parts (firmware inventory) are read again; also read at a BMC's first
+    /// poll and when its firmware version changed. Health parts ride every poll.
+    #[serde(with = "duration_str")]
+    pub inventory_interval: Duration,
 }
 
 impl Poll {
@@ -112,6 +116,7 @@ impl Poll {
             logs: crate::model::LogPolicy::default(),
             max_sensors: self.max_sensors_per_bmc,
             max_psus: self.max_psus_per_bmc,
+            inventory_interval: self.inventory_interval,
         }
     }
 }
@@ -351,6 +356,7 @@ impl Default for Poll {
             protocol: ProtocolChoice::Auto,
             max_sensors_per_bmc: Limits::default().max_sensors,
             max_psus_per_bmc: Limits::default().max_psus,
+            inventory_interval: Limits::default().inventory_interval,
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct Limits {
     pub max_psus: usize,
     /// How much of the BMC's own log a poll reads and keeps (`[logs]`).
     pub logs: super::LogPolicy,
+    /// How often the slow parts (firmware inventory) are read again (`[poll] inventory-interval`).
+    pub inventory_interval: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -40,6 +42,7 @@ impl Default for Limits {
             max_sensors: 1000,
             max_psus: 64,
             logs: super::LogPolicy::default(),
+            inventory_interval: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -14,6 +14,16 @@ pub const RACKMOUNT1: &str = concat!(
     "/tests/fixtures/redfish-mockups/public-rackmount1"
 );
 
+pub const LOCALSTORAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/redfish-mockups/public-localstorage"
+);
+
+pub const BLADED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/redfish-mockups/public-bladed"
+);
+
 /// The venv hack/install-peers.sh fills.
 pub fn venv() -> PathBuf {
     PathBuf::from(
