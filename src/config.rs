@@ -167,6 +167,9 @@ impl Config {
                 "must be at least poll.interval",
             ));
         }
+        if self.issues.drive_wear_out_below > 100 {
+            return Err(invalid("issues.drive-wear-out-below", "must be 0 to 100"));
+        }
         if !(1..=8).contains(&self.redfish.connections_per_bmc) {
             return Err(invalid("redfish.connections-per-bmc", "must be 1 to 8"));
         }

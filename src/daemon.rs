@@ -305,5 +305,6 @@ fn timing_of(c: &Config) -> Timing {
         interval: c.poll.interval,
         outdated_after_intervals: c.issues.outdated_after_intervals,
         log_critical_clears_after: c.logs.critical_clears_after,
+        drive_wear_out_below: c.issues.drive_wear_out_below,
     }
 }

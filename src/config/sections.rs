@@ -77,12 +77,15 @@ pub struct Discovery {
 pub struct Issues {
     /// `info-outdated` after this many poll intervals without a successful poll.
     pub outdated_after_intervals: u32,
+    /// `drive-wear-out` when a drive has less than this much media life left, percent (0-100).
+    pub drive_wear_out_below: u8,
 }
 
 impl Default for Issues {
     fn default() -> Self {
         Issues {
             outdated_after_intervals: 4,
+            drive_wear_out_below: 10,
         }
     }
 }

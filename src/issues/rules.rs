@@ -11,13 +11,15 @@ use crate::model::{
 };
 use crate::store::Entry;
 
-use super::Settings;
+use super::{Settings, components};
 
 /// What the rules know about the whole fleet, built once per evaluation.
 pub(super) struct Fleet {
     by_ip: HashMap<IpAddr, Vec<MacAddr>>,
     /// Lower-cased UUID -> the BMCs reporting it, with their serial numbers.
     by_uuid: HashMap<String, Vec<(MacAddr, Option<String>)>>,
+    /// Per model, the BMC firmware and BIOS versions run (`firmware-drift`).
+    pub(super) versions: super::components::Versions,
 }
 
 impl Fleet {
@@ -25,6 +27,7 @@ impl Fleet {
         let mut fleet = Fleet {
             by_ip: HashMap::new(),
             by_uuid: HashMap::new(),
+            versions: super::components::Versions::index(entries),
         };
         for e in entries {
             fleet
@@ -68,9 +71,18 @@ pub(super) const RULES: &[Rule] = &[
     too_many_sensors,
     bmc_log_critical,
     sel_almost_full,
+    components::drive_failed,
+    components::drive_predicted_failure,
+    components::drive_wear_out,
+    components::raid_degraded,
+    components::memory_degraded,
+    components::cpu_failed,
+    components::nic_link_down,
+    components::chassis_intrusion,
+    components::firmware_drift,
 ];
 
-fn issue(kind: IssueType, severity: Severity, detail: impl Into<Arc<str>>) -> Issue {
+pub(super) fn issue(kind: IssueType, severity: Severity, detail: impl Into<Arc<str>>) -> Issue {
     Issue {
         kind,
         severity,

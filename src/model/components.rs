@@ -218,6 +218,10 @@ pub struct NicPort {
     pub link: Option<LinkStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed_mbps: Option<f64>,
+    /// The port had a link at an earlier poll (since the daemon started): only such a port
+    /// raises `nic-link-down` when it loses it, so unused ports stay quiet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub was_up: bool,
 }
 
 /// One firmware (software inventory) entry.

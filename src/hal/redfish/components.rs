@@ -53,9 +53,12 @@ pub(super) struct ComponentLinks {
     cooling: Vec<(CoolingKind, String)>,
 }
 
-/// The firmware inventory as last read, and when it is due again.
+/// What the component reads remember between polls: the firmware inventory as last read (and
+/// when it is due again), and the NIC ports seen up.
 #[derive(Debug, Default)]
 pub(super) struct InventoryCache {
+    /// Ids of the ports that had a link at some poll (at most [`MAX_COMPONENTS_PER_KIND`]).
+    seen_up: std::collections::HashSet<String>,
     firmware: Option<Field<Vec<Firmware>>>,
     read_at: Option<Instant>,
     /// The manager's `FirmwareVersion` when it was read: a change makes it due at once.
@@ -63,6 +66,18 @@ pub(super) struct InventoryCache {
 }
 
 impl InventoryCache {
+    /// Notes the ports up now and marks each port that was ever up.
+    fn mark_up(&mut self, ports: &mut [NicPort]) {
+        for p in ports {
+            if p.link == Some(crate::model::LinkStatus::Up)
+                && self.seen_up.len() < MAX_COMPONENTS_PER_KIND
+            {
+                self.seen_up.insert(p.part.id.clone());
+            }
+            p.was_up = self.seen_up.contains(&p.part.id);
+        }
+    }
+
     fn due(&self, now: Instant, interval: std::time::Duration, bmc_firmware: Option<&str>) -> bool {
         match (self.read_at, &self.firmware) {
             (Some(at), Some(_)) => {
@@ -135,11 +150,15 @@ impl RedfishBmc {
             self.get_opt(links.intrusion_chassis.as_deref()),
         );
         let firmware = self.firmware(links.firmware.as_deref(), bmc_firmware).await;
+        let mut network = group::<Vec<NicPort>>(network, "EthernetInterfaces");
+        if let Field::Ok(ports) = &mut network {
+            self.inventory.lock().await.mark_up(ports);
+        }
         Some(Components {
             storage: group(storage, "Storage or SimpleStorage"),
             memory: group(memory, "Memory"),
             processors: group::<Vec<Cpu>>(processors, "Processors"),
-            network: group::<Vec<NicPort>>(network, "EthernetInterfaces"),
+            network,
             firmware,
             cooling: field(cooling),
             intrusion: intrusion.ok().flatten().as_ref().and_then(parse::intrusion),
@@ -321,5 +340,28 @@ mod tests {
             c.due(t0 + Duration::from_secs(60), day, Some("1.1")),
             "the BMC was updated"
         );
+    }
+
+    #[test]
+    fn a_port_is_marked_once_it_was_up_and_stays_marked() {
+        let port = |link| NicPort {
+            part: crate::model::Part {
+                id: "eth0".into(),
+                name: "eth0".into(),
+                health: crate::model::Health::Ok,
+                state: None,
+            },
+            link: Some(link),
+            speed_mbps: None,
+            was_up: false,
+        };
+        let mut c = InventoryCache::default();
+        let mut never = [port(crate::model::LinkStatus::NoLink)];
+        c.mark_up(&mut never);
+        assert!(!never[0].was_up, "an unused port stays quiet");
+        c.mark_up(&mut [port(crate::model::LinkStatus::Up)]);
+        let mut lost = [port(crate::model::LinkStatus::Down)];
+        c.mark_up(&mut lost);
+        assert!(lost[0].was_up);
     }
 }

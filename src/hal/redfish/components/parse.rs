@@ -156,6 +156,7 @@ pub fn nic_port(v: &Value) -> NicPort {
             .and_then(Value::as_str)
             .and_then(LinkStatus::from_redfish),
         speed_mbps: v.get("SpeedMbps").and_then(Value::as_f64),
+        was_up: false,
     }
 }
 
