@@ -67,6 +67,7 @@ pub struct Config {
     pub redfish: Redfish,
     pub ipmi: Ipmi,
     pub issues: Issues,
+    pub metrics: Metrics,
     pub logs: Logs,
     pub http: Http,
     pub nats: Nats,
@@ -83,6 +84,7 @@ impl Default for Config {
             redfish: Redfish::default(),
             ipmi: Ipmi::default(),
             issues: Issues::default(),
+            metrics: Metrics::default(),
             logs: Logs::default(),
             http: Http::default(),
             nats: Nats::default(),
@@ -165,6 +167,12 @@ impl Config {
             return Err(invalid(
                 "poll.inventory-interval",
                 "must be at least poll.interval",
+            ));
+        }
+        if !(1..=10_000).contains(&self.metrics.max_components_per_bmc) {
+            return Err(invalid(
+                "metrics.max-components-per-bmc",
+                "must be 1 to 10000",
             ));
         }
         if self.issues.drive_wear_out_below > 100 {

@@ -88,7 +88,11 @@ impl Daemon {
         }
         let http_stats = Arc::new(HttpStats::default());
         let leases = Arc::new(discovery::LeasesHealth::default());
-        let mut reg = registry(store.clone(), stats.clone());
+        let mut reg = registry(
+            store.clone(),
+            stats.clone(),
+            config.metrics.max_components_per_bmc,
+        );
         http_stats.register(&mut reg);
         leases.register(&mut reg);
         if config.nats.url.is_some() {

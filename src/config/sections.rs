@@ -71,6 +71,23 @@ pub struct Discovery {
     pub max_leases_file_size: u64,
 }
 
+/// `[metrics]`: what `/metrics` exports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Metrics {
+    /// Component series (drives, volumes, DIMMs, CPUs, NIC ports, firmware) one BMC exports at
+    /// most; the rest are counted in `bmc_components_unexported`.
+    pub max_components_per_bmc: usize,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            max_components_per_bmc: 128,
+        }
+    }
+}
+
 /// `[issues]`: when the daemon calls something an issue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]

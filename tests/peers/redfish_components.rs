@@ -178,6 +178,47 @@ fn localstorage_drives_volumes_dimms_cpus_nics_as_the_mockup_says() {
     assert_eq!(drives.len(), 4, "{drives:?}");
     let ctl = &s["components"]["storage"]["ok"]["controllers"][0];
     assert_eq!(ctl["firmware_version"], "1.0.0.7");
+    let text = promtool_accepts_the_metrics_of(&s);
+    for want in drives {
+        let line = format!(
+            "bmc_drive_health{{mac=\"52:54:00:aa:00:17\",drive=\"{}\"}} 0",
+            want["id"].as_str().expect("id")
+        );
+        assert!(text.contains(&line), "{line} missing in\n{text}");
+    }
+}
+
+/// `/metrics` of a store holding `s`, checked by promtool.
+fn promtool_accepts_the_metrics_of(s: &Value) -> String {
+    use bmc_catcher::publish::metrics::{Format, registry, render};
+    let snap: bmc_catcher::model::BmcSnapshot =
+        serde_json::from_value(s.clone()).expect("a snapshot");
+    let store = std::sync::Arc::new(bmc_catcher::store::Store::new("t"));
+    store.upsert_target(bmc_catcher::model::Target {
+        mac: snap.mac,
+        ip: snap.ip,
+        port: None,
+        hostname: None,
+        lease_ends: None,
+    });
+    store.record(snap);
+    let stats = std::sync::Arc::new(bmc_catcher::poller::PollStats::default());
+    let text = render(&registry(store, stats, 128), Format::Text).expect("render");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("scrape.txt");
+    std::fs::write(&file, &text).expect("write");
+    let out = Command::new(which("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).expect("open"))
+        .output()
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
 }
 
 #[test]
@@ -188,6 +229,14 @@ fn rackmount1_simple_storage_memory_nics_and_firmware_as_the_mockup_says() {
         .as_array()
         .expect("firmware");
     assert_eq!(fw.len(), 3, "every member listed, not Members@odata.count");
+    let text = promtool_accepts_the_metrics_of(&s);
+    assert!(
+        text.contains(
+            "bmc_firmware_info{mac=\"52:54:00:aa:00:17\",component=\"BMC\",version=\"1.45.455b66-rev4\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("bmc_nic_link_up{mac=\"52:54:00:aa:00:17\",port=\"/redfish/v1/Systems/437XR1138R2/EthernetInterfaces/12446A3B0411\"} 1"), "{text}");
 }
 
 #[test]
