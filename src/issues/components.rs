@@ -260,12 +260,7 @@ impl Versions {
 /// `firmware-drift`: the BMC runs another BMC firmware or BIOS version than most BMCs of its
 /// model in the partition.
 pub(super) fn firmware_drift(b: &Bmc<'_>) -> Vec<Issue> {
-    let Some(inv) = b
-        .entry
-        .snapshot
-        .as_ref()
-        .and_then(|s| s.reading.inventory.ok())
-    else {
+    let Some(inv) = b.inventory() else {
         return Vec::new();
     };
     let Some(model) = inv.model.as_deref() else {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::model::{
-    ErrorKind, Health, Issue, IssueType, MacAddr, PowerState, Severity, TlsRefusal,
+    ErrorKind, Health, Inventory, Issue, IssueType, MacAddr, PowerState, Severity, TlsRefusal,
 };
 use crate::store::Entry;
 
@@ -54,6 +54,17 @@ pub(super) struct Bmc<'a> {
     pub entry: &'a Entry,
     pub fleet: &'a Fleet,
     pub settings: &'a Settings,
+}
+
+impl<'a> Bmc<'a> {
+    /// The inventory the BMC's last poll read.
+    pub(super) fn inventory(&self) -> Option<&'a Inventory> {
+        self.entry
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.reading.inventory.ok())
+            .map(|b| &**b)
+    }
 }
 
 type Rule = fn(&Bmc<'_>) -> Vec<Issue>;
@@ -111,12 +122,7 @@ fn shared_ip(b: &Bmc<'_>) -> Vec<Issue> {
 /// `no-distinct-ip` (the same board answers for several MACs) or `duplicate-uuid`.
 fn shared_uuid(b: &Bmc<'_>) -> Vec<Issue> {
     let mac = b.entry.target.mac;
-    let Some(inv) = b
-        .entry
-        .snapshot
-        .as_ref()
-        .and_then(|s| s.reading.inventory.ok())
-    else {
+    let Some(inv) = b.inventory() else {
         return Vec::new();
     };
     let Some(uuid) = inv.uuid.as_ref().filter(|u| !u.is_empty()) else {

@@ -38,23 +38,7 @@ fn health(v: &Value) -> String {
 
 /// The snapshot of the one BMC serving `mockup`.
 fn poll_once(mockup: &str) -> Value {
-    let dir = tempfile::tempdir().expect("tmp");
-    let ip = unique_ip();
-    let (_sushy, port) = sushy_static(dir.path(), ip, mockup);
-    let cfg = write_config(dir.path(), &leases(&[("52:54:00:aa:00:17", ip)]), port, "");
-    let out = Command::new(bin())
-        .args(["poll-once", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run poll-once");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
-    assert_eq!(snaps.len(), 1);
-    snaps.remove(0)
+    poll_once_mockup(mockup, "52:54:00:aa:00:17")
 }
 
 /// The snapshot's part of `kind` with `id`.

@@ -48,7 +48,7 @@ pub fn is_expanded(member: &Value) -> bool {
         .is_some_and(|o| o.keys().any(|k| !k.starts_with('@')))
 }
 
-pub(super) fn num(v: &Value, key: &str) -> Option<f64> {
+fn num(v: &Value, key: &str) -> Option<f64> {
     v.get(key)?.as_f64()
 }
 
