@@ -123,6 +123,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
             tls_refusal: None,
             dropped: Default::default(),
             logs: None,
+            components: None,
         },
         issues: Vec::new(),
     }
@@ -162,7 +163,7 @@ fn fleet() -> (Arc<Store>, Arc<PollStats>) {
 
 fn bench_render(c: &mut Criterion) {
     let (store, stats) = fleet();
-    let reg = registry(store, stats);
+    let reg = registry(store, stats, 128);
     for (format, name) in [(Format::Text, "text"), (Format::OpenMetrics, "openmetrics")] {
         let out = render(&reg, format).expect("renders");
         eprintln!(

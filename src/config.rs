@@ -69,6 +69,7 @@ pub struct Config {
     pub redfish: Redfish,
     pub ipmi: Ipmi,
     pub issues: Issues,
+    pub metrics: Metrics,
     pub logs: Logs,
     pub http: Http,
     pub nats: Nats,
@@ -85,6 +86,7 @@ impl Default for Config {
             redfish: Redfish::default(),
             ipmi: Ipmi::default(),
             issues: Issues::default(),
+            metrics: Metrics::default(),
             logs: Logs::default(),
             http: Http::default(),
             nats: Nats::default(),
@@ -162,6 +164,21 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.poll.max_psus_per_bmc) {
             return Err(invalid("poll.max-psus-per-bmc", "must be 1 to 10000"));
+        }
+        if self.poll.inventory_interval < self.poll.interval {
+            return Err(invalid(
+                "poll.inventory-interval",
+                "must be at least poll.interval",
+            ));
+        }
+        if !(1..=10_000).contains(&self.metrics.max_components_per_bmc) {
+            return Err(invalid(
+                "metrics.max-components-per-bmc",
+                "must be 1 to 10000",
+            ));
+        }
+        if self.issues.drive_wear_out_below > 100 {
+            return Err(invalid("issues.drive-wear-out-below", "must be 0 to 100"));
         }
         if !(1..=8).contains(&self.redfish.connections_per_bmc) {
             return Err(invalid("redfish.connections-per-bmc", "must be 1 to 8"));

@@ -92,7 +92,11 @@ impl Daemon {
         }
         let http_stats = Arc::new(HttpStats::default());
         let leases = Arc::new(discovery::LeasesHealth::default());
-        let mut reg = registry(store.clone(), stats.clone());
+        let mut reg = registry(
+            store.clone(),
+            stats.clone(),
+            config.metrics.max_components_per_bmc,
+        );
         http_stats.register(&mut reg);
         leases.register(&mut reg);
         let member_stats = Arc::new(nats::membership::MembershipStats::default());
@@ -338,5 +342,6 @@ fn timing_of(c: &Config) -> Timing {
         interval: c.poll.interval,
         outdated_after_intervals: c.issues.outdated_after_intervals,
         log_critical_clears_after: c.logs.critical_clears_after,
+        drive_wear_out_below: c.issues.drive_wear_out_below,
     }
 }

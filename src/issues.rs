@@ -4,6 +4,7 @@
 //! BMC's issues; [`task::run`] evaluates the fleet periodically and hands the result to the store.
 //! The types ([`crate::model::IssueType`]) are documented in docs/issues.md.
 
+mod components;
 mod rules;
 pub mod task;
 
@@ -21,6 +22,8 @@ pub struct Settings {
     pub outdated_after_intervals: u32,
     /// `bmc-log-critical` clears this long after its entry was read (`[logs] critical-clears-after`).
     pub log_critical_clears_after: Duration,
+    /// `drive-wear-out` below this much media life left, percent (`[issues] drive-wear-out-below`).
+    pub drive_wear_out_below: u8,
 }
 
 /// Every BMC's issues (BMCs without issues are absent), sorted by type.

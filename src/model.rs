@@ -1,5 +1,5 @@
 //! The domain vocabulary shared by every part of the daemon: a BMC's identity (its MAC), what a poll
-//! learns about it (power, inventory, sensors, PSUs, its own event log) and how much of it a poll keeps (bounds), how
+//! learns about it (power, inventory, sensors, PSUs, its own event log, components) and how much of it a poll keeps (bounds), how
 //! a failed read is described, what can be wrong with it (issues), what an operator can ask of it
 //! (actions) and what changed (events).
 //!
@@ -9,6 +9,7 @@
 
 mod action;
 mod bounds;
+mod components;
 mod error;
 mod event;
 mod identity;
@@ -20,7 +21,12 @@ mod snapshot;
 
 pub use action::Action;
 pub use bounds::{
-    Budget, Dropped, Limits, MAX_NAME_CHARS, MAX_STATE_CHARS, truncate_chars, unique_ids,
+    Budget, Dropped, Limits, MAX_COMPONENTS_PER_KIND, MAX_NAME_CHARS, MAX_STATE_CHARS,
+    truncate_chars, unique_ids,
+};
+pub use components::{
+    Components, CoolingKind, CoolingPart, Cpu, Dimm, Drive, Firmware, Intrusion, LinkStatus,
+    NicPort, Part, Storage, StorageController, Volume,
 };
 pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};

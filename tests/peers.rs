@@ -16,6 +16,7 @@ mod nats_pins;
 mod poll_once_tty;
 mod promtool;
 mod redfish;
+mod redfish_components;
 mod redfish_logs;
 mod secrets;
 mod service_unit;

@@ -76,6 +76,7 @@ fn evaluate_issues(cfg: &Config, targets: &[Target], snaps: &mut [BmcSnapshot]) 
             interval: cfg.poll.interval,
             outdated_after_intervals: cfg.issues.outdated_after_intervals,
             log_critical_clears_after: cfg.logs.critical_clears_after,
+            drive_wear_out_below: cfg.issues.drive_wear_out_below,
         },
     );
     for s in snaps {

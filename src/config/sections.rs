@@ -71,18 +71,38 @@ pub struct Discovery {
     pub max_leases_file_size: u64,
 }
 
+/// `[metrics]`: what `/metrics` exports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Metrics {
+    /// Component series (drives, volumes, DIMMs, CPUs, NIC ports, firmware) one BMC exports at
+    /// most; the rest are counted in `bmc_components_unexported`.
+    pub max_components_per_bmc: usize,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            max_components_per_bmc: 128,
+        }
+    }
+}
+
 /// `[issues]`: when the daemon calls something an issue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Issues {
     /// `info-outdated` after this many poll intervals without a successful poll.
     pub outdated_after_intervals: u32,
+    /// `drive-wear-out` when a drive has less than this much media life left, percent (0-100).
+    pub drive_wear_out_below: u8,
 }
 
 impl Default for Issues {
     fn default() -> Self {
         Issues {
             outdated_after_intervals: 4,
+            drive_wear_out_below: 10,
         }
     }
 }
@@ -103,6 +123,10 @@ pub struct Poll {
     pub max_sensors_per_bmc: usize,
     /// PSUs kept of one BMC per poll, likewise.
     pub max_psus_per_bmc: usize,
+    /// How often the slow parts (firmware inventory) are read again; also read at a BMC's first
+    /// poll and when its firmware version changed. Health parts ride every poll.
+    #[serde(with = "duration_str")]
+    pub inventory_interval: Duration,
 }
 
 impl Poll {
@@ -112,6 +136,7 @@ impl Poll {
             logs: crate::model::LogPolicy::default(),
             max_sensors: self.max_sensors_per_bmc,
             max_psus: self.max_psus_per_bmc,
+            inventory_interval: self.inventory_interval,
         }
     }
 }
@@ -371,6 +396,7 @@ impl Default for Poll {
             protocol: ProtocolChoice::Auto,
             max_sensors_per_bmc: Limits::default().max_sensors,
             max_psus_per_bmc: Limits::default().max_psus,
+            inventory_interval: Limits::default().inventory_interval,
         }
     }
 }

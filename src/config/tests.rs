@@ -245,3 +245,18 @@ fn max_leases_file_size_takes_units_or_bytes_and_names_the_key() {
         "check-config prints it in its unit"
     );
 }
+
+#[test]
+fn inventory_interval_defaults_to_a_day_and_is_no_shorter_than_a_poll() {
+    let c = parse("").expect("defaults");
+    assert_eq!(c.poll.inventory_interval, Duration::from_secs(86_400));
+    let c = parse("[poll]\ninventory-interval = \"6h\"\n").expect("6h");
+    assert_eq!(
+        c.poll.limits().inventory_interval,
+        Duration::from_secs(21_600)
+    );
+    let msg = parse("[poll]\ninterval = \"10m\"\ninventory-interval = \"5m\"\n")
+        .expect_err("shorter than a poll")
+        .to_string();
+    assert!(msg.contains("poll.inventory-interval"), "{msg}");
+}

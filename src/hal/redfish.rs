@@ -9,6 +9,7 @@
 mod actions;
 mod cert_expiry;
 mod client;
+mod components;
 mod environment;
 pub mod log_services;
 mod logs;
@@ -99,6 +100,8 @@ struct Layout {
     location_indicator: bool,
     manager: Option<String>,
     shape: Shape,
+    /// Where the components not linked from the system are.
+    components: components::ComponentLinks,
 }
 
 /// The thermal/power part of one poll.
@@ -121,6 +124,8 @@ pub struct RedfishBmc {
     /// Where the BMC's logs are and how far they were read.
     logs: Mutex<logs::RedfishLogs>,
     cursors: std::sync::Arc<crate::hal::cursors::Cursors>,
+    /// The firmware inventory as last read (`[poll] inventory-interval`).
+    inventory: Mutex<components::InventoryCache>,
 }
 
 impl RedfishBmc {
@@ -145,6 +150,7 @@ impl RedfishBmc {
             limits: shared.limits,
             logs: Mutex::default(),
             cursors: std::sync::Arc::default(),
+            inventory: Mutex::default(),
         }
     }
 
@@ -218,10 +224,15 @@ impl RedfishBmc {
                 None => None,
             },
         };
-        let shape = match &chassis {
-            Some(c) => Shape::of_chassis(&self.session.get(c).await?),
-            None => Shape::None,
+        let chassis_doc = match &chassis {
+            Some(c) => Some(self.session.get(c).await?),
+            None => None,
         };
+        let shape = chassis_doc
+            .as_ref()
+            .map(Shape::of_chassis)
+            .unwrap_or(Shape::None);
+        let components = self.component_links(&root, chassis_doc.as_ref()).await;
         tracing::debug!(bmc = %self.bmc(), %system, ?shape, "redfish layout found");
         let layout = Layout {
             reset_target: shapes::reset_target(&sys_doc),
@@ -230,6 +241,7 @@ impl RedfishBmc {
             system,
             manager,
             shape,
+            components,
         };
         Ok((layout, sys_doc))
     }
@@ -278,6 +290,17 @@ impl RedfishBmc {
             }
             Err(_) => None,
         };
+        let components = match &sys {
+            Ok(doc) => {
+                let m = manager.as_ref().ok().and_then(Option::as_ref);
+                let fw = m.and_then(shapes::manager_firmware);
+                self.components(doc, &layout.components, fw.as_deref())
+                    .await
+                    .map(Box::new)
+            }
+            // The other parts carry the error; a BMC that answers nothing keeps no components.
+            Err(_) => None,
+        };
         let (power, inventory, led) = match sys {
             Ok(doc) => {
                 let shapes::System {
@@ -323,6 +346,7 @@ impl RedfishBmc {
             tls_refusal: None,
             dropped: env.dropped,
             logs: logs.map(Box::new),
+            components,
         }
     }
 

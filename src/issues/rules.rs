@@ -7,17 +7,19 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::model::{
-    ErrorKind, Health, Issue, IssueType, MacAddr, PowerState, Severity, TlsRefusal,
+    ErrorKind, Health, Inventory, Issue, IssueType, MacAddr, PowerState, Severity, TlsRefusal,
 };
 use crate::store::Entry;
 
-use super::Settings;
+use super::{Settings, components};
 
 /// What the rules know about the whole fleet, built once per evaluation.
 pub(super) struct Fleet {
     by_ip: HashMap<IpAddr, Vec<MacAddr>>,
     /// Lower-cased UUID -> the BMCs reporting it, with their serial numbers.
     by_uuid: HashMap<String, Vec<(MacAddr, Option<String>)>>,
+    /// Per model, the BMC firmware and BIOS versions run (`firmware-drift`).
+    pub(super) versions: super::components::Versions,
 }
 
 impl Fleet {
@@ -25,6 +27,7 @@ impl Fleet {
         let mut fleet = Fleet {
             by_ip: HashMap::new(),
             by_uuid: HashMap::new(),
+            versions: super::components::Versions::index(entries),
         };
         for e in entries {
             fleet
@@ -53,6 +56,17 @@ pub(super) struct Bmc<'a> {
     pub settings: &'a Settings,
 }
 
+impl<'a> Bmc<'a> {
+    /// The inventory the BMC's last poll read.
+    pub(super) fn inventory(&self) -> Option<&'a Inventory> {
+        self.entry
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.reading.inventory.ok())
+            .map(|b| &**b)
+    }
+}
+
 type Rule = fn(&Bmc<'_>) -> Vec<Issue>;
 
 /// Every rule, in no particular order (the caller sorts).
@@ -68,9 +82,18 @@ pub(super) const RULES: &[Rule] = &[
     too_many_sensors,
     bmc_log_critical,
     sel_almost_full,
+    components::drive_failed,
+    components::drive_predicted_failure,
+    components::drive_wear_out,
+    components::raid_degraded,
+    components::memory_degraded,
+    components::cpu_failed,
+    components::nic_link_down,
+    components::chassis_intrusion,
+    components::firmware_drift,
 ];
 
-fn issue(kind: IssueType, severity: Severity, detail: impl Into<Arc<str>>) -> Issue {
+pub(super) fn issue(kind: IssueType, severity: Severity, detail: impl Into<Arc<str>>) -> Issue {
     Issue {
         kind,
         severity,
@@ -99,12 +122,7 @@ fn shared_ip(b: &Bmc<'_>) -> Vec<Issue> {
 /// `no-distinct-ip` (the same board answers for several MACs) or `duplicate-uuid`.
 fn shared_uuid(b: &Bmc<'_>) -> Vec<Issue> {
     let mac = b.entry.target.mac;
-    let Some(inv) = b
-        .entry
-        .snapshot
-        .as_ref()
-        .and_then(|s| s.reading.inventory.ok())
-    else {
+    let Some(inv) = b.inventory() else {
         return Vec::new();
     };
     let Some(uuid) = inv.uuid.as_ref().filter(|u| !u.is_empty()) else {

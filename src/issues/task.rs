@@ -18,6 +18,7 @@ pub struct Timing {
     pub interval: Duration,
     pub outdated_after_intervals: u32,
     pub log_critical_clears_after: Duration,
+    pub drive_wear_out_below: u8,
 }
 
 /// Runs until `cancel`.
@@ -42,6 +43,7 @@ pub async fn run(
                 interval: t.interval,
                 outdated_after_intervals: t.outdated_after_intervals,
                 log_critical_clears_after: t.log_critical_clears_after,
+                drive_wear_out_below: t.drive_wear_out_below,
             },
         );
         store.apply_issues(found);

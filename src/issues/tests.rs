@@ -11,16 +11,17 @@ use crate::model::{
 
 const NOW: i64 = 1_800_000_000_000;
 
-fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     Settings {
         now_ms: NOW,
         interval: Duration::from_secs(300),
         outdated_after_intervals: 4,
         log_critical_clears_after: Duration::from_secs(3600),
+        drive_wear_out_below: 10,
     }
 }
 
-fn healthy(i: u8) -> Entry {
+pub(super) fn healthy(i: u8) -> Entry {
     let mac = MacAddr([2, 0, 0, 0, 0, i]);
     let ip: IpAddr = format!("127.0.9.{i}").parse().expect("ip");
     let reading = Reading {
@@ -55,6 +56,7 @@ fn healthy(i: u8) -> Entry {
         tls_refusal: None,
         dropped: Default::default(),
         logs: None,
+        components: None,
     };
     Entry {
         target: Arc::new(Target {
@@ -81,11 +83,14 @@ fn healthy(i: u8) -> Entry {
     }
 }
 
-fn snap(e: &mut Entry) -> &mut BmcSnapshot {
+pub(super) fn snap(e: &mut Entry) -> &mut BmcSnapshot {
     std::sync::Arc::make_mut(e.snapshot.as_mut().expect("snapshot"))
 }
 
-fn types(found: &BTreeMap<MacAddr, Vec<Issue>>, e: &Entry) -> Vec<(IssueType, Severity)> {
+pub(super) fn types(
+    found: &BTreeMap<MacAddr, Vec<Issue>>,
+    e: &Entry,
+) -> Vec<(IssueType, Severity)> {
     found
         .get(&e.target.mac)
         .map(|v| v.iter().map(|i| (i.kind, i.severity)).collect())

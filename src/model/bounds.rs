@@ -1,6 +1,7 @@
 //! What a poll keeps of what a BMC sends: the per-BMC [`Limits`] on sensors and PSUs, the
 //! longest names and states kept, the count of what was [`Dropped`], and [`unique_ids`], which
-//! makes each sensor's and PSU's id unique so every series it becomes is unique too.
+//! makes each sensor's and PSU's id unique so every series it becomes is unique too; and the
+//! bounds on [`Components`]: at most [`MAX_COMPONENTS_PER_KIND`] parts of each kind, strings cut.
 //!
 //! Backends stop building parts at the limits (they count the rest without building it);
 //! [`Reading::bound`] then enforces every bound on whatever a backend returned, so one hostile
@@ -10,12 +11,19 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+mod components;
+
 use super::{Field, Inventory, Reading};
 
 /// The longest sensor or PSU name (and id) and inventory string kept, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// The longest PSU state kept, in characters.
 pub const MAX_STATE_CHARS: usize = 32;
+
+/// The most parts of one kind (drives, volumes, controllers, DIMMs, CPUs, NIC ports, firmware
+/// entries, cooling parts) kept of one BMC; the rest are counted in [`Components::dropped`].
+/// Twice a 4-socket server's 96 DIMMs and a JBOD head's drives, with room.
+pub const MAX_COMPONENTS_PER_KIND: usize = 256;
 
 /// How many parts of one BMC a poll keeps (`[poll] max-sensors-per-bmc`, `max-psus-per-bmc`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +32,8 @@ pub struct Limits {
     pub max_psus: usize,
     /// How much of the BMC's own log a poll reads and keeps (`[logs]`).
     pub logs: super::LogPolicy,
+    /// How often the slow parts (firmware inventory) are read again (`[poll] inventory-interval`).
+    pub inventory_interval: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +42,7 @@ impl Default for Limits {
             max_sensors: 1000,
             max_psus: 64,
             logs: super::LogPolicy::default(),
+            inventory_interval: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -162,6 +173,9 @@ impl Reading {
         }
         if let Field::Ok(inv) = &mut self.inventory {
             bound_inventory(inv);
+        }
+        if let Some(c) = &mut self.components {
+            c.bound();
         }
     }
 }

@@ -26,10 +26,19 @@ pub enum IssueType {
     TooManySensors,
     BmcLogCritical,
     SelAlmostFull,
+    DriveFailed,
+    DrivePredictedFailure,
+    DriveWearOut,
+    RaidDegraded,
+    MemoryDegraded,
+    CpuFailed,
+    NicLinkDown,
+    ChassisIntrusion,
+    FirmwareDrift,
 }
 
 impl IssueType {
-    pub const ALL: [IssueType; 15] = [
+    pub const ALL: [IssueType; 24] = [
         IssueType::Unreachable,
         IssueType::AuthFailed,
         IssueType::InfoOutdated,
@@ -45,6 +54,15 @@ impl IssueType {
         IssueType::TooManySensors,
         IssueType::BmcLogCritical,
         IssueType::SelAlmostFull,
+        IssueType::DriveFailed,
+        IssueType::DrivePredictedFailure,
+        IssueType::DriveWearOut,
+        IssueType::RaidDegraded,
+        IssueType::MemoryDegraded,
+        IssueType::CpuFailed,
+        IssueType::NicLinkDown,
+        IssueType::ChassisIntrusion,
+        IssueType::FirmwareDrift,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +82,15 @@ impl IssueType {
             IssueType::TooManySensors => "too-many-sensors",
             IssueType::BmcLogCritical => "bmc-log-critical",
             IssueType::SelAlmostFull => "sel-almost-full",
+            IssueType::DriveFailed => "drive-failed",
+            IssueType::DrivePredictedFailure => "drive-predicted-failure",
+            IssueType::DriveWearOut => "drive-wear-out",
+            IssueType::RaidDegraded => "raid-degraded",
+            IssueType::MemoryDegraded => "memory-degraded",
+            IssueType::CpuFailed => "cpu-failed",
+            IssueType::NicLinkDown => "nic-link-down",
+            IssueType::ChassisIntrusion => "chassis-intrusion",
+            IssueType::FirmwareDrift => "firmware-drift",
         }
     }
 }

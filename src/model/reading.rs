@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Dropped, ErrorKind, Field, FieldError, Inventory, Led, Logs, PowerMetrics, PowerState, Psu,
-    Sensor,
+    Components, Dropped, ErrorKind, Field, FieldError, Inventory, Led, Logs, PowerMetrics,
+    PowerState, Psu, Sensor,
 };
 
 /// Everything one poll of one BMC learned, field by field: one failing read never hides the others.
@@ -34,6 +34,10 @@ pub struct Reading {
     /// most snapshots (every BMC that answers nothing) carry none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<Box<Logs>>,
+    /// Drives, RAID, DIMMs, CPUs, NIC ports, firmware; absent when not read (IPMI without
+    /// component sensors, a BMC that answers nothing). Boxed for the same reason as `logs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Box<Components>>,
 }
 
 /// Why a BMC's certificate was refused (a read failed with [`ErrorKind::Tls`](super::ErrorKind)).
@@ -63,6 +67,7 @@ impl Reading {
             tls_refusal: None,
             dropped: Dropped::default(),
             logs: None,
+            components: None,
         }
     }
 

@@ -11,16 +11,26 @@ use crate::poller::PollStats;
 use crate::store::Store;
 
 mod collector;
+mod components;
 mod gzip;
 mod logs;
 mod process;
 mod text_format;
 
-/// Builds the registry: self-metrics plus the scrape-time collector over `store`.
-pub fn registry(store: Arc<Store>, stats: Arc<PollStats>) -> Registry {
+/// Builds the registry: self-metrics plus the scrape-time collector over `store`, which exports
+/// at most `max_components_per_bmc` component series of one BMC (`[metrics]`).
+pub fn registry(
+    store: Arc<Store>,
+    stats: Arc<PollStats>,
+    max_components_per_bmc: usize,
+) -> Registry {
     let mut r = Registry::default();
     stats.register(&mut r);
-    r.register_collector(Box::new(collector::StoreCollector { store, stats }));
+    r.register_collector(Box::new(collector::StoreCollector {
+        store,
+        stats,
+        max_components_per_bmc,
+    }));
     r
 }
 

@@ -14,6 +14,38 @@ pub const RACKMOUNT1: &str = concat!(
     "/tests/fixtures/redfish-mockups/public-rackmount1"
 );
 
+pub const LOCALSTORAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/redfish-mockups/public-localstorage"
+);
+
+pub const BLADED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/redfish-mockups/public-bladed"
+);
+
+/// `poll-once` of the one BMC `mac` that sushy-static serving `mockup` is: its snapshot.
+pub fn poll_once_mockup(mockup: &str, mac: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("tmp");
+    let ip = super::unique_ip();
+    let (_sushy, port) = sushy_static(dir.path(), ip, mockup);
+    let cfg = super::write_config(dir.path(), &super::leases(&[(mac, ip)]), port, "");
+    let out = Command::new(super::bin())
+        .args(["poll-once", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run poll-once");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut snaps: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("JSON array");
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    snaps.remove(0)
+}
+
 /// The venv hack/install-peers.sh fills.
 pub fn venv() -> PathBuf {
     PathBuf::from(

@@ -133,6 +133,17 @@ async fn promtool_accepts_a_real_scrape() {
             "bmc_parts_dropped",
             // Only for IPMI BMCs with a SEL; this fleet speaks Redfish (peers::ipmi_sel checks it).
             "bmc_sel_used_ratio",
+            // Only for BMCs with components; the simulated fleet has none
+            // (peers::redfish_components checks them against the DMTF mockups with promtool).
+            "bmc_drive_health",
+            "bmc_drive_life_left_ratio",
+            "bmc_volume_health",
+            "bmc_dimm_health",
+            "bmc_memory_errors_total",
+            "bmc_cpu_health",
+            "bmc_nic_link_up",
+            "bmc_firmware_info",
+            "bmc_components_unexported",
             // Only while a certificate is refused (it::tls_pin checks it).
             "bmc_tls_refused_certificate_expiry_timestamp_seconds",
             // Label families with no sample yet are not written.

@@ -9,23 +9,7 @@ use serde_json::Value;
 
 #[test]
 fn poll_once_reads_rackmount1_from_sushy_static() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let ip = unique_ip();
-    let (_sushy, port) = sushy_static(dir.path(), ip, RACKMOUNT1);
-    let cfg = write_config(dir.path(), &leases(&[("52:54:00:aa:00:01", ip)]), port, "");
-    let out = Command::new(bin())
-        .args(["poll-once", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run poll-once");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
-    assert_eq!(snaps.len(), 1, "{snaps:?}");
-    let s = &snaps[0];
+    let s = &poll_once_mockup(RACKMOUNT1, "52:54:00:aa:00:01");
     assert_eq!(s["mac"], "52:54:00:aa:00:01");
     assert_eq!(s["up"], true);
     assert_eq!(s["power"]["ok"], "On", "{s}");

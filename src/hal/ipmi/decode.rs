@@ -1,5 +1,5 @@
 //! Pure decoders for IPMI responses a BMC poller needs: SDR records and sensor conversion
-//! ([`sdr`]), Get Sensor Reading ([`reading`]), FRU inventory ([`fru`]) and chassis / device /
+//! ([`sdr`]), Get Sensor Reading ([`reading`]), discrete component sensors ([`components`]), FRU inventory ([`fru`]) and chassis / device /
 //! GUID / SEL / DCMI responses ([`chassis`]).
 //!
 //! Every function takes the response *data* (completion code already checked and stripped)
@@ -7,6 +7,7 @@
 //! correct; each module documents what it decodes itself and why.
 
 pub mod chassis;
+pub mod components;
 pub mod fru;
 pub mod reading;
 pub mod sdr;

@@ -4,6 +4,7 @@
 //! counted, not read.
 
 use super::decode::chassis::{self, DeviceInfo, SystemGuid};
+use super::decode::components::{self as parts, IpmiPart};
 use super::decode::fru::{self, Fru};
 use super::decode::reading::{parse_sensor_reading, to_psu, to_sensor};
 use super::decode::sdr::SdrRecord;
@@ -11,7 +12,8 @@ use super::repository::{self, SdrCache};
 use super::session::Session;
 use crate::hal::{HalError, field};
 use crate::model::{
-    Action, Dropped, ErrorKind, Field, Led, Limits, PowerMetrics, Reading, SensorKind,
+    Action, Components, Dropped, ErrorKind, Field, Intrusion, Led, Limits, PowerMetrics, Reading,
+    SensorKind, Storage,
 };
 
 /// What survives between polls, beside the session.
@@ -69,6 +71,7 @@ pub(super) async fn poll_session(
     )));
     let sdr = repository::refresh(s, bmc, c.sdr.take()).await;
     let mut dropped = Dropped::default();
+    let mut found = Vec::new();
     let (sensors, psus) = match &sdr {
         Ok(cache) => {
             let mut sensors = Vec::new();
@@ -97,6 +100,14 @@ pub(super) async fn poll_session(
                     sensors.push(x);
                 } else if let Some(p) = to_psu(rec, &reading) {
                     psus.push(p);
+                } else if let Some(p) = parts::power_unit(rec, &reading) {
+                    if psus.len() < limits.max_psus {
+                        psus.push(p);
+                    } else {
+                        dropped.psus += 1;
+                    }
+                } else if let Some(p) = parts::to_component(rec, &reading) {
+                    found.push(p);
                 }
             }
             (Field::Ok(sensors), Field::Ok(psus))
@@ -108,6 +119,7 @@ pub(super) async fn poll_session(
         c.sdr = Some(cache);
     }
     let logs = read_logs(s, c, bmc, limits).await?;
+    let intrusion = status.as_ref().ok().map(|s| s.intrusion);
     let (power, led) = match status {
         Ok(st) => (
             Field::Ok(st.power_state()),
@@ -132,6 +144,55 @@ pub(super) async fn poll_session(
         tls_refusal: None,
         dropped,
         logs: logs.map(Box::new),
+        components: components(found, intrusion).map(Box::new),
+    })
+}
+
+/// The parts some sensors describe, or `Unsupported` when there is no sensor of the kind.
+fn sensed<T>(parts: Vec<T>, what: &str) -> Field<Vec<T>> {
+    if parts.is_empty() {
+        Field::failed(ErrorKind::Unsupported, format!("no {what} sensors"))
+    } else {
+        Field::Ok(parts)
+    }
+}
+
+/// The components the discrete sensors and the chassis status describe; `None` when the BMC has
+/// no component sensors and reports no intrusion (most IPMI BMCs: one pointer, no box).
+fn components(found: Vec<IpmiPart>, intrusion: Option<bool>) -> Option<Components> {
+    if found.is_empty() && intrusion != Some(true) {
+        return None;
+    }
+    let (mut drives, mut dimms, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
+    for p in found {
+        match p {
+            IpmiPart::Drive(d) => drives.push(d),
+            IpmiPart::Dimm(d) => dimms.push(d),
+            IpmiPart::Cpu(c) => cpus.push(c),
+        }
+    }
+    let storage = match sensed(drives, "drive slot") {
+        Field::Ok(drives) => Field::Ok(Storage {
+            drives,
+            ..Storage::default()
+        }),
+        Field::Error(e) => Field::Error(e),
+    };
+    Some(Components {
+        storage,
+        memory: sensed(dimms, "memory"),
+        processors: sensed(cpus, "processor"),
+        network: Field::failed(ErrorKind::Unsupported, "IPMI reports no NIC ports"),
+        firmware: Field::failed(ErrorKind::Unsupported, "IPMI reports no firmware inventory"),
+        cooling: Field::failed(ErrorKind::Unsupported, "IPMI reports no cooling parts"),
+        intrusion: intrusion.map(|i| {
+            if i {
+                Intrusion::Intruded
+            } else {
+                Intrusion::Normal
+            }
+        }),
+        dropped: 0,
     })
 }
 

@@ -17,7 +17,11 @@ const MEMBER_FETCH_CONCURRENCY: usize = 4;
 impl RedfishBmc {
     /// GETs the members of a collection that `budget` admits (expanded members are used as they
     /// are); the others are counted in the budget, never fetched.
-    async fn collection(&self, path: &str, budget: &mut Budget) -> Result<Vec<Value>, HalError> {
+    pub(super) async fn collection(
+        &self,
+        path: &str,
+        budget: &mut Budget,
+    ) -> Result<Vec<Value>, HalError> {
         let mut c = self.session.get(path).await?;
         let raw: Vec<Value> = match c.get_mut("Members").map(Value::take) {
             Some(Value::Array(members)) => members.into_iter().filter(|_| budget.admit()).collect(),

@@ -52,14 +52,14 @@ fn num(v: &Value, key: &str) -> Option<f64> {
     v.get(key)?.as_f64()
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
+pub(super) fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)?
         .as_str()
         .map(str::to_string)
         .filter(|s| !s.is_empty())
 }
 
-fn status_health(v: &Value) -> Health {
+pub(super) fn status_health(v: &Value) -> Health {
     Health::from_redfish(
         v.get("Status")
             .and_then(|s| s.get("Health"))
@@ -67,7 +67,7 @@ fn status_health(v: &Value) -> Health {
     )
 }
 
-fn status_state(v: &Value) -> Option<String> {
+pub(super) fn status_state(v: &Value) -> Option<String> {
     text(v.get("Status")?, "State")
 }
 
@@ -78,7 +78,7 @@ fn absent(v: &Value) -> bool {
     )
 }
 
-fn name(v: &Value, fallback: &str) -> String {
+pub(super) fn name(v: &Value, fallback: &str) -> String {
     text(v, "Name")
         .or_else(|| text(v, "FanName"))
         .or_else(|| text(v, "DeviceName"))
@@ -90,7 +90,7 @@ fn name(v: &Value, fallback: &str) -> String {
 /// A part's stable identity, unique where its `Name` need not be: its `@odata.id` (legacy array
 /// members have one too, `.../Thermal#/Temperatures/0`), else `MemberId`, the `DataSourceUri` of a
 /// reading, `Id`, else `fallback` (its place in the array).
-fn id(v: &Value, fallback: impl FnOnce() -> String) -> String {
+pub(super) fn id(v: &Value, fallback: impl FnOnce() -> String) -> String {
     text(v, "@odata.id")
         .or_else(|| text(v, "MemberId"))
         .or_else(|| text(v, "DataSourceUri"))

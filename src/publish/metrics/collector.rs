@@ -24,6 +24,8 @@ type Labels = Vec<(&'static str, String)>;
 pub(super) struct StoreCollector {
     pub(super) store: Arc<Store>,
     pub(super) stats: Arc<PollStats>,
+    /// `[metrics] max-components-per-bmc`.
+    pub(super) max_components_per_bmc: usize,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,6 +110,7 @@ impl prometheus_client::collector::Collector for StoreCollector {
             family.encode(&snaps, &mut encoder)?;
         }
         super::logs::encode(&snaps, &mut encoder)?;
+        super::components::encode(&snaps, &mut encoder, self.max_components_per_bmc)?;
         let t = self.stats.last_poll_ms();
         if t > 0 {
             let mut m = encoder.encode_descriptor(

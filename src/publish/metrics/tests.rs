@@ -7,7 +7,7 @@ use crate::model::{
 };
 use crate::model::{Field, SensorKind, Unit as SensorUnit};
 
-fn snapshot() -> BmcSnapshot {
+pub(super) fn snapshot() -> BmcSnapshot {
     let sensor = |name: &str, kind, unit, v| Sensor {
         id: format!(
             "/redfish/v1/Chassis/1/Sensors/{}",
@@ -67,6 +67,7 @@ fn snapshot() -> BmcSnapshot {
             tls_refusal: None,
             dropped: Default::default(),
             logs: None,
+            components: None,
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,
@@ -77,7 +78,7 @@ fn snapshot() -> BmcSnapshot {
 }
 
 /// The text exposition of a store holding `s` alone.
-fn render_one(s: BmcSnapshot) -> String {
+pub(super) fn render_one(s: BmcSnapshot) -> String {
     let store = Arc::new(Store::new("t"));
     store.upsert_target(Target {
         mac: s.mac,
@@ -88,7 +89,7 @@ fn render_one(s: BmcSnapshot) -> String {
     });
     store.record(s);
     render(
-        &registry(store, Arc::new(PollStats::default())),
+        &registry(store, Arc::new(PollStats::default()), 128),
         Format::Text,
     )
     .expect("render")
@@ -108,7 +109,7 @@ fn renders_families_with_units_and_drops_vanished_bmcs() {
     store.record(s.clone());
     let stats = Arc::new(PollStats::default());
     stats.observe(&s);
-    let reg = registry(store.clone(), stats);
+    let reg = registry(store.clone(), stats, 128);
     let text = render(&reg, Format::Text).expect("render");
     for line in [
         "bmc_up{mac=\"02:00:00:00:00:01\"} 1",
@@ -297,7 +298,7 @@ fn a_new_address_changes_only_the_info_series() {
 fn a_fresh_catcher_exports_its_counters_at_zero_and_its_identity() {
     let store = Arc::new(Store::new("rack-1"));
     let text = render(
-        &registry(store, Arc::new(PollStats::default())),
+        &registry(store, Arc::new(PollStats::default()), 128),
         Format::Text,
     )
     .expect("render");

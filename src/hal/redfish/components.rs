@@ -1,0 +1,367 @@
+//! The component half of a Redfish poll: storage (controllers, drives, volumes; `SimpleStorage`
+//! as the fallback), memory (+ `MemoryMetrics`), processors, NIC ports, liquid-cooling parts and
+//! the chassis intrusion sensor on every poll, the firmware inventory on the slow cadence
+//! (`[poll] inventory-interval`, at the first poll, and when the BMC's firmware changed).
+//!
+//! Follows the links the service gives (system, chassis, service root); members are fetched only
+//! while a per-kind [`Budget`] of [`MAX_COMPONENTS_PER_KIND`] admits them. Each group fails alone.
+
+mod parse;
+
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+
+use super::{RedfishBmc, shapes};
+use crate::hal::{HalError, field};
+use crate::model::{
+    Budget, Components, CoolingKind, CoolingPart, Cpu, Dimm, ErrorKind, Field, Firmware,
+    MAX_COMPONENTS_PER_KIND, NicPort, Storage,
+};
+
+/// How many member GETs of one component collection are queued at once.
+const FETCH_CONCURRENCY: usize = 4;
+
+/// The component collections a `ComputerSystem` links.
+const SYSTEM_GROUPS: [&str; 5] = [
+    "Storage",
+    "SimpleStorage",
+    "Memory",
+    "Processors",
+    "EthernetInterfaces",
+];
+
+/// A group read, or why not: `Unsupported` when the system links no such collection (the
+/// message names no address, so it is the same wherever the BMC is served from).
+fn group<T>(r: Result<Option<T>, HalError>, key: &str) -> Field<T> {
+    match r {
+        Ok(Some(v)) => Field::Ok(v),
+        Ok(None) => Field::failed(ErrorKind::Unsupported, format!("the system links no {key}")),
+        Err(e) => field(Err(e)),
+    }
+}
+
+/// Where a BMC keeps the components not linked from its system: found with the layout.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct ComponentLinks {
+    /// `UpdateService/FirmwareInventory`.
+    firmware: Option<String>,
+    /// The chassis, when it has a `PhysicalSecurity` intrusion sensor.
+    intrusion_chassis: Option<String>,
+    /// `ThermalSubsystem/Pumps`, `CoolantConnectors`, `LeakDetection/LeakDetectors`.
+    cooling: Vec<(CoolingKind, String)>,
+}
+
+/// What the component reads remember between polls: the firmware inventory as last read (and
+/// when it is due again), and the NIC ports seen up.
+#[derive(Debug, Default)]
+pub(super) struct InventoryCache {
+    /// Ids of the ports that had a link at some poll (at most [`MAX_COMPONENTS_PER_KIND`]).
+    seen_up: std::collections::HashSet<String>,
+    firmware: Option<Field<Vec<Firmware>>>,
+    read_at: Option<Instant>,
+    /// The manager's `FirmwareVersion` when it was read: a change makes it due at once.
+    bmc_firmware: Option<String>,
+}
+
+impl InventoryCache {
+    /// Notes the ports up now and marks each port that was ever up.
+    fn mark_up(&mut self, ports: &mut [NicPort]) {
+        for p in ports {
+            if p.link == Some(crate::model::LinkStatus::Up)
+                && self.seen_up.len() < MAX_COMPONENTS_PER_KIND
+            {
+                self.seen_up.insert(p.part.id.clone());
+            }
+            p.was_up = self.seen_up.contains(&p.part.id);
+        }
+    }
+
+    fn due(&self, now: Instant, interval: std::time::Duration, bmc_firmware: Option<&str>) -> bool {
+        match (self.read_at, &self.firmware) {
+            (Some(at), Some(_)) => {
+                now.duration_since(at) >= interval || self.bmc_firmware.as_deref() != bmc_firmware
+            }
+            _ => true,
+        }
+    }
+}
+
+impl RedfishBmc {
+    /// Finds the component links the system does not give (called with the layout).
+    pub(super) async fn component_links(
+        &self,
+        root: &Value,
+        chassis: Option<&Value>,
+    ) -> ComponentLinks {
+        let mut links = ComponentLinks::default();
+        if let Some(us) = shapes::link(root, "UpdateService")
+            && let Ok(doc) = self.session.get(&us).await
+        {
+            links.firmware = shapes::link(&doc, "FirmwareInventory");
+        }
+        let Some(chassis) = chassis else {
+            return links;
+        };
+        if parse::intrusion(chassis).is_some() {
+            links.intrusion_chassis = shapes::text(chassis, "@odata.id");
+        }
+        if let Some(ts) = shapes::link(chassis, "ThermalSubsystem")
+            && let Ok(doc) = self.session.get(&ts).await
+        {
+            for (key, kind) in [
+                ("Pumps", CoolingKind::Pump),
+                ("CoolantConnectors", CoolingKind::CoolantConnector),
+            ] {
+                if let Some(p) = shapes::link(&doc, key) {
+                    links.cooling.push((kind, p));
+                }
+            }
+            if let Some(ld) = shapes::link(&doc, "LeakDetection")
+                && let Ok(ld) = self.session.get(&ld).await
+                && let Some(p) = shapes::link(&ld, "LeakDetectors")
+            {
+                links.cooling.push((CoolingKind::LeakDetector, p));
+            }
+        }
+        links
+    }
+
+    /// Reads every component group of the system `sys` (its `ComputerSystem` document); `None`
+    /// when the BMC links none of them. `bmc_firmware` is the manager's firmware version read by
+    /// this poll.
+    pub(super) async fn components(
+        &self,
+        sys: &Value,
+        links: &ComponentLinks,
+        bmc_firmware: Option<&str>,
+    ) -> Option<Components> {
+        let linked = SYSTEM_GROUPS.iter().any(|k| shapes::link(sys, k).is_some());
+        if !linked && *links == ComponentLinks::default() {
+            return None;
+        }
+        let (storage, memory, processors, network, cooling, intrusion) = tokio::join!(
+            self.storage(sys),
+            self.memory(sys),
+            self.members_of(sys, "Processors", parse::cpu),
+            self.members_of(sys, "EthernetInterfaces", parse::nic_port),
+            self.cooling(&links.cooling),
+            self.get_opt(links.intrusion_chassis.as_deref()),
+        );
+        let firmware = self.firmware(links.firmware.as_deref(), bmc_firmware).await;
+        let mut network = group::<Vec<NicPort>>(network, "EthernetInterfaces");
+        if let Field::Ok(ports) = &mut network {
+            self.inventory.lock().await.mark_up(ports);
+        }
+        Some(Components {
+            storage: group(storage, "Storage or SimpleStorage"),
+            memory: group(memory, "Memory"),
+            processors: group::<Vec<Cpu>>(processors, "Processors"),
+            network,
+            firmware,
+            cooling: field(cooling),
+            intrusion: intrusion.ok().flatten().as_ref().and_then(parse::intrusion),
+            dropped: 0,
+        })
+    }
+
+    /// GETs `paths` (at most [`MAX_COMPONENTS_PER_KIND`]), a few at a time, in order.
+    async fn get_all(&self, paths: Vec<String>) -> Result<Vec<Value>, HalError> {
+        stream::iter(paths.into_iter().take(MAX_COMPONENTS_PER_KIND))
+            .map(|p| async move { self.session.get(&p).await })
+            .buffered(FETCH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// The members of the collection `doc[key]` links, each decoded by `decode`; `Unsupported`
+    /// when `doc` links no such collection.
+    async fn members_of<T>(
+        &self,
+        doc: &Value,
+        key: &str,
+        decode: fn(&Value) -> T,
+    ) -> Result<Option<Vec<T>>, HalError> {
+        let Some(path) = shapes::link(doc, key) else {
+            return Ok(None);
+        };
+        let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND);
+        let members = self.collection(&path, &mut budget).await?;
+        Ok(Some(members.iter().map(decode).collect()))
+    }
+
+    async fn storage(&self, sys: &Value) -> Result<Option<Storage>, HalError> {
+        if let Some(path) = shapes::link(sys, "Storage") {
+            let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND);
+            let mut out = Storage::default();
+            for s in self.collection(&path, &mut budget).await? {
+                self.one_storage(&s, &mut out).await?;
+            }
+            return Ok(Some(out));
+        }
+        let Some(path) = shapes::link(sys, "SimpleStorage") else {
+            return Ok(None);
+        };
+        let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND);
+        let mut out = Storage::default();
+        for s in self.collection(&path, &mut budget).await? {
+            out.controllers.push(parse::simple_storage_controller(&s));
+            out.drives.extend(parse::simple_storage_devices(&s));
+        }
+        Ok(Some(out))
+    }
+
+    /// Adds the controllers, drives and volumes of one `Storage` resource to `out`.
+    async fn one_storage(&self, s: &Value, out: &mut Storage) -> Result<(), HalError> {
+        let controllers: Vec<Value> = match shapes::link(s, "Controllers") {
+            Some(c) if parse::inline_controllers(s).is_empty() => {
+                self.collection(&c, &mut Budget::new(MAX_COMPONENTS_PER_KIND))
+                    .await?
+            }
+            _ => parse::inline_controllers(s).into_iter().cloned().collect(),
+        };
+        for c in controllers.iter().take(MAX_COMPONENTS_PER_KIND) {
+            let battery = match parse::controller_battery_link(c) {
+                Some(b) => self.session.get(&b).await.ok(),
+                None => None,
+            };
+            out.controllers
+                .push(parse::storage_controller(c, battery.as_ref()));
+        }
+        let room = MAX_COMPONENTS_PER_KIND.saturating_sub(out.drives.len());
+        let links: Vec<String> = parse::drive_links(s).into_iter().take(room).collect();
+        out.drives
+            .extend(self.get_all(links).await?.iter().map(parse::drive));
+        if let Some(v) = shapes::link(s, "Volumes") {
+            let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND.saturating_sub(out.volumes.len()));
+            out.volumes.extend(
+                self.collection(&v, &mut budget)
+                    .await?
+                    .iter()
+                    .map(parse::volume),
+            );
+        }
+        Ok(())
+    }
+
+    async fn memory(&self, sys: &Value) -> Result<Option<Vec<Dimm>>, HalError> {
+        let Some(path) = shapes::link(sys, "Memory") else {
+            return Ok(None);
+        };
+        let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND);
+        let dimms = self.collection(&path, &mut budget).await?;
+        let out = stream::iter(dimms)
+            .map(|d| async move {
+                // Error counts where offered; an absent slot has none to read.
+                let metrics = match shapes::link(&d, "Metrics") {
+                    Some(m) if shapes::status_state(&d).as_deref() != Some("Absent") => {
+                        self.session.get(&m).await.ok()
+                    }
+                    _ => None,
+                };
+                parse::dimm(&d, metrics.as_ref())
+            })
+            .buffered(FETCH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        Ok(Some(out))
+    }
+
+    async fn cooling(&self, links: &[(CoolingKind, String)]) -> Result<Vec<CoolingPart>, HalError> {
+        let mut out = Vec::new();
+        for (kind, path) in links {
+            let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND);
+            let kind = *kind;
+            out.extend(
+                self.collection(path, &mut budget)
+                    .await?
+                    .iter()
+                    .map(|v| parse::cooling_part(v, kind)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The firmware inventory: read when due, else as last read.
+    async fn firmware(
+        &self,
+        path: Option<&str>,
+        bmc_firmware: Option<&str>,
+    ) -> Field<Vec<Firmware>> {
+        let Some(path) = path else {
+            return Field::failed(
+                ErrorKind::Unsupported,
+                "the service root links no UpdateService/FirmwareInventory",
+            );
+        };
+        let now = Instant::now();
+        let mut cache = self.inventory.lock().await;
+        if let Some(f) = &cache.firmware
+            && !cache.due(now, self.limits.inventory_interval, bmc_firmware)
+        {
+            return f.clone();
+        }
+        let mut budget = Budget::new(MAX_COMPONENTS_PER_KIND);
+        let read = field(
+            self.collection(path, &mut budget)
+                .await
+                .map(|m| m.iter().map(parse::firmware).collect::<Vec<_>>()),
+        );
+        // A failed read is retried at the next poll; a good one holds for the interval.
+        if read.ok().is_some() {
+            cache.read_at = Some(now);
+            cache.bmc_firmware = bmc_firmware.map(str::to_string);
+            cache.firmware = Some(read.clone());
+        }
+        read
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn firmware_is_due_at_first_after_the_interval_and_on_a_firmware_change() {
+        let day = Duration::from_secs(86_400);
+        let t0 = Instant::now();
+        let mut c = InventoryCache::default();
+        assert!(c.due(t0, day, Some("1.0")), "never read");
+        c.firmware = Some(Field::Ok(Vec::new()));
+        c.read_at = Some(t0);
+        c.bmc_firmware = Some("1.0".into());
+        assert!(!c.due(t0 + Duration::from_secs(3600), day, Some("1.0")));
+        assert!(c.due(t0 + day, day, Some("1.0")), "after the interval");
+        assert!(
+            c.due(t0 + Duration::from_secs(60), day, Some("1.1")),
+            "the BMC was updated"
+        );
+    }
+
+    #[test]
+    fn a_port_is_marked_once_it_was_up_and_stays_marked() {
+        let port = |link| NicPort {
+            part: crate::model::Part {
+                id: "eth0".into(),
+                name: "eth0".into(),
+                health: crate::model::Health::Ok,
+                state: None,
+            },
+            link: Some(link),
+            speed_mbps: None,
+            was_up: false,
+        };
+        let mut c = InventoryCache::default();
+        let mut never = [port(crate::model::LinkStatus::NoLink)];
+        c.mark_up(&mut never);
+        assert!(!never[0].was_up, "an unused port stays quiet");
+        c.mark_up(&mut [port(crate::model::LinkStatus::Up)]);
+        let mut lost = [port(crate::model::LinkStatus::Down)];
+        c.mark_up(&mut lost);
+        assert!(lost[0].was_up);
+    }
+}
