@@ -27,7 +27,7 @@ pub async fn subscribe(
     cfg: &NatsConfig,
     partition: &str,
     routing: Option<&forward::Routing>,
-) -> Result<futures::stream::BoxStream<'static, async_nats::Message>, NatsError> {
+) -> Result<Requests, NatsError> {
     let subject = format!("{}.{partition}.*.cmd", cfg.subject_prefix);
     let queue = client
         .queue_subscribe(subject.clone(), format!("bmc-catcher.{partition}"))
@@ -37,7 +37,10 @@ pub async fn subscribe(
             detail: e.to_string(),
         })?;
     let Some(routing) = routing else {
-        return Ok(queue.boxed());
+        return Ok(Requests {
+            queue: Some(queue),
+            own: None,
+        });
     };
     let subject = routing.own_subject();
     let own = client
@@ -47,7 +50,58 @@ pub async fn subscribe(
             subject,
             detail: e.to_string(),
         })?;
-    Ok(futures::stream::select(queue, own).boxed())
+    Ok(Requests {
+        queue: Some(queue),
+        own: Some(own),
+    })
+}
+
+/// The requests of [`subscribe`]: the queue subscription and, with peers, this catcher's own.
+pub struct Requests {
+    queue: Option<async_nats::Subscriber>,
+    own: Option<async_nats::Subscriber>,
+}
+
+/// The next message of a subscription that may have ended.
+async fn next_of(s: &mut Option<async_nats::Subscriber>) -> Option<async_nats::Message> {
+    match s {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Requests {
+    /// The next request of either subscription; `None` once both ended.
+    async fn next(&mut self) -> Option<async_nats::Message> {
+        enum From {
+            Queue(Option<async_nats::Message>),
+            Own(Option<async_nats::Message>),
+        }
+        loop {
+            if self.queue.is_none() && self.own.is_none() {
+                return None;
+            }
+            let got = tokio::select! {
+                m = next_of(&mut self.queue) => From::Queue(m),
+                m = next_of(&mut self.own) => From::Own(m),
+            };
+            match got {
+                From::Queue(Some(m)) | From::Own(Some(m)) => return Some(m),
+                From::Queue(None) => self.queue = None,
+                From::Own(None) => self.own = None,
+            }
+        }
+    }
+
+    /// Unsubscribes both, keeping what the server delivered before: [`Requests::next`] hands
+    /// those out, then ends. A request the queue group gave this catcher is answered, not dropped.
+    async fn drain(&mut self) {
+        for s in [&mut self.queue, &mut self.own].into_iter().flatten() {
+            if let Err(e) = s.drain().await {
+                tracing::warn!(error = %e, "cannot unsubscribe from commands");
+            }
+        }
+    }
 }
 
 /// What every command task needs.
@@ -63,8 +117,9 @@ pub struct Context {
 /// How long the replies of the last commands may take to leave at shutdown.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Takes requests until `cancel`, each in its own task; then waits for the commands in flight
-/// (each bounded by its deadline) and flushes their replies, so the daemon, which waits for this,
+/// Takes requests until `cancel`, each in its own task; then unsubscribes, takes the requests
+/// already delivered (for at most [`FLUSH_TIMEOUT`]), waits for the commands in flight (each
+/// bounded by its deadline) and flushes their replies, so the daemon, which waits for this,
 /// closes no session under a running command and loses no reply.
 pub async fn serve(sub: Requests, ctx: Context, cancel: CancellationToken) {
     let in_flight = TaskTracker::new();
@@ -79,19 +134,31 @@ pub async fn serve(sub: Requests, ctx: Context, cancel: CancellationToken) {
     }
 }
 
-/// The requests of [`subscribe`].
-pub type Requests = futures::stream::BoxStream<'static, async_nats::Message>;
-
 async fn take_requests(
     mut sub: Requests,
     ctx: &Context,
     in_flight: &TaskTracker,
     cancel: CancellationToken,
 ) {
+    let mut drained_by: Option<tokio::time::Instant> = None;
     loop {
-        let msg = tokio::select! {
-            m = sub.next() => match m { Some(m) => m, None => return },
-            _ = cancel.cancelled() => return,
+        let msg = match drained_by {
+            None => tokio::select! {
+                m = sub.next() => match m { Some(m) => m, None => return },
+                _ = cancel.cancelled() => {
+                    sub.drain().await;
+                    drained_by = Some(tokio::time::Instant::now() + FLUSH_TIMEOUT);
+                    continue;
+                }
+            },
+            Some(by) => match tokio::time::timeout_at(by, sub.next()).await {
+                Ok(Some(m)) => m,
+                Ok(None) => return,
+                Err(_) => {
+                    tracing::warn!("commands: the unsubscribe did not complete; the rest are not taken");
+                    return;
+                }
+            },
         };
         let received = Instant::now();
         let Some(reply_to) = msg.reply.clone() else {
