@@ -11,19 +11,22 @@
 //! model <- config <- discovery, hal <- store <- poller, issues <- control <- publish <- daemon <- cli
 //! ```
 //!
-//! - [`model`]: MACs, targets, readings, per-field errors and their kinds, snapshots, issues,
-//!   actions, events, the per-BMC bounds on what a poll keeps. No I/O.
+//! - [`model`]: MACs, targets, readings (with components: drives, DIMMs, CPUs, NIC ports,
+//!   firmware), per-field errors and their kinds, snapshots, issues, actions, events, the per-BMC
+//!   bounds on what a poll keeps. No I/O.
 //! - [`config`]: the TOML config and the credentials file; errors name the file and key.
 //! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher
 //!   and how its reads go (`LeasesHealth`, for `/readyz` and `/metrics`).
 //! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends, the poller's `LazyBmc`.
 //! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
 //! - [`poller`]: schedule, one due queue of every BMC and a task per poll in flight, reload,
-//!   rounds, its metrics.
+//!   rounds, its metrics; which BMCs this catcher owns among its partition's members
+//!   (`ownership`, rendezvous hashing) and the hand-over of the others (`handover`).
 //! - [`issues`]: one function per rule in a table, and the evaluation task.
 //! - [`control`]: one command against one BMC: admission (a queue per BMC, deadline from receipt,
 //!   rate limit, request ids), prechecks, execution.
-//! - [`publish`]: HTTP (API, health), `/metrics`, NATS (KV, events, commands, pins).
+//! - [`publish`]: HTTP (API, health), `/metrics`, NATS (KV, events, commands forwarded to the
+//!   BMC's owner, pins, log cursors, the partition's membership).
 //! - [`daemon`]: wiring, SIGHUP reload, systemd notify and watchdog, drain on shutdown.
 //! - [`cli`]: one file per subcommand.
 //!
@@ -41,10 +44,13 @@
 //! `refresh` tick), the poller (waits on target-list changes, reloads, the first BMC due with a free
 //! concurrency permit, and its polls in flight, each under the poll deadline), the issue evaluation (its tick), the HTTP
 //! listener (connections, at most a limit fitted under the fd budget, each under its deadline),
-//! and the NATS sender; the NATS command server runs on a tracker of its own. `stop`
-//! first stops taking commands and waits for those in flight, then cancels the one
-//! `CancellationToken`: the polls in flight finish, every backend logs out, the listener stops
-//! accepting and each connection finishes its response or is closed at `[http] shutdown-timeout`. `docs/architecture.md` has the table of tasks.
+//! and the NATS sender; the NATS command server and the membership task run on a tracker of
+//! their own, the log cursor share on a third. `stop` first stops taking commands (draining the
+//! subscriptions) and waits for those in flight, leaves the partition (its member key deleted, so
+//! the peer takes the BMCs over at once), then cancels the one `CancellationToken`: the polls in flight finish, every backend logs out, the listener stops
+//! accepting and each connection finishes its response or is closed at `[http] shutdown-timeout`;
+//! last, the log cursors noted by the last polls are put into the NATS KV. `docs/architecture.md`
+//! has the table of tasks.
 
 pub mod cli;
 pub mod config;

@@ -155,7 +155,9 @@ async fn take_requests(
                 Ok(Some(m)) => m,
                 Ok(None) => return,
                 Err(_) => {
-                    tracing::warn!("commands: the unsubscribe did not complete; the rest are not taken");
+                    tracing::warn!(
+                        "commands: the unsubscribe did not complete; the rest are not taken"
+                    );
                     return;
                 }
             },
