@@ -144,13 +144,14 @@ import nats
 async def main():
     nc = await nats.connect(servers=sys.argv[1].split(","))
     kv = await nc.jetstream().key_value("bmc_state")
-    oldest, n = None, 0
-    for k in await kv.keys():
+    oldest, key, n = None, None, 0
+    for k in set(await kv.keys()):
         e = await kv.get(k)
         s = json.loads(e.value)
         n += 1
-        oldest = s["polled_at_ms"] if oldest is None else min(oldest, s["polled_at_ms"])
-    print(n, f"{time.time() - oldest / 1000:.1f}")
+        if oldest is None or s["polled_at_ms"] < oldest:
+            oldest, key = s["polled_at_ms"], k
+    print(n, f"{time.time() - oldest / 1000:.1f}", key)
     await nc.close()
 asyncio.run(main())
 PY
@@ -168,8 +169,8 @@ for k in $(seq "$K"); do
     sleep 0.1
   done
   TAKE+=("$(since "$t0")")
-  read -r keys lag <<<"$(kv_lag)"; LAG+=("$lag")
-  echo "takeover $k: $victim killed owning $lost, $other polled them all after ${TAKE[-1]} s; KV: $keys keys, oldest $lag s" >&2
+  read -r keys lag oldest_key <<<"$(kv_lag)"; LAG+=("$lag")
+  echo "takeover $k: $victim killed owning $lost, $other polled them all after ${TAKE[-1]} s; KV: $keys keys, oldest $lag s ($oldest_key)" >&2
   start "$victim"
   for _ in $(seq 600); do [ "$(owned "$victim")" -gt $((N / 3)) ] && break; sleep 0.5; done
   sleep 5
