@@ -42,3 +42,10 @@ pub use snapshot::BmcSnapshot;
 
 /// The version of the JSON shape of [`BmcSnapshot`]; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// Milliseconds since the Unix epoch, from the wall clock: the unit of every `*_ms` stamp here.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -83,13 +83,7 @@ fn process_nonce() -> u64 {
     h.finish()
 }
 
-/// Milliseconds since the Unix epoch, from the wall clock.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::model::now_ms;
 
 impl Store {
     pub fn new(partition: &str) -> Store {

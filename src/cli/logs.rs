@@ -41,15 +41,20 @@ pub struct LogsArgs {
     pub output: Output,
 }
 
-/// One entry as a line: id | time | sensor | message | detail | severity.
-pub fn line(e: &LogEntry) -> String {
-    let when = match e.created_ms.and_then(|ms| u64::try_from(ms).ok()) {
+/// A Unix-ms stamp as RFC 3339 seconds, `-` for none (or one before 1970).
+fn when(ms: Option<i64>) -> String {
+    match ms.and_then(|ms| u64::try_from(ms).ok()) {
         Some(ms) => {
             humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_millis(ms))
                 .to_string()
         }
         None => "-".to_string(),
-    };
+    }
+}
+
+/// One entry as a line: id | time | sensor | message | detail | severity.
+pub fn line(e: &LogEntry) -> String {
+    let when = when(e.created_ms);
     format!(
         "{:>6} | {when} | {} | {} | {} | {}",
         e.id,
@@ -153,10 +158,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
 
 /// One line for a `log-cleared` event.
 fn cleared_line(log: &str, at_ms: i64) -> String {
-    let when = u64::try_from(at_ms).map_or("-".to_string(), |ms| {
-        humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_millis(ms))
-            .to_string()
-    });
+    let when = when(Some(at_ms));
     format!("     - | {when} | {log} cleared or wrapped: reading starts over")
 }
 

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::MacAddr;
+use crate::model::{MacAddr, now_ms};
 
 /// The largest cursor file read back.
 const MAX_FILE: u64 = 64 << 20;
@@ -80,12 +80,6 @@ struct State {
 pub struct Cursors {
     path: Option<PathBuf>,
     state: Mutex<State>,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Cursors {

@@ -12,13 +12,7 @@ use super::session::Session;
 use super::wire::sel::{self, GetSelEntry, Reservation, SelEntry, SelInfo, SelRecord, Severity};
 use crate::hal::HalError;
 
-/// The wall clock, Unix milliseconds (stamps a new critical entry).
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-use crate::model::{LogEntry, LogFollow, LogPolicy, LogSeverity, Logs};
+use crate::model::{LogEntry, LogFollow, LogPolicy, LogSeverity, Logs, now_ms};
 
 /// The SEL's name in entries, cursors and `log-cleared` events.
 pub const SEL: &str = "sel";

@@ -18,7 +18,7 @@ use super::client::Session;
 use super::log_services::{self, VendorLogs};
 use super::shapes;
 use crate::hal::HalError;
-use crate::model::{LogEntry, LogFollow, LogPolicy, Logs, MacAddr};
+use crate::model::{LogEntry, LogFollow, LogPolicy, Logs, MacAddr, now_ms};
 pub use entry::{entry, log_name};
 
 /// Entries asked for per page (`$top`).
@@ -168,12 +168,6 @@ impl RedfishLogs {
         logs.total = total;
         Some(logs)
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The entry collections of the vendor's LogServices under the system and the manager.
