@@ -355,11 +355,27 @@ fn kinds_text(kinds: &[Option<ErrorKind>]) -> String {
 async fn every_fault_costs_only_its_deadline_and_loses_nothing() {
     let _heavy = crate::common::HEAVY.lock().await;
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let outcomes = futures::future::join_all(CASES.iter().map(run_case)).await;
+    // The Redfish scenarios run at once, then the IPMI ones: 66 simulated BMCs polled at once by a
+    // debug build on two cores measured the machine, not the catcher.
+    let mut outcomes = Vec::with_capacity(CASES.len());
+    for over_ipmi in [false, true] {
+        let group = CASES.iter().filter(|c| ipmi(c) == over_ipmi).map(run_case);
+        outcomes.extend(
+            CASES
+                .iter()
+                .filter(|c| ipmi(c) == over_ipmi)
+                .zip(futures::future::join_all(group).await),
+        );
+    }
+    outcomes.sort_by_key(|(c, _)| CASES.iter().position(|k| std::ptr::eq(k, *c)));
     let mut table = String::from(
         "| fault | tries | each poll of the faulty BMC ended as | within its deadline (3 s) | healthy neighbours polled and reported | sessions opened per poll | what the catcher did |\n|---|---|---|---|---|---|---|\n",
     );
-    for (case, o) in CASES.iter().zip(&outcomes) {
+    for (case, o) in outcomes.iter().map(|(c, o)| (*c, o)) {
+        eprintln!(
+            "TIMING {} faulty={} healthy={}",
+            case.name, o.worst_ms, o.healthy_worst_ms
+        );
         for k in &o.kinds {
             assert!(
                 case.expect.contains(k),
@@ -375,7 +391,7 @@ async fn every_fault_costs_only_its_deadline_and_loses_nothing() {
             o.worst_ms
         );
         // The neighbours never wait for the faulty BMC: each of their polls ends well before the
-        // deadline the faulty one runs into (all the scenarios run at once, debug build).
+        // deadline the faulty one runs into (a dozen scenarios at once, debug build).
         assert!(
             o.healthy_worst_ms < DEADLINE.as_millis() as u64 - 500,
             "{}: a healthy BMC took {} ms",
