@@ -142,7 +142,15 @@ impl Connector {
             .with_limits(Limits {
                 logs: config.logs.policy(),
                 ..config.poll.limits()
-            }),
+            })
+            .with_member(
+                config
+                    .nats
+                    .url
+                    .as_ref()
+                    .map(|_| config.nats.member_id())
+                    .as_deref(),
+            ),
             ipmi: config.ipmi.clone(),
             limits: Limits {
                 logs: config.logs.policy(),

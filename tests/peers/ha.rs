@@ -1,11 +1,11 @@
 //! Two catchers in one partition against a real nats-server with JetStream and 200 simulated BMCs:
-//! they split the BMCs (each polled and held in session by exactly one catcher, within 60/40),
-//! a power flip makes one `power-changed` event, and when one catcher dies without leaving
-//! (its runtime dropped: no member key deleted, its NATS connection cut, like kill -9) the other
-//! polls every one of its BMCs within 15 s. A catcher stopped the normal way (SIGTERM's path)
-//! deletes its member key and the peer takes over at once.
+//! they split the BMCs (each polled and held in session by exactly one catcher, within 60/40, as
+//! bmc-sim counts the polls and sessions of each catcher's `User-Agent`), a power flip makes one
+//! `power-changed` event, and when one catcher (a `bmc-catcher run` process) is killed with
+//! SIGKILL the other polls every one of its BMCs within 15 s. The same process restarted gets its
+//! share back; stopped with SIGTERM it deletes its member key and the peer takes over at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -129,6 +129,94 @@ fn open_sessions(bed: &TestBed) -> Vec<u64> {
         .collect()
 }
 
+/// A catcher as its own `bmc-catcher run` process (member `id`), for a real SIGKILL or SIGTERM.
+struct Process {
+    child: std::process::Child,
+}
+
+impl Process {
+    fn start(bed: &TestBed, nats: &str, id: &str) -> Process {
+        let base = std::fs::read_to_string(bed.config_path()).expect("bed config");
+        let d = bed.dir.path();
+        let journal = d.join(format!("sessions-{id}.json"));
+        let config = base
+            .lines()
+            .map(|l| {
+                if l.starts_with("session-journal") {
+                    format!("session-journal = \"{}\"", journal.display())
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + &format!(
+                "\n[nats]\nurl = \"{nats}\"\nmember-id = \"{id}\"\npublish-timeout = \"2s\"\n"
+            );
+        let path = d.join(format!("catcher-{id}.toml"));
+        std::fs::write(&path, config).expect("write config");
+        let log = std::fs::File::create(d.join(format!("catcher-{id}.log"))).expect("log");
+        let child = std::process::Command::new(bin())
+            .args(["run", "--config"])
+            .arg(&path)
+            .env_remove("BMC_CATCHER_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start bmc-catcher run");
+        Process { child }
+    }
+
+    /// kill -9.
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// SIGTERM, then waits for the exit; true when it exited cleanly.
+    fn stop(mut self) -> bool {
+        kill(&self.child.id().to_string(), libc::SIGTERM).expect("SIGTERM");
+        self.child.wait().expect("exit").success()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many polls (`.0`) and sessions (`.1`) each BMC saw from member `id`, as bmc-sim counted
+/// them by `User-Agent`.
+fn by_member(bed: &TestBed, id: &str) -> BTreeMap<MacAddr, (u64, u64)> {
+    let agent = format!("(member {id})");
+    bed.fleet
+        .bmcs
+        .iter()
+        .map(|r| {
+            let c = r.bmc.clients.counts();
+            let (p, s) = c
+                .iter()
+                .filter(|(k, _)| k.ends_with(&agent))
+                .fold((0, 0), |(p, s), (_, v)| (p + v.polls, s + v.sessions));
+            (mac(r.bmc.mac), (p, s))
+        })
+        .collect()
+}
+
+/// The BMCs `after` shows polled more often than `before`.
+fn polled_between(
+    before: &BTreeMap<MacAddr, (u64, u64)>,
+    after: &BTreeMap<MacAddr, (u64, u64)>,
+) -> BTreeSet<MacAddr> {
+    after
+        .iter()
+        .filter(|(m, (p, _))| *p > before.get(m).map_or(0, |b| b.0))
+        .map(|(m, _)| *m)
+        .collect()
+}
+
 /// 200 Legacy-shaped BMCs polled every 3 s, and a nats-server with JetStream (killed on drop).
 pub(super) async fn partition_of_200() -> (TestBed, Proc, String) {
     let bed = TestBed::new()
@@ -152,22 +240,32 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
     let all: BTreeSet<MacAddr> = bed.fleet.bmcs.iter().map(|r| mac(r.bmc.mac)).collect();
 
     let a = Catcher::start(catcher_config(&bed, &url, "mgmt-a"), &bed);
-    let mut b = Catcher::start(catcher_config(&bed, &url, "mgmt-b"), &bed);
+    let mut b = Process::start(&bed, &url, "mgmt-b");
 
-    // Steady state: the two stores split the fleet, each BMC polled by one.
+    // Steady state: a polls what it holds, b (seen from bmc-sim) the rest.
     wait_until(
         Duration::from_secs(30),
         "the catchers split the fleet",
         || {
-            let (ma, mb) = (a.polled_since(0), b.polled_since(0));
-            ma.is_disjoint(&mb) && ma.len() + mb.len() == all.len() && a.macs() == ma
+            let ma = a.polled_since(0);
+            let mb = polled_between(&BTreeMap::new(), &by_member(&bed, "mgmt-b"));
+            !ma.is_empty() && a.macs() == ma && mb.union(&ma).count() == all.len()
         },
     )
     .await;
     // Two more rounds, to see no BMC is polled by both after the first hand-overs settled.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let settled = bmc_catcher::store::now_ms();
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let (ma, mb) = (a.polled_since(settled), b.polled_since(settled));
+    let (sim_a, sim_b) = (by_member(&bed, "mgmt-a"), by_member(&bed, "mgmt-b"));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (sim_a2, sim_b2) = (by_member(&bed, "mgmt-a"), by_member(&bed, "mgmt-b"));
+    let ma = a.polled_since(settled);
+    let mb = polled_between(&sim_b, &sim_b2);
+    assert_eq!(
+        polled_between(&sim_a, &sim_a2),
+        ma,
+        "bmc-sim saw a's polls where a's store says"
+    );
     assert!(ma.is_disjoint(&mb), "a BMC polled by both catchers");
     assert_eq!(ma.len() + mb.len(), all.len(), "every BMC polled by one");
     assert!(
@@ -176,7 +274,23 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
         ma.len(),
         mb.len()
     );
-    assert_eq!(b.macs(), mb, "b's store holds only what it owns");
+    assert!(
+        a.macs().is_disjoint(&mb),
+        "a's store holds only what it owns"
+    );
+    // Sessions: none opened in steady state, and each BMC's came from its owner alone.
+    for (m, (_, s)) in &sim_a2 {
+        let (b_sessions, owner_a) = (sim_b2[m].1, ma.contains(m));
+        assert_eq!(*s, sim_a[m].1, "a opened a session on {m} in steady state");
+        assert_eq!(
+            b_sessions, sim_b[m].1,
+            "b opened a session on {m} in steady state"
+        );
+        assert!(
+            if owner_a { *s >= 1 } else { b_sessions >= 1 },
+            "{m}: no session from its owner"
+        );
+    }
     let sessions = open_sessions(&bed);
     assert!(
         sessions.iter().all(|n| *n == 1),
@@ -186,9 +300,7 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
 
     // The metrics: two members, the owned BMCs add up to the fleet.
     assert_eq!(a.metric("bmc_catcher_members").await, 2.0);
-    assert_eq!(b.metric("bmc_catcher_members").await, 2.0);
     assert_eq!(a.metric("bmc_catcher_owned_bmcs").await, ma.len() as f64);
-    assert_eq!(b.metric("bmc_catcher_owned_bmcs").await, mb.len() as f64);
     assert!(a.metric("bmc_catcher_membership_changes_total").await >= 1.0);
 
     // The CLI: both members, and each BMC's catcher in `status --nats -o wide`.
@@ -261,22 +373,23 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
     // kill -9 b: a polls every one of b's BMCs within 15 s.
     let killed = bmc_catcher::store::now_ms();
     let started = std::time::Instant::now();
-    b.end(false);
+    b.kill();
     wait_until(Duration::from_secs(15), "a took over b's BMCs", || {
         a.polled_since(killed).is_superset(&mb)
     })
     .await;
     eprintln!(
-        "takeover after kill: {:.1} s for {} BMCs",
+        "takeover after kill -9: {:.1} s for {} BMCs",
         started.elapsed().as_secs_f64(),
         mb.len()
     );
     assert_eq!(a.macs(), all, "a owns the whole fleet now");
 
-    // A catcher that stops the normal way leaves at once: b again, then stopped.
-    let mut b = Catcher::start(catcher_config(&bed, &url, "mgmt-b"), &bed);
+    // A catcher that stops the normal way leaves at once: b again, then stopped with SIGTERM.
+    let before = by_member(&bed, "mgmt-b");
+    let b = Process::start(&bed, &url, "mgmt-b");
     wait_until(Duration::from_secs(20), "b got its share back", || {
-        b.polled_since(0) == mb && a.macs().is_disjoint(&mb)
+        polled_between(&before, &by_member(&bed, "mgmt-b")) == mb && a.macs().is_disjoint(&mb)
     })
     .await;
     // The restarted b closed the sessions its killed self left (session journal), a closed those
@@ -289,7 +402,7 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
     .await;
     let left = bmc_catcher::store::now_ms();
     let started = std::time::Instant::now();
-    let stopping = tokio::task::spawn_blocking(move || b.end(true));
+    let stopping = tokio::task::spawn_blocking(move || b.stop());
     // a owns b's BMCs as soon as b's key is deleted: well before a member-ttl (6 s) could pass.
     wait_until(
         Duration::from_secs(3),
@@ -303,8 +416,8 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
     })
     .await;
     eprintln!(
-        "takeover after a graceful stop: owned after {owned:.1} s, all polled after {:.1} s",
+        "takeover after SIGTERM: owned after {owned:.1} s, all polled after {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    stopping.await.expect("b stopped");
+    assert!(stopping.await.expect("join"), "b exited cleanly on SIGTERM");
 }

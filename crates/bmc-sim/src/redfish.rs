@@ -174,7 +174,7 @@ async fn handle(
     const SESSIONS: &str = "/redfish/v1/SessionService/Sessions";
     match (&method, path) {
         (&Method::GET, "/redfish/v1") => return serve_get(&served, path),
-        (&Method::POST, SESSIONS) => return login(bmc, &body),
+        (&Method::POST, SESSIONS) => return login(bmc, &body, agent(&headers)),
         _ => {}
     }
     if !authorised(bmc, &headers) {
@@ -208,6 +208,7 @@ async fn handle(
         Method::GET => {
             if path == "/redfish/v1/Systems/1" {
                 bmc.state().sel.polled();
+                bmc.clients.polled(agent(&headers));
             }
             let paged = bmc.state().sel.dell;
             match uri.query().filter(|_| paged) {
@@ -241,7 +242,14 @@ async fn handle(
     }
 }
 
-fn login(bmc: &SimBmc, body: &[u8]) -> Response {
+/// The client's `User-Agent`, when it sent a readable one.
+fn agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn login(bmc: &SimBmc, body: &[u8], agent: Option<&str>) -> Response {
     if let Some(max) = bmc.state().faults.max_sessions
         && bmc.sessions_open() >= max
     {
@@ -258,6 +266,7 @@ fn login(bmc: &SimBmc, body: &[u8]) -> Response {
         return error(StatusCode::UNAUTHORIZED, "invalid credentials");
     }
     let (id, token) = bmc.open_session();
+    bmc.clients.session_opened(agent);
     let location = format!("/redfish/v1/SessionService/Sessions/{id}");
     let body = json!({"@odata.id": location, "Id": id, "UserName": bmc.username});
     (

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod clients;
 pub mod fault_cycle;
 pub mod named_fault;
 pub mod sel;
@@ -156,6 +157,8 @@ pub struct SimBmc {
     pub state: Mutex<SimState>,
     pub sessions: Mutex<HashMap<String, String>>,
     pub counters: Counters,
+    /// Polls and sessions per client `User-Agent`.
+    pub clients: clients::Clients,
     next_session: AtomicU64,
 }
 
@@ -232,6 +235,7 @@ impl SimBmc {
             }),
             sessions: Mutex::new(HashMap::new()),
             counters: Counters::default(),
+            clients: clients::Clients::default(),
             next_session: AtomicU64::new(1),
         }
     }

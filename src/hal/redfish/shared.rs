@@ -39,6 +39,9 @@ pub struct RedfishShared {
     poll: Arc<PollTiming>,
     /// Where sessions are noted while open (the daemon's `session-journal`).
     pub(super) journal: Arc<Journal>,
+    /// The `User-Agent` of every request: the version and, with NATS, the member id, so a BMC's
+    /// own log (and an operator reading it) tells the two catchers of a partition apart.
+    user_agent: Arc<str>,
 }
 
 /// The `[poll]` settings a Redfish client reads at each request.
@@ -80,7 +83,15 @@ impl RedfishShared {
                 keep_between_polls: AtomicBool::new(interval <= KEEP_BETWEEN_POLLS_UP_TO),
             }),
             journal: Arc::new(Journal::default()),
+            user_agent: user_agent(None).into(),
         })
+    }
+
+    /// Names `member` (a valid member id; `None`: no NATS, no member) in the `User-Agent` of the
+    /// backends made from now on.
+    pub fn with_member(mut self, member: Option<&str>) -> Self {
+        self.user_agent = user_agent(member).into();
+        self
     }
 
     /// Notes every session in `journal` from now on (backends made after this call).
@@ -137,11 +148,20 @@ impl RedfishShared {
                     attempt.stop()
                 }
             }))
-            .user_agent(concat!("bmc-catcher/", env!("CARGO_PKG_VERSION")))
+            .user_agent(&*self.user_agent)
             .build()
             .map_err(|e| HalError::Protocol {
                 bmc: bmc.to_string(),
                 detail: format!("cannot build the HTTP client: {e}"),
             })
+    }
+}
+
+/// `bmc-catcher/<version>`, with ` (member <id>)` when the catcher is a partition member.
+fn user_agent(member: Option<&str>) -> String {
+    let base = concat!("bmc-catcher/", env!("CARGO_PKG_VERSION"));
+    match member {
+        Some(id) => format!("{base} (member {id})"),
+        None => base.to_string(),
     }
 }
