@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Components, Health, Intrusion, Issue, IssueType, LinkStatus, Part, Severity};
+use crate::model::{
+    Components, Health, Intrusion, Issue, IssueType, LinkStatus, Part, Protocol, Severity,
+};
 use crate::store::Entry;
 
 use super::rules::{Bmc, issue};
@@ -209,18 +211,21 @@ pub(super) fn chassis_intrusion(b: &Bmc<'_>) -> Vec<Issue> {
     vec![issue(IssueType::ChassisIntrusion, Severity::Major, detail)]
 }
 
-/// Per model, how many BMCs run each BMC firmware and BIOS version: built once per evaluation.
+/// Per model and protocol, how many BMCs run each BMC firmware and BIOS version: built once per
+/// evaluation. The protocol is part of the key because each one spells a version its own way (IPMI
+/// Get Device ID gives `2.10` where Redfish says `2.10.sim`): counted together, a fleet read half
+/// over each flipped its "usual" version poll by poll, and raised and cleared the issue on half the
+/// partition again and again.
 #[derive(Default)]
 pub(super) struct Versions {
-    bmc: HashMap<String, HashMap<String, u32>>,
-    bios: HashMap<String, HashMap<String, u32>>,
+    bmc: HashMap<(String, Option<Protocol>), HashMap<String, u32>>,
+    bios: HashMap<(String, Option<Protocol>), HashMap<String, u32>>,
 }
 
-fn count(map: &mut HashMap<String, HashMap<String, u32>>, model: &str, version: &str) {
-    let per = match map.get_mut(model) {
-        Some(per) => per,
-        None => map.entry(model.to_string()).or_default(),
-    };
+type PerModel = HashMap<(String, Option<Protocol>), HashMap<String, u32>>;
+
+fn count(map: &mut PerModel, model: &str, protocol: Option<Protocol>, version: &str) {
+    let per = map.entry((model.to_string(), protocol)).or_default();
     match per.get_mut(version) {
         Some(n) => *n += 1,
         None => {
@@ -240,17 +245,20 @@ impl Versions {
     pub(super) fn index(entries: &[Entry]) -> Versions {
         let mut v = Versions::default();
         for e in entries {
-            let Some(inv) = e.snapshot.as_ref().and_then(|s| s.reading.inventory.ok()) else {
+            let Some(snap) = e.snapshot.as_ref() else {
+                continue;
+            };
+            let Some(inv) = snap.reading.inventory.ok() else {
                 continue;
             };
             let Some(model) = inv.model.as_deref() else {
                 continue;
             };
             if let Some(fw) = &inv.bmc_firmware {
-                count(&mut v.bmc, model, fw);
+                count(&mut v.bmc, model, snap.protocol, fw);
             }
             if let Some(bios) = &inv.bios_version {
-                count(&mut v.bios, model, bios);
+                count(&mut v.bios, model, snap.protocol, bios);
             }
         }
         v
@@ -258,20 +266,21 @@ impl Versions {
 }
 
 /// `firmware-drift`: the BMC runs another BMC firmware or BIOS version than most BMCs of its
-/// model in the partition.
+/// model (read over the same protocol) in the partition.
 pub(super) fn firmware_drift(b: &Bmc<'_>) -> Vec<Issue> {
-    let Some(inv) = b.inventory() else {
+    let (Some(inv), Some(snap)) = (b.inventory(), b.entry.snapshot.as_ref()) else {
         return Vec::new();
     };
     let Some(model) = inv.model.as_deref() else {
         return Vec::new();
     };
+    let key = (model.to_string(), snap.protocol);
     let mut drift = Vec::new();
     for (what, mine, index) in [
         ("BMC firmware", &inv.bmc_firmware, &b.fleet.versions.bmc),
         ("BIOS", &inv.bios_version, &b.fleet.versions.bios),
     ] {
-        let (Some(mine), Some(per)) = (mine, index.get(model)) else {
+        let (Some(mine), Some(per)) = (mine, index.get(&key)) else {
             continue;
         };
         if let Some((usual, n)) = usual(per)

@@ -167,3 +167,49 @@ fn firmware_drift_names_the_odd_one_of_a_model_only() {
     // The only R750 is its own majority.
     assert!(types(&found, &fleet[3]).is_empty());
 }
+
+#[test]
+fn firmware_drift_compares_versions_read_over_the_same_protocol_only() {
+    use crate::model::Protocol;
+    // One model, half read over IPMI ("2.10") and half over Redfish ("2.10.sim"): the same
+    // firmware spelt two ways is no drift, whatever the counts are.
+    let mut fleet: Vec<_> = (1..=7).map(healthy).collect();
+    for (i, e) in fleet.iter_mut().enumerate() {
+        let s = snap(e);
+        let ipmi = i % 2 == 0;
+        s.protocol = Some(if ipmi {
+            Protocol::Ipmi
+        } else {
+            Protocol::Redfish
+        });
+        let Field::Ok(inv) = &mut s.reading.inventory else {
+            unreachable!("healthy has inventory")
+        };
+        inv.model = Some("Sim 1U".into());
+        inv.bmc_firmware = Some(if ipmi { "2.10" } else { "2.10.sim" }.into());
+        inv.bios_version = None;
+    }
+    let found = evaluate(&fleet, &settings());
+    for e in &fleet {
+        assert!(
+            types(&found, e).is_empty(),
+            "{:?}",
+            found.get(&e.target.mac)
+        );
+    }
+    // An odd one within one protocol still counts.
+    let Field::Ok(inv) = &mut snap(&mut fleet[5]).reading.inventory else {
+        unreachable!()
+    };
+    inv.bmc_firmware = Some("2.10".into());
+    let found = evaluate(&fleet, &settings());
+    assert_eq!(
+        types(&found, &fleet[4]),
+        Vec::<(IssueType, Severity)>::new(),
+        "the IPMI BMCs on 2.10 are not the odd ones"
+    );
+    assert_eq!(
+        &*found[&fleet[5].target.mac][0].detail,
+        "BMC firmware 2.10, where 2 Sim 1U run 2.10.sim"
+    );
+}
