@@ -106,6 +106,13 @@ impl Controller {
         }
     }
 
+    /// Whether the BMC with this MAC token (`aa-bb-...` or `aa:bb:...`) is one this catcher polls.
+    pub fn knows(&self, mac: &str) -> bool {
+        mac.replace('-', ":")
+            .parse::<MacAddr>()
+            .is_ok_and(|m| self.fleet.get(m).is_some())
+    }
+
     /// The reply to a request refused before anything was looked at (the daemon is overloaded).
     pub fn overloaded(&self, mac: &str, in_flight: usize, received: Instant) -> Reply {
         let mut reply = Reply::new(self.store.partition(), &shown(mac));

@@ -117,6 +117,23 @@ pub struct Context {
 /// How long the replies of the last commands may take to leave at shutdown.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a forwarded request for a BMC this catcher does not poll yet waits for it: the peer
+/// that forwarded it may have seen a member join or leave a moment before this catcher's poller
+/// took the BMC over. Bounded by half the command deadline.
+const ADOPTION_WAIT: Duration = Duration::from_secs(2);
+
+/// Waits (bounded) until the controller knows `mac`: a forwarded request that arrives just before
+/// its BMC is taken over runs once it is, instead of being refused as `unknown-bmc`.
+async fn until_adopted(ctx: &Context, mac: &str, received: Instant) {
+    let budget = ctx
+        .routing
+        .as_ref()
+        .map_or(Duration::ZERO, |r| ADOPTION_WAIT.min(r.command_timeout / 2));
+    while !ctx.controller.knows(mac) && received.elapsed() < budget {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Takes requests until `cancel`, each in its own task; then unsubscribes, takes the requests
 /// already delivered (for at most [`FLUSH_TIMEOUT`]), waits for the commands in flight (each
 /// bounded by its deadline) and flushes their replies, so the daemon, which waits for this,
@@ -189,6 +206,9 @@ async fn take_requests(
             continue;
         }
         in_flight.spawn(async move {
+            if forwarded {
+                until_adopted(&ctx, &mac, received).await;
+            }
             let id = msg
                 .headers
                 .as_ref()

@@ -192,6 +192,20 @@ async fn publish_event(
     Ok(())
 }
 
+/// KV writes in flight at once. One at a time, each waiting for its ack, a pass over 5,000 changed
+/// BMCs took longer than a poll interval on a loaded R3 cluster: snapshots went stale in the bucket.
+const KV_WRITES_IN_FLIGHT: usize = 64;
+
+/// What one KV write did.
+enum Wrote {
+    Done(&'static str),
+    /// Nothing to write (not polled yet, handed over, too large: counted).
+    Skipped,
+    Failed(MacAddr, String),
+    /// Not tried: an earlier write of the pass failed (NATS is likely down); retried later.
+    NotTried(MacAddr),
+}
+
 async fn mirror(
     max_payload: usize,
     kv: &kv::Store,
@@ -200,11 +214,18 @@ async fn mirror(
     dirty: &Dirty,
     stats: &NatsStats,
 ) -> Result<(), String> {
+    use futures::StreamExt;
     let macs = dirty.take();
-    for (i, mac) in macs.iter().enumerate() {
-        let key = kv_key(store.partition(), *mac);
-        let t = cfg.publish_timeout;
-        let result = match store.get(*mac) {
+    let t = cfg.publish_timeout;
+    let broken = std::sync::atomic::AtomicBool::new(false);
+    let broken = &broken;
+    // Each key once per pass (`take` drains a set), so writes of one key never overtake each other.
+    let writes = futures::stream::iter(macs).map(|mac| async move {
+        if broken.load(std::sync::atomic::Ordering::Relaxed) {
+            return Wrote::NotTried(mac);
+        }
+        let key = kv_key(store.partition(), mac);
+        let result = match store.get(mac) {
             Some(entry) => match entry.snapshot {
                 Some(snap) => match serde_json::to_vec(&snap) {
                     Ok(body) => match fits(max_payload, body.len()) {
@@ -213,30 +234,51 @@ async fn mirror(
                             .map_err(|_| "timed out".to_string())
                             .and_then(|r| r.map(|_| "kv_put").map_err(|e| e.to_string())),
                         Err(too_large) => {
-                            stats.unsendable("kv_put", *mac, too_large);
-                            continue;
+                            stats.unsendable("kv_put", mac, too_large);
+                            return Wrote::Skipped;
                         }
                     },
                     Err(e) => Err(e.to_string()),
                 },
-                None => continue,
+                None => return Wrote::Skipped,
             },
             // Handed over: the key is the new owner's now.
-            None if dirty.is_released(*mac) => continue,
+            None if dirty.is_released(mac) => return Wrote::Skipped,
             None => tokio::time::timeout(t, kv.delete(&key))
                 .await
                 .map_err(|_| "timed out".to_string())
                 .and_then(|r| r.map(|_| "kv_delete").map_err(|e| e.to_string())),
         };
         match result {
-            Ok(what) => stats.published(what),
+            Ok(what) => Wrote::Done(what),
             Err(e) => {
-                dirty.requeue(macs[i..].iter().copied());
-                return Err(format!("kv {key}: {e}"));
+                broken.store(true, std::sync::atomic::Ordering::Relaxed);
+                Wrote::Failed(mac, format!("kv {key}: {e}"))
             }
         }
+    });
+    let mut writes = writes.buffer_unordered(KV_WRITES_IN_FLIGHT);
+    let mut failed = Vec::new();
+    let mut first_error = None;
+    while let Some(w) = writes.next().await {
+        match w {
+            Wrote::Done(what) => stats.published(what),
+            Wrote::Skipped => {}
+            Wrote::Failed(mac, e) => {
+                failed.push(mac);
+                first_error.get_or_insert(e);
+            }
+            Wrote::NotTried(mac) => failed.push(mac),
+        }
     }
-    Ok(())
+    match first_error {
+        None => Ok(()),
+        Some(e) => {
+            let n = failed.len();
+            dirty.requeue(failed);
+            Err(format!("{e} ({n} KV writes to retry)"))
+        }
+    }
 }
 
 /// What the store feeds the sender: events to publish in order, BMCs whose KV key to rewrite.
