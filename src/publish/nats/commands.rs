@@ -122,6 +122,25 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// took the BMC over. Bounded by half the command deadline.
 const ADOPTION_WAIT: Duration = Duration::from_secs(2);
 
+/// Waits (bounded like [`until_adopted`]) until this catcher knows the partition's members: one
+/// that has just started takes requests from the queue group before it has joined, and does not
+/// know yet which BMCs are its own.
+async fn until_joined(routing: &forward::Routing, received: Instant) {
+    let budget = ADOPTION_WAIT.min(routing.command_timeout / 2);
+    let mut members = routing.members.clone();
+    while members.borrow_and_update().is_none() {
+        let Some(left) = budget.checked_sub(received.elapsed()) else {
+            return;
+        };
+        if !matches!(
+            tokio::time::timeout(left, members.changed()).await,
+            Ok(Ok(()))
+        ) {
+            return;
+        }
+    }
+}
+
 /// Waits (bounded) until the controller knows `mac`: a forwarded request that arrives just before
 /// its BMC is taken over runs once it is, instead of being refused as `unknown-bmc`.
 async fn until_adopted(ctx: &Context, mac: &str, received: Instant) {
@@ -191,10 +210,8 @@ async fn take_requests(
             continue;
         }
         let ctx = ctx.clone();
-        let forwarded = msg
-            .headers
-            .as_ref()
-            .is_some_and(|h| h.get(forward::FORWARDED).is_some());
+        let hops = forward::hops(msg.headers.as_ref());
+        let forwarded = hops > 0;
         let route = ctx
             .routing
             .as_ref()
@@ -206,25 +223,58 @@ async fn take_requests(
             continue;
         }
         in_flight.spawn(async move {
-            if forwarded {
-                until_adopted(&ctx, &mac, received).await;
-            }
-            let id = msg
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
-                .map(|v| v.as_str().to_string());
-            let reply = ctx
-                .controller
-                .handle(&mac, &msg.payload, id.as_deref(), received)
-                .await;
-            send_reply(&ctx, reply_to, &reply).await;
+            run_here(
+                &ctx,
+                &msg,
+                &mac,
+                reply_to,
+                received,
+                hops < forward::MAX_HOPS,
+            )
+            .await;
         });
     }
 }
 
+/// Runs a request on this catcher and answers it. In a partition with peers, a BMC this catcher
+/// does not poll is first looked up in the member view: handed over to a peer since the request was
+/// routed here, it is forwarded to the new owner (when `may_forward`: fewer than
+/// [`forward::MAX_HOPS`] forwards so far);
+/// else it is waited for (bounded), as a member that just joined owns BMCs before its poller has
+/// adopted them, and a peer may forward a request a moment before the take-over.
+async fn run_here(
+    ctx: &Context,
+    msg: &async_nats::Message,
+    mac: &str,
+    reply_to: async_nats::Subject,
+    received: Instant,
+    may_forward: bool,
+) {
+    if let Some(routing) = ctx.routing.as_ref().filter(|_| !ctx.controller.knows(mac)) {
+        until_joined(routing, received).await;
+        if let (forward::Route::To(owner), true) = (routing.owner(mac), may_forward) {
+            let msg = msg.clone();
+            return Box::pin(relay(ctx, routing, msg, mac, &owner, reply_to, received)).await;
+        }
+        until_adopted(ctx, mac, received).await;
+    }
+    let id = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+        .map(|v| v.as_str().to_string());
+    let reply = ctx
+        .controller
+        .handle(mac, &msg.payload, id.as_deref(), received)
+        .await;
+    send_reply(ctx, reply_to, &reply).await;
+}
+
 /// Forwards a request to the BMC's owner and relays its reply (or, when the owner cannot be
-/// reached, an error: the request ran nowhere).
+/// reached, an error: the request ran nowhere). When no catcher listens on the owner's subject (it
+/// left, and this catcher's view has not caught up yet), the request was delivered nowhere: it is
+/// routed again once the view moves on (within [`REROUTE_WAIT`]), and run here or forwarded to the
+/// new owner, still at most once.
 async fn relay(
     ctx: &Context,
     routing: &forward::Routing,
@@ -234,24 +284,70 @@ async fn relay(
     reply_to: async_nats::Subject,
     received: Instant,
 ) {
-    let mut headers = msg.headers.clone().unwrap_or_default();
-    headers.insert(forward::FORWARDED, routing.own.as_str());
-    let request = async_nats::Request::new()
-        .payload(msg.payload.clone())
-        .headers(headers)
-        .timeout(Some(routing.relay_timeout(received)));
-    let subject = routing.owner_subject(mac, owner);
-    match ctx.client.send_request(subject.clone(), request).await {
-        Ok(answer) => {
-            if let Err(e) = ctx.client.publish(reply_to, answer.payload).await {
-                tracing::warn!(error = %e, "forwarded command reply not sent");
+    let mut owner = owner.to_string();
+    let mut rerouted = false;
+    loop {
+        let hops = forward::hops(msg.headers.as_ref()) + 1;
+        let mut headers = msg.headers.clone().unwrap_or_default();
+        headers.insert(forward::FORWARDED, routing.own.as_str());
+        headers.insert(forward::HOPS, hops.to_string().as_str());
+        let request = async_nats::Request::new()
+            .payload(msg.payload.clone())
+            .headers(headers)
+            .timeout(Some(routing.relay_timeout(received)));
+        let subject = routing.owner_subject(mac, &owner);
+        let e = match ctx.client.send_request(subject.clone(), request).await {
+            Ok(answer) => {
+                if let Err(e) = ctx.client.publish(reply_to, answer.payload).await {
+                    tracing::warn!(error = %e, "forwarded command reply not sent");
+                }
+                return;
+            }
+            Err(e) => e,
+        };
+        if e.kind() == async_nats::RequestErrorKind::NoResponders && !rerouted {
+            rerouted = true;
+            match reroute(routing, mac, &owner, received).await {
+                Some(forward::Route::Here) => {
+                    return run_here(ctx, &msg, mac, reply_to, received, false).await;
+                }
+                Some(forward::Route::To(next)) => {
+                    owner = next;
+                    continue;
+                }
+                None => {}
             }
         }
-        Err(e) => {
-            tracing::warn!(subject, owner, error = %e, "command not forwarded to the BMC's owner");
-            let reached = e.kind() == async_nats::RequestErrorKind::TimedOut;
-            let reply = ctx.controller.unforwarded(mac, owner, reached, received);
-            send_reply(ctx, reply_to, &reply).await;
+        tracing::warn!(subject, owner, error = %e, "command not forwarded to the BMC's owner");
+        let reached = e.kind() == async_nats::RequestErrorKind::TimedOut;
+        let reply = ctx.controller.unforwarded(mac, &owner, reached, received);
+        return send_reply(ctx, reply_to, &reply).await;
+    }
+}
+
+/// How long a request whose owner had no listener waits for the member view to name another.
+const REROUTE_WAIT: Duration = Duration::from_secs(2);
+
+/// The request's route once the member view no longer names `gone` as its owner; `None` when the
+/// view did not change within [`REROUTE_WAIT`] (or half the command deadline).
+async fn reroute(
+    routing: &forward::Routing,
+    mac: &str,
+    gone: &str,
+    received: Instant,
+) -> Option<forward::Route> {
+    let budget = REROUTE_WAIT.min(routing.command_timeout / 2);
+    let mut members = routing.members.clone();
+    loop {
+        match routing.owner(mac) {
+            forward::Route::To(o) if o == gone => {}
+            route => return Some(route),
+        }
+        let left = budget.checked_sub(received.elapsed())?;
+        match tokio::time::timeout(left, members.changed()).await {
+            Ok(Ok(())) => {}
+            // No change in time, or no view any more.
+            Ok(Err(_)) | Err(_) => return None,
         }
     }
 }

@@ -109,6 +109,7 @@ async fn every_command_runs_once_and_is_answered_once_while_members_change() {
                 kind, "timeout",
                 "a timeout leaves the count unknowable: {reply}"
             );
+            eprintln!("REFUSED {n}: {reply}");
             refused.push(kind);
         }
     }

@@ -2,9 +2,10 @@
 //! that does not own the BMC forwards it, once, to the owner's own subject
 //! `<prefix>.<partition>.<mac>.cmd.<member-id>` with the [`FORWARDED`] header, and relays the
 //! owner's reply. A forwarded request (or one sent to a catcher's own subject) is run where it
-//! lands, never forwarded again: a request is run at most once and answered exactly once, also
-//! while members join and leave (a request that cannot reach the owner is answered with an
-//! `owner-unreachable` error, and was run nowhere).
+//! lands; only when that catcher handed the BMC over in the meantime does it pass the request on
+//! to the new owner, at most [`MAX_HOPS`] forwards in all ([`HOPS`] counts them). A request is run
+//! at most once and answered exactly once, also while members join and leave (a request that
+//! cannot reach the owner is answered with an `owner-unreachable` error, and was run nowhere).
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,24 @@ use crate::poller::Members;
 
 /// Header on a forwarded request, naming the member that forwarded it.
 pub const FORWARDED: &str = "Bmc-Catcher-Forwarded";
+
+/// Header on a forwarded request: how many times it was forwarded.
+pub const HOPS: &str = "Bmc-Catcher-Hops";
+
+/// Forwards one request may take: the first, and one more when the BMC changed hands meanwhile.
+pub const MAX_HOPS: u8 = 2;
+
+/// How many times a request with these headers was forwarded (a peer's header is input: a value
+/// that does not parse counts as the most).
+pub fn hops(headers: Option<&async_nats::HeaderMap>) -> u8 {
+    let Some(h) = headers.filter(|h| h.get(FORWARDED).is_some()) else {
+        return 0;
+    };
+    match h.get(HOPS) {
+        None => 1,
+        Some(v) => v.as_str().parse().unwrap_or(MAX_HOPS),
+    }
+}
 
 /// Beyond the command deadline, how long the forwarder waits for the owner's reply.
 const RELAY_SLACK: Duration = Duration::from_secs(2);
@@ -52,7 +71,13 @@ impl Routing {
         if forwarded || tokens.nth(1).is_some() {
             return Route::Here;
         }
-        let Ok(mac) = mac.replace('-', ":").parse::<MacAddr>() else {
+        self.owner(mac)
+    }
+
+    /// Where the member view puts the BMC of `mac_token`, whatever the subject: here when this
+    /// catcher owns it, when the MAC does not parse or when no peers are known.
+    pub fn owner(&self, mac_token: &str) -> Route {
+        let Ok(mac) = mac_token.replace('-', ":").parse::<MacAddr>() else {
             return Route::Here;
         };
         match &*self.members.borrow() {
@@ -116,5 +141,37 @@ mod tests {
             let (_tx, r) = routing(members);
             assert_eq!(r.route("bmc.p1.02-00-00-00-00-01.cmd", false), Route::Here);
         }
+    }
+
+    #[test]
+    fn hops_count_forwards_and_a_hostile_count_is_the_most() {
+        let mut h = async_nats::HeaderMap::new();
+        assert_eq!(hops(None), 0);
+        assert_eq!(hops(Some(&h)), 0, "not forwarded");
+        h.insert(FORWARDED, "b");
+        assert_eq!(
+            hops(Some(&h)),
+            1,
+            "forwarded by a catcher without the count"
+        );
+        h.insert(HOPS, "2");
+        assert_eq!(hops(Some(&h)), 2);
+        h.insert(HOPS, "lots");
+        assert_eq!(hops(Some(&h)), MAX_HOPS);
+    }
+
+    #[test]
+    fn the_owner_of_a_forwarded_request_is_the_view_s() {
+        let m = Members::new("a", ["b"]);
+        let (_tx, r) = routing(Some(m.clone()));
+        let theirs = (1..=50u8)
+            .map(|i| MacAddr([2, 0, 0, 0, 0, i]))
+            .find(|mac| !m.owns(*mac))
+            .expect("b owns one of 50");
+        let token = theirs.to_string().replace(':', "-");
+        // Sent to this catcher's own subject: run here by `route`, but `owner` says b.
+        assert_eq!(r.route(&format!("bmc.p1.{token}.cmd.a"), true), Route::Here);
+        assert_eq!(r.owner(&token), Route::To("b".into()));
+        assert_eq!(r.owner("not-a-mac"), Route::Here);
     }
 }
