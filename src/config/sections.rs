@@ -291,8 +291,8 @@ impl Default for Nats {
             duplicate_window: Duration::from_secs(3600),
             members_bucket: "bmc_members".into(),
             member_id: None,
-            member_ttl: Duration::from_secs(6),
-            member_renew: Duration::from_secs(2),
+            member_ttl: Duration::from_secs(5),
+            member_renew: Duration::from_secs(1),
         }
     }
 }

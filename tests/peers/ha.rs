@@ -403,7 +403,7 @@ async fn two_catchers_split_the_bmcs_and_take_over_after_a_kill() {
     let left = bmc_catcher::store::now_ms();
     let started = std::time::Instant::now();
     let stopping = tokio::task::spawn_blocking(move || b.stop());
-    // a owns b's BMCs as soon as b's key is deleted: well before a member-ttl (6 s) could pass.
+    // a owns b's BMCs as soon as b's key is deleted: well before a member-ttl (5 s) could pass.
     wait_until(
         Duration::from_secs(3),
         "a took over at once after b left",

@@ -257,7 +257,7 @@ async fn session(
         Ok(w) => w,
         Err(e) => return Ended::Lost(format!("watch {}: {e}", s.bucket)),
     };
-    let mut view = View::new(&s.partition, &s.own, s.ttl);
+    let mut view = View::new(&s.partition, &s.own, s.ttl, s.renew);
     let mut synced = false;
     let mut renew = tokio::time::interval(s.renew);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -271,8 +271,11 @@ async fn session(
             }
             _ = renew.tick() => {
                 info.bmcs = store.len();
+                // A renewal that fails (a cluster electing a stream leader answers nothing for a
+                // few seconds) is tried again at the next tick: the member stays live for its
+                // peers for `member-ttl`, five renewals, and the watch goes on.
                 if let Err(e) = announce(&kv, s, &info).await {
-                    return Ended::Lost(e);
+                    tracing::warn!(error = %e, key = %s.key(), "member key not renewed; trying again");
                 }
             }
             entry = watch.next() => {

@@ -3,6 +3,10 @@
 //! are tested without a server. A member is live from its put until `ttl` after its newest put,
 //! or until its key is deleted (a member that left on SIGTERM).
 //!
+//! No peer is expired while the watch itself lags: this catcher's own renewals come back through
+//! the same watch, so when none has come back for two renewals, a peer's silence says nothing
+//! (a NATS node lost, the watch being moved to another) and the view stays as it is.
+//!
 //! Keys are hostile input: only `<partition>.<member-id>` with a valid id counts, and at most
 //! [`MAX_MEMBERS`] peers are tracked.
 
@@ -35,16 +39,23 @@ pub struct View {
     partition: String,
     own: String,
     ttl: Duration,
+    /// How long without an own renewal seen before the watch counts as lagging.
+    lag_after: Duration,
     peers: BTreeMap<String, Instant>,
+    /// When this catcher's own put last came back through the watch.
+    own_seen: Option<Instant>,
 }
 
 impl View {
-    pub fn new(partition: &str, own: &str, ttl: Duration) -> View {
+    /// `renew`: how often this catcher renews its own key (at most half the `ttl`).
+    pub fn new(partition: &str, own: &str, ttl: Duration, renew: Duration) -> View {
         View {
             partition: partition.to_string(),
             own: own.to_string(),
             ttl,
+            lag_after: renew * 2,
             peers: BTreeMap::new(),
+            own_seen: None,
         }
     }
 
@@ -62,6 +73,7 @@ impl View {
             return Seen::Ignored;
         };
         if id == self.own {
+            self.own_seen = Some(now);
             return Seen::Same;
         }
         let seen = now.checked_sub(age.min(self.ttl)).unwrap_or(now);
@@ -88,8 +100,15 @@ impl View {
         }
     }
 
-    /// Drops the peers not renewed within the ttl; true when one was dropped.
+    /// Drops the peers not renewed within the ttl; true when one was dropped. Drops none while the
+    /// watch lags (no own renewal seen for two renewals).
     pub fn expire(&mut self, now: Instant) -> bool {
+        if self
+            .own_seen
+            .is_none_or(|t| now.saturating_duration_since(t) > self.lag_after)
+        {
+            return false;
+        }
         let ttl = self.ttl;
         let before = self.peers.len();
         self.peers.retain(|_, at| *at + ttl > now);
@@ -107,6 +126,17 @@ mod tests {
     use super::*;
 
     const TTL: Duration = Duration::from_secs(6);
+    const RENEW: Duration = Duration::from_secs(2);
+    const SEC: Duration = Duration::from_secs(1);
+
+    /// This catcher's own renewals, every `RENEW` from `from` up to `to`, as the watch gives them.
+    fn renew_own(v: &mut View, from: Instant, to: Instant) {
+        let mut t = from;
+        while t <= to {
+            v.put("p1.a", Duration::ZERO, t);
+            t += RENEW;
+        }
+    }
 
     fn ids(v: &View) -> Vec<String> {
         v.members().live().iter().map(|m| m.to_string()).collect()
@@ -115,7 +145,7 @@ mod tests {
     #[test]
     fn a_peer_lives_until_ttl_after_its_last_renewal() {
         let t0 = Instant::now();
-        let mut v = View::new("p1", "a", TTL);
+        let mut v = View::new("p1", "a", TTL, RENEW);
         assert_eq!(v.put("p1.b", Duration::ZERO, t0), Seen::Changed);
         assert_eq!(v.put("p1.a", Duration::ZERO, t0), Seen::Same);
         assert_eq!(ids(&v), ["a", "b"]);
@@ -123,15 +153,37 @@ mod tests {
             v.put("p1.b", Duration::ZERO, t0 + Duration::from_secs(4)),
             Seen::Same
         );
+        renew_own(&mut v, t0, t0 + 10 * SEC);
         assert!(!v.expire(t0 + Duration::from_secs(9)));
         assert!(v.expire(t0 + Duration::from_secs(10)));
         assert_eq!(ids(&v), ["a"]);
     }
 
     #[test]
+    fn no_peer_expires_while_the_watch_lags() {
+        let t0 = Instant::now();
+        let mut v = View::new("p1", "a", TTL, RENEW);
+        v.put("p1.a", Duration::ZERO, t0);
+        v.put("p1.b", Duration::ZERO, t0);
+        // The watch delivers nothing for 20 s, not even this catcher's own renewals: b's silence
+        // says nothing about b.
+        assert!(!v.expire(t0 + 20 * SEC));
+        assert_eq!(ids(&v), ["a", "b"]);
+        // The watch is back: both renewals arrive, written just now; b is still live.
+        v.put("p1.a", Duration::ZERO, t0 + 21 * SEC);
+        v.put("p1.b", Duration::ZERO, t0 + 21 * SEC);
+        assert!(!v.expire(t0 + 21 * SEC));
+        // Own renewals keep coming, b's do not: b goes at its ttl.
+        renew_own(&mut v, t0 + 21 * SEC, t0 + 30 * SEC);
+        assert!(!v.expire(t0 + 26 * SEC));
+        assert!(v.expire(t0 + 27 * SEC));
+        assert_eq!(ids(&v), ["a"]);
+    }
+
+    #[test]
     fn a_delete_is_a_leave_at_once() {
         let t0 = Instant::now();
-        let mut v = View::new("p1", "a", TTL);
+        let mut v = View::new("p1", "a", TTL, RENEW);
         v.put("p1.b", Duration::ZERO, t0);
         assert_eq!(v.delete("p1.b"), Seen::Changed);
         assert_eq!(v.delete("p1.b"), Seen::Same);
@@ -141,9 +193,10 @@ mod tests {
     #[test]
     fn an_old_entry_counts_from_when_it_was_written() {
         let t0 = Instant::now() + Duration::from_secs(100);
-        let mut v = View::new("p1", "a", TTL);
+        let mut v = View::new("p1", "a", TTL, RENEW);
         // Written 5 s ago: live for one more second.
         assert_eq!(v.put("p1.b", Duration::from_secs(5), t0), Seen::Changed);
+        v.put("p1.a", Duration::ZERO, t0 + SEC);
         assert!(v.expire(t0 + Duration::from_secs(1)));
         // Older than the ttl (a dead member's last key, not yet aged out): never live.
         assert_eq!(v.put("p1.c", Duration::from_secs(60), t0), Seen::Same);
@@ -153,7 +206,7 @@ mod tests {
     #[test]
     fn hostile_keys_are_ignored_and_peers_bounded() {
         let t0 = Instant::now();
-        let mut v = View::new("p1", "a", TTL);
+        let mut v = View::new("p1", "a", TTL, RENEW);
         for key in [
             "p2.b",
             "p1",
