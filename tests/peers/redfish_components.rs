@@ -173,7 +173,7 @@ fn localstorage_drives_volumes_dimms_cpus_nics_as_the_mockup_says() {
 }
 
 /// `/metrics` of a store holding `s`, checked by promtool.
-fn promtool_accepts_the_metrics_of(s: &Value) -> String {
+pub(super) fn promtool_accepts_the_metrics_of(s: &Value) -> String {
     use bmc_catcher::publish::metrics::{Format, registry, render};
     let snap: bmc_catcher::model::BmcSnapshot =
         serde_json::from_value(s.clone()).expect("a snapshot");
