@@ -31,7 +31,7 @@ pub use components::{
 pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};
-pub use issue::{Issue, IssueType, Severity};
+pub use issue::{Issue, IssueNames, IssueType, Severity};
 pub use log::{
     LastCritical, LogCounts, LogEntry, LogFollow, LogPolicy, LogSeverity, Logs,
     MAX_LOG_FIELD_CHARS, MAX_LOG_MESSAGE_CHARS,
