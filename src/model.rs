@@ -37,7 +37,7 @@ pub use log::{
     MAX_LOG_FIELD_CHARS, MAX_LOG_MESSAGE_CHARS,
 };
 pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
-pub use reading::{Reading, TlsRefusal};
+pub use reading::{PowerCheck, Reading, TlsRefusal};
 pub use snapshot::BmcSnapshot;
 
 /// The version of the JSON shape of [`BmcSnapshot`]; bumped on any incompatible change.

@@ -181,6 +181,11 @@ impl RedfishBmc {
         self.info.label()
     }
 
+    /// How often the slow parts are read (`[poll] inventory-interval`).
+    pub fn inventory_interval(&self) -> std::time::Duration {
+        self.limits.inventory_interval
+    }
+
     /// Keeps every resource this backend reads (for `bmc-catcher capture`).
     pub fn record_into(&mut self, recorder: client::Recorder) {
         self.session.record_into(recorder);
@@ -367,6 +372,7 @@ impl RedfishBmc {
             dropped: env.dropped,
             logs: logs.map(Box::new),
             components,
+            power_check: None,
         }
     }
 

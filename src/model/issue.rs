@@ -35,10 +35,11 @@ pub enum IssueType {
     NicLinkDown,
     ChassisIntrusion,
     FirmwareDrift,
+    PowerStateDisagreement,
 }
 
 impl IssueType {
-    pub const ALL: [IssueType; 24] = [
+    pub const ALL: [IssueType; 25] = [
         IssueType::Unreachable,
         IssueType::AuthFailed,
         IssueType::InfoOutdated,
@@ -63,6 +64,7 @@ impl IssueType {
         IssueType::NicLinkDown,
         IssueType::ChassisIntrusion,
         IssueType::FirmwareDrift,
+        IssueType::PowerStateDisagreement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +93,7 @@ impl IssueType {
             IssueType::NicLinkDown => "nic-link-down",
             IssueType::ChassisIntrusion => "chassis-intrusion",
             IssueType::FirmwareDrift => "firmware-drift",
+            IssueType::PowerStateDisagreement => "power-state-disagreement",
         }
     }
 }
