@@ -42,9 +42,11 @@ impl AutoBmc {
         }
     }
 
-    /// After a Redfish poll that read `redfish`: the comparison with IPMI's power state, made now
-    /// when due (first poll, after the interval, while they disagree), else the last one.
-    async fn check_power(&self, redfish: Option<PowerState>) -> Option<PowerCheck> {
+    /// A Redfish poll of `redfish`, with the comparison with IPMI's power state made when due
+    /// (first poll, after the interval, while they disagree), else the last one. IPMI is asked
+    /// first, so whatever its read leaves in the BMC's log is in the log this poll reads; its
+    /// session is closed again (no keepalives for a once-a-day question).
+    async fn poll_checking_power(&self, redfish: &dyn Bmc) -> Reading {
         let mut last = self.power_check.lock().await;
         let now = Instant::now();
         let due = match &*last {
@@ -52,25 +54,35 @@ impl AutoBmc {
             Some((_, Some(c))) if c.disagrees() => true,
             Some((at, _)) => now.duration_since(*at) >= self.redfish.inventory_interval(),
         };
-        if !due {
-            return last.as_ref().and_then(|(_, c)| *c);
-        }
-        let polled = redfish?;
-        let check = match tokio::time::timeout(PROBE_TIMEOUT, self.ipmi.power_state()).await {
-            Ok(Ok(other)) => Some(PowerCheck {
-                polled_protocol: Protocol::Redfish,
-                polled,
-                other_protocol: Protocol::Ipmi,
-                other,
-            }),
-            Ok(Err(e)) => {
-                tracing::debug!(bmc = %self.redfish.describe().label(), error = %e, "IPMI power state for the cross-check failed");
-                None
+        let ipmi = if due {
+            let r = tokio::time::timeout(PROBE_TIMEOUT, self.ipmi.power_state()).await;
+            self.ipmi.close().await;
+            match r {
+                Ok(Ok(p)) => Some(p),
+                Ok(Err(e)) => {
+                    tracing::debug!(bmc = %self.redfish.describe().label(), error = %e, "IPMI power state for the cross-check failed");
+                    None
+                }
+                Err(_) => None,
             }
-            Err(_) => None,
+        } else {
+            None
         };
-        *last = Some((now, check));
-        check
+        let mut r = redfish.poll().await;
+        if due {
+            // A Redfish poll that read no power state compares nothing: asked again next poll.
+            if let Some(polled) = r.power.ok().copied() {
+                let check = ipmi.map(|other| PowerCheck {
+                    polled_protocol: Protocol::Redfish,
+                    polled,
+                    other_protocol: Protocol::Ipmi,
+                    other,
+                });
+                *last = Some((now, check));
+            }
+        }
+        r.power_check = last.as_ref().and_then(|(_, c)| *c);
+        r
     }
 
     /// The backend to use, detecting it on first use.
@@ -127,9 +139,7 @@ impl Bmc for AutoBmc {
     async fn poll(&self) -> Reading {
         match self.backend().await {
             Ok(b) if b.describe().protocol == Some(Protocol::Redfish) => {
-                let mut r = b.poll().await;
-                r.power_check = self.check_power(r.power.ok().copied()).await;
-                r
+                self.poll_checking_power(b).await
             }
             Ok(b) => b.poll().await,
             Err(e) => {

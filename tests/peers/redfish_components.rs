@@ -9,14 +9,14 @@ use crate::common::*;
 use serde_json::Value;
 
 /// The mockup resource `/redfish/v1/<path>`.
-fn resource(mockup: &str, odata_id: &str) -> Value {
+pub(super) fn resource(mockup: &str, odata_id: &str) -> Value {
     let rel = odata_id.trim_start_matches("/redfish/v1").trim_matches('/');
     let file = Path::new(mockup).join(rel).join("index.json");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
     serde_json::from_str(&text).expect("mockup JSON")
 }
 
-fn members(mockup: &str, collection: &str) -> Vec<Value> {
+pub(super) fn members(mockup: &str, collection: &str) -> Vec<Value> {
     resource(mockup, collection)["Members"]
         .as_array()
         .expect("Members")

@@ -8,26 +8,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::redfish_components::promtool_accepts_the_metrics_of;
+use super::redfish_components::{members, promtool_accepts_the_metrics_of, resource as read};
 use crate::common::*;
 
 const MAC: &str = "52:54:00:aa:00:18";
-
-fn read(mockup: &Path, odata_id: &str) -> Value {
-    let rel = odata_id.trim_start_matches("/redfish/v1").trim_matches('/');
-    let file = mockup.join(rel).join("index.json");
-    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
-    serde_json::from_str(&text).expect("mockup JSON")
-}
-
-fn members(mockup: &Path, collection: &str) -> Vec<Value> {
-    read(mockup, collection)["Members"]
-        .as_array()
-        .expect("Members")
-        .iter()
-        .map(|m| read(mockup, m["@odata.id"].as_str().expect("@odata.id")))
-        .collect()
-}
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -59,7 +43,7 @@ fn kind_of(v: &Value) -> (&'static str, &'static str) {
 }
 
 /// Every member of the chassis `Sensors` collection is in the snapshot once, as its file says.
-fn check_every_sensor(mockup: &Path, s: &Value) -> usize {
+fn check_every_sensor(mockup: &str, s: &Value) -> usize {
     let got = s["sensors"]["ok"].as_array().expect("sensors read");
     let want = members(mockup, "/redfish/v1/Chassis/1U/Sensors");
     assert_eq!(
@@ -114,29 +98,30 @@ fn a_chassis_with_subsystems_and_sensors_reports_every_sensor() {
     std::fs::remove_dir_all(mockup.join("Chassis/1U/Thermal")).expect("rm Thermal");
     std::fs::remove_dir_all(mockup.join("Chassis/1U/Power")).expect("rm Power");
 
-    let s = poll_once_mockup(mockup.to_str().expect("utf-8"), MAC);
-    let n = check_every_sensor(&mockup, &s);
+    let mockup = mockup.to_str().expect("utf-8");
+    let s = poll_once_mockup(mockup, MAC);
+    let n = check_every_sensor(mockup, &s);
     // The thermal subsystem alone gives two temperatures and four fans.
     let views = read(
-        &mockup,
+        mockup,
         "/redfish/v1/Chassis/1U/ThermalSubsystem/ThermalMetrics",
     )["TemperatureReadingsCelsius"]
         .as_array()
         .expect("readings")
         .len()
-        + members(&mockup, "/redfish/v1/Chassis/1U/ThermalSubsystem/Fans").len();
+        + members(mockup, "/redfish/v1/Chassis/1U/ThermalSubsystem/Fans").len();
     assert!(n > 5 * views, "{n} sensors, {views} in the views");
     // PSUs from PowerSubsystem, draw from EnvironmentMetrics.
     let psus = s["psus"]["ok"].as_array().expect("psus");
     let want = members(
-        &mockup,
+        mockup,
         "/redfish/v1/Chassis/1U/PowerSubsystem/PowerSupplies",
     );
     assert_eq!(psus.len(), want.len());
     for w in &want {
         assert!(psus.iter().any(|p| p["id"] == w["@odata.id"]), "{w}");
     }
-    let env = read(&mockup, "/redfish/v1/Chassis/1U/EnvironmentMetrics");
+    let env = read(mockup, "/redfish/v1/Chassis/1U/EnvironmentMetrics");
     assert_eq!(
         s["power_metrics"]["ok"]["consumed_watts"].as_f64(),
         env["PowerWatts"]["Reading"].as_f64()
@@ -144,14 +129,14 @@ fn a_chassis_with_subsystems_and_sensors_reports_every_sensor() {
     assert_eq!(s["dropped"]["sensors"].as_u64().unwrap_or(0), 0);
 
     let text = promtool_accepts_the_metrics_of(&s);
-    let kwh = read(&mockup, "/redfish/v1/Chassis/1U/Sensors/TotalEnergy")["Reading"]
+    let kwh = read(mockup, "/redfish/v1/Chassis/1U/Sensors/TotalEnergy")["Reading"]
         .as_f64()
         .expect("energy");
-    let hz = read(&mockup, "/redfish/v1/Chassis/1U/Sensors/PS1Frequency")["Reading"]
+    let hz = read(mockup, "/redfish/v1/Chassis/1U/Sensors/PS1Frequency")["Reading"]
         .as_f64()
         .expect("frequency");
     let soh = read(
-        &mockup,
+        mockup,
         "/redfish/v1/Chassis/1U/Sensors/Battery1StateOfHealth",
     )["Reading"]
         .as_f64()
@@ -182,8 +167,8 @@ fn a_chassis_with_subsystems_and_sensors_reports_every_sensor() {
 
 #[test]
 fn a_chassis_with_legacy_resources_and_sensors_reports_every_sensor_once() {
-    let mockup = Path::new(RACKMOUNT1);
-    let s = poll_once_mockup(RACKMOUNT1, MAC);
+    let mockup = RACKMOUNT1;
+    let s = poll_once_mockup(mockup, MAC);
     check_every_sensor(mockup, &s);
     // PSUs and draw from the legacy Power resource (one GET for both).
     let power = read(mockup, "/redfish/v1/Chassis/1U/Power");
