@@ -2,7 +2,7 @@
 //! pre-session Get Channel Authentication Capabilities), and remembers the answer for this BMC. Until
 //! one answers, every call reports why neither did.
 //!
-//! A BMC polled over Redfish is also asked its power state over IPMI right after the Redfish poll,
+//! A BMC polled over Redfish is also asked its power state over IPMI right before the Redfish poll,
 //! on the slow cadence (`[poll] inventory-interval`, and at every poll while the two disagree):
 //! the [`PowerCheck`] behind `power-state-disagreement`. An IPMI that does not answer (no IPMI
 //! over LAN, other credentials) costs one bounded try per interval and no issue.

@@ -1,7 +1,8 @@
 //! The component half of a Redfish poll: storage (controllers, drives, volumes; `SimpleStorage`
-//! as the fallback), memory (+ `MemoryMetrics`), processors, NIC ports ([`network`]), liquid-cooling parts and
-//! the chassis intrusion sensor on every poll, the firmware inventory on the slow cadence
-//! (`[poll] inventory-interval`, at the first poll, and when the BMC's firmware changed).
+//! as the fallback), memory (+ `MemoryMetrics`), processors, NIC ports ([`network`]),
+//! liquid-cooling parts and the chassis intrusion sensor on every poll, the firmware inventory on
+//! the slow cadence (`[poll] inventory-interval`, at the first poll, and when the BMC's firmware
+//! changed).
 //!
 //! Follows the links the service gives (system, chassis, service root); members are fetched only
 //! while a per-kind [`Budget`] of [`MAX_COMPONENTS_PER_KIND`] admits them. Each group fails alone.
