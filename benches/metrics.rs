@@ -124,6 +124,7 @@ fn snapshot(i: usize) -> BmcSnapshot {
             dropped: Default::default(),
             logs: None,
             components: None,
+            power_check: None,
         },
         issues: Vec::new(),
     }

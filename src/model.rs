@@ -31,13 +31,13 @@ pub use components::{
 pub use error::{ErrorKind, Field, FieldError};
 pub use event::{Event, EventKind};
 pub use identity::{MacAddr, MacParseError, Protocol, Target};
-pub use issue::{Issue, IssueType, Severity};
+pub use issue::{Issue, IssueNames, IssueType, Severity};
 pub use log::{
     LastCritical, LogCounts, LogEntry, LogFollow, LogPolicy, LogSeverity, Logs,
     MAX_LOG_FIELD_CHARS, MAX_LOG_MESSAGE_CHARS,
 };
 pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
-pub use reading::{Reading, TlsRefusal};
+pub use reading::{PowerCheck, Reading, TlsRefusal};
 pub use snapshot::BmcSnapshot;
 
 /// The version of the JSON shape of [`BmcSnapshot`]; bumped on any incompatible change.

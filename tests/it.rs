@@ -12,6 +12,7 @@ mod ipmi_decode_sensors;
 pub mod ipmi_fixtures;
 mod leases_permissions;
 mod operator;
+mod power_check;
 pub mod probe_capture;
 mod readiness;
 mod reload;

@@ -18,6 +18,7 @@ mod promtool;
 mod redfish;
 mod redfish_components;
 mod redfish_logs;
+mod redfish_sensors;
 mod secrets;
 mod service_unit;
 mod views;

@@ -200,6 +200,8 @@ pub struct IssueFilter {
     pub only: Vec<IssueType>,
     pub omit: Vec<IssueType>,
     pub min_severity: Option<Severity>,
+    /// And whose names the kept issues are shown with.
+    pub names: crate::model::IssueNames,
 }
 
 impl IssueFilter {

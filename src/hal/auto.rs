@@ -1,8 +1,13 @@
 //! `protocol = "auto"`: tries Redfish (an unauthenticated GET of the service root), then IPMI (a
 //! pre-session Get Channel Authentication Capabilities), and remembers the answer for this BMC. Until
 //! one answers, every call reports why neither did.
+//!
+//! A BMC polled over Redfish is also asked its power state over IPMI right before the Redfish poll,
+//! on the slow cadence (`[poll] inventory-interval`, and at every poll while the two disagree):
+//! the [`PowerCheck`] behind `power-state-disagreement`. An IPMI that does not answer (no IPMI
+//! over LAN, other credentials) costs one bounded try per interval and no issue.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::Mutex;
@@ -10,7 +15,7 @@ use tokio::sync::Mutex;
 use super::ipmi::bmc::IpmiBmc;
 use super::redfish::RedfishBmc;
 use super::{Bmc, BmcInfo, HalError};
-use crate::model::{Action, PowerState, Protocol, Reading};
+use crate::model::{Action, PowerCheck, PowerState, Protocol, Reading};
 
 /// How long each probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -20,6 +25,8 @@ pub struct AutoBmc {
     ipmi: IpmiBmc,
     chosen: Mutex<Option<Protocol>>,
     info: std::sync::Mutex<BmcInfo>,
+    /// The last power comparison and when it was made.
+    power_check: Mutex<Option<(Instant, Option<PowerCheck>)>>,
 }
 
 impl AutoBmc {
@@ -31,7 +38,51 @@ impl AutoBmc {
             ipmi,
             chosen: Mutex::new(None),
             info: std::sync::Mutex::new(info),
+            power_check: Mutex::new(None),
         }
+    }
+
+    /// A Redfish poll of `redfish`, with the comparison with IPMI's power state made when due
+    /// (first poll, after the interval, while they disagree), else the last one. IPMI is asked
+    /// first, so whatever its read leaves in the BMC's log is in the log this poll reads; its
+    /// session is closed again (no keepalives for a once-a-day question).
+    async fn poll_checking_power(&self, redfish: &dyn Bmc) -> Reading {
+        let mut last = self.power_check.lock().await;
+        let now = Instant::now();
+        let due = match &*last {
+            None => true,
+            Some((_, Some(c))) if c.disagrees() => true,
+            Some((at, _)) => now.duration_since(*at) >= self.redfish.inventory_interval(),
+        };
+        let ipmi = if due {
+            let r = tokio::time::timeout(PROBE_TIMEOUT, self.ipmi.power_state()).await;
+            self.ipmi.close().await;
+            match r {
+                Ok(Ok(p)) => Some(p),
+                Ok(Err(e)) => {
+                    tracing::debug!(bmc = %self.redfish.describe().label(), error = %e, "IPMI power state for the cross-check failed");
+                    None
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        let mut r = redfish.poll().await;
+        if due {
+            // A Redfish poll that read no power state compares nothing: asked again next poll.
+            if let Some(polled) = r.power.ok().copied() {
+                let check = ipmi.map(|other| PowerCheck {
+                    polled_protocol: Protocol::Redfish,
+                    polled,
+                    other_protocol: Protocol::Ipmi,
+                    other,
+                });
+                *last = Some((now, check));
+            }
+        }
+        r.power_check = last.as_ref().and_then(|(_, c)| *c);
+        r
     }
 
     /// The backend to use, detecting it on first use.
@@ -87,6 +138,9 @@ impl Bmc for AutoBmc {
 
     async fn poll(&self) -> Reading {
         match self.backend().await {
+            Ok(b) if b.describe().protocol == Some(Protocol::Redfish) => {
+                self.poll_checking_power(b).await
+            }
             Ok(b) => b.poll().await,
             Err(e) => {
                 Reading::all_failed(e.kind(), &format!("no Redfish or IPMI service found: {e}"))

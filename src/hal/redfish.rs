@@ -1,7 +1,8 @@
 //! The Redfish backend: finds a BMC's system, chassis and manager once (the layout, remembered per
 //! BMC), then each poll reads power, inventory, LED, PSUs, power draw and sensors from whichever
-//! thermal/power shape the BMC has: legacy `Thermal`+`Power` (2 GETs, preferred), the
-//! `ThermalSubsystem`/`PowerSubsystem` resources, or the `Sensors` collection.
+//! thermal/power shape the BMC has: the `Sensors` collection wherever there is one (every sensor,
+//! one GET with `$expand`), else legacy `Thermal`+`Power` (2 GETs), else the
+//! `ThermalSubsystem`/`PowerSubsystem` resources.
 //!
 //! One [`client::Session`] per BMC, reused across polls; an operation lock keeps a poll and a power
 //! command from running against one BMC at once.
@@ -49,38 +50,48 @@ pub enum Shape {
         power: Option<String>,
         environment: Option<String>,
     },
+    /// A chassis with a `Sensors` collection: every sensor in it is read, with the
+    /// `ThermalSubsystem` readings whose source is not among them. PSUs and power draw come from
+    /// the legacy `Power` resource when the chassis has one (one GET for both), else from
+    /// `PowerSubsystem` and `EnvironmentMetrics` (or the total-power sensor).
     Sensors {
         collection: String,
+        thermal: Option<String>,
         power: Option<String>,
+        legacy_power: Option<String>,
         environment: Option<String>,
+        /// The `$expand` query the service offers, asked for on the collections read each poll.
+        expand: Option<&'static str>,
     },
     None,
 }
 
 impl Shape {
-    /// Picks the cheapest shape a chassis document offers.
-    pub fn of_chassis(chassis: &Value) -> Shape {
+    /// Picks the shape that reads every sensor a chassis document offers at the lowest cost: the
+    /// `Sensors` collection wherever it exists (legacy `Thermal` then goes unread: its members
+    /// name no `Sensor`, so the same sensor would count twice), else legacy `Thermal`+`Power`
+    /// (2 GETs), else the subsystems. `expand` is what [`shapes::expand_query`] found.
+    pub fn of_chassis(chassis: &Value, expand: Option<&'static str>) -> Shape {
         let l = |k: &str| shapes::link(chassis, k);
-        if l("Thermal").is_some() || l("Power").is_some() {
+        if let Some(collection) = l("Sensors") {
+            let legacy_power = l("Power");
+            let newer = |k: &str| if legacy_power.is_some() { None } else { l(k) };
+            Shape::Sensors {
+                collection,
+                thermal: l("ThermalSubsystem"),
+                power: newer("PowerSubsystem"),
+                environment: newer("EnvironmentMetrics"),
+                legacy_power,
+                expand,
+            }
+        } else if l("Thermal").is_some() || l("Power").is_some() {
             Shape::Legacy {
                 thermal: l("Thermal"),
                 power: l("Power"),
             }
-        } else if l("ThermalSubsystem").is_some() {
+        } else if l("ThermalSubsystem").is_some() || l("PowerSubsystem").is_some() {
             Shape::Subsystem {
                 thermal: l("ThermalSubsystem"),
-                power: l("PowerSubsystem"),
-                environment: l("EnvironmentMetrics"),
-            }
-        } else if let Some(collection) = l("Sensors") {
-            Shape::Sensors {
-                collection,
-                power: l("PowerSubsystem"),
-                environment: l("EnvironmentMetrics"),
-            }
-        } else if l("PowerSubsystem").is_some() {
-            Shape::Subsystem {
-                thermal: None,
                 power: l("PowerSubsystem"),
                 environment: l("EnvironmentMetrics"),
             }
@@ -126,6 +137,10 @@ pub struct RedfishBmc {
     cursors: std::sync::Arc<crate::hal::cursors::Cursors>,
     /// The firmware inventory as last read (`[poll] inventory-interval`).
     inventory: Mutex<components::InventoryCache>,
+    /// The BMC answered a `$expand` query with an error: collections are read member by member.
+    expand_refused: std::sync::atomic::AtomicBool,
+    /// The `ThermalSubsystem` views of a `Sensors` chassis held nothing the collection lacks.
+    views_redundant: std::sync::atomic::AtomicBool,
 }
 
 impl RedfishBmc {
@@ -151,6 +166,8 @@ impl RedfishBmc {
             logs: Mutex::default(),
             cursors: std::sync::Arc::default(),
             inventory: Mutex::default(),
+            expand_refused: std::sync::atomic::AtomicBool::default(),
+            views_redundant: std::sync::atomic::AtomicBool::default(),
         }
     }
 
@@ -162,6 +179,11 @@ impl RedfishBmc {
 
     fn bmc(&self) -> String {
         self.info.label()
+    }
+
+    /// How often the slow parts are read (`[poll] inventory-interval`).
+    pub fn inventory_interval(&self) -> std::time::Duration {
+        self.limits.inventory_interval
     }
 
     /// Keeps every resource this backend reads (for `bmc-catcher capture`).
@@ -228,9 +250,10 @@ impl RedfishBmc {
             Some(c) => Some(self.session.get(c).await?),
             None => None,
         };
+        let expand = shapes::expand_query(&root);
         let shape = chassis_doc
             .as_ref()
-            .map(Shape::of_chassis)
+            .map(|c| Shape::of_chassis(c, expand))
             .unwrap_or(Shape::None);
         let components = self.component_links(&root, chassis_doc.as_ref()).await;
         tracing::debug!(bmc = %self.bmc(), %system, ?shape, "redfish layout found");
@@ -260,6 +283,8 @@ impl RedfishBmc {
 
     async fn forget_layout(&self) {
         *self.layout.lock().await = None;
+        self.views_redundant
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn poll_inner(&self) -> Reading {
@@ -347,6 +372,7 @@ impl RedfishBmc {
             dropped: env.dropped,
             logs: logs.map(Box::new),
             components,
+            power_check: None,
         }
     }
 

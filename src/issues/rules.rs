@@ -77,6 +77,7 @@ pub(super) const RULES: &[Rule] = &[
     info_outdated,
     lease_expired_but_answers,
     power_state_unknown,
+    power_state_disagreement,
     powersupply_failure,
     sensors,
     too_many_sensors,
@@ -250,6 +251,28 @@ fn power_state_unknown(b: &Bmc<'_>) -> Vec<Issue> {
             .err()
             .map(|e| e.message.clone())
             .unwrap_or_else(|| "the BMC reports power as unknown".into()),
+    )]
+}
+
+/// `power-state-disagreement`: the BMC's two protocols, asked one right after the other, gave
+/// two power states.
+fn power_state_disagreement(b: &Bmc<'_>) -> Vec<Issue> {
+    let Some(c) = b
+        .entry
+        .snapshot
+        .as_ref()
+        .and_then(|s| s.reading.power_check)
+        .filter(|c| c.disagrees())
+    else {
+        return Vec::new();
+    };
+    vec![issue(
+        IssueType::PowerStateDisagreement,
+        Severity::Major,
+        format!(
+            "{} reports power {:?}, {} reports {:?}",
+            c.polled_protocol, c.polled, c.other_protocol, c.other
+        ),
     )]
 }
 

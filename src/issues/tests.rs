@@ -57,6 +57,7 @@ pub(super) fn healthy(i: u8) -> Entry {
         dropped: Default::default(),
         logs: None,
         components: None,
+        power_check: None,
     };
     Entry {
         target: Arc::new(Target {

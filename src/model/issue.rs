@@ -35,10 +35,11 @@ pub enum IssueType {
     NicLinkDown,
     ChassisIntrusion,
     FirmwareDrift,
+    PowerStateDisagreement,
 }
 
 impl IssueType {
-    pub const ALL: [IssueType; 24] = [
+    pub const ALL: [IssueType; 25] = [
         IssueType::Unreachable,
         IssueType::AuthFailed,
         IssueType::InfoOutdated,
@@ -63,6 +64,7 @@ impl IssueType {
         IssueType::NicLinkDown,
         IssueType::ChassisIntrusion,
         IssueType::FirmwareDrift,
+        IssueType::PowerStateDisagreement,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +93,7 @@ impl IssueType {
             IssueType::NicLinkDown => "nic-link-down",
             IssueType::ChassisIntrusion => "chassis-intrusion",
             IssueType::FirmwareDrift => "firmware-drift",
+            IssueType::PowerStateDisagreement => "power-state-disagreement",
         }
     }
 }
@@ -111,7 +114,40 @@ impl IssueType {
             _ => None,
         }
     }
+
+    /// The name in `names`: metal-api's where it has one for this issue, else ours.
+    pub fn name_in(self, names: IssueNames) -> &'static str {
+        match names {
+            IssueNames::Ours => self.as_str(),
+            IssueNames::MetalApi => self.metal_api_name().unwrap_or(self.as_str()),
+        }
+    }
 }
+
+/// Whose names issue types are shown with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IssueNames {
+    /// Ours (the table in docs/issues.md).
+    #[default]
+    Ours,
+    /// metal-api's where it names the same issue differently (`bmc-info-outdated`), else ours.
+    MetalApi,
+}
+
+/// metal-api issue types that no issue of ours means: asked for by name, they get this answer
+/// instead of "unknown".
+const METAL_API_ONLY: [(&str, &str); 2] = [
+    (
+        "bmc-without-ip",
+        "metal-api raises it for a machine whose BMC reported no address; bmc-catcher finds BMCs \
+         by their DHCP lease, so every BMC it knows has one and it never raises this issue",
+    ),
+    (
+        "bmc-without-mac",
+        "metal-api raises it for a machine whose BMC reported no MAC; bmc-catcher knows every BMC \
+         by its MAC, so it never raises this issue",
+    ),
+];
 
 impl std::str::FromStr for IssueType {
     type Err = String;
@@ -121,6 +157,9 @@ impl std::str::FromStr for IssueType {
             .into_iter()
             .find(|t| t.as_str() == s || t.metal_api_name() == Some(s))
             .ok_or_else(|| {
+                if let Some((name, why)) = METAL_API_ONLY.iter().find(|(n, _)| *n == s) {
+                    return format!("{name}: {why}");
+                }
                 let all: Vec<&str> = IssueType::ALL.iter().map(|t| t.as_str()).collect();
                 format!("unknown issue type {s:?}; one of: {}", all.join(", "))
             })
@@ -174,7 +213,38 @@ pub struct Issue {
 
 #[cfg(test)]
 mod tests {
-    use super::IssueType;
+    use super::{IssueNames, IssueType};
+
+    #[test]
+    fn metal_api_names_read_and_print_as_metal_api_spells_them() {
+        for t in IssueType::ALL {
+            assert_eq!(t.as_str().parse::<IssueType>(), Ok(t));
+            assert_eq!(t.name_in(IssueNames::MetalApi).parse::<IssueType>(), Ok(t));
+            assert_eq!(t.name_in(IssueNames::Ours), t.as_str());
+        }
+        assert_eq!(
+            IssueType::InfoOutdated.name_in(IssueNames::MetalApi),
+            "bmc-info-outdated"
+        );
+        assert_eq!(
+            IssueType::NoDistinctIp.name_in(IssueNames::MetalApi),
+            "bmc-no-distinct-ip"
+        );
+        assert_eq!(
+            IssueType::PowersupplyFailure.name_in(IssueNames::MetalApi),
+            "powersupply-failure"
+        );
+        // No issue of ours means metal-api's bmc-without-ip: refused, saying why.
+        let e = "bmc-without-ip"
+            .parse::<IssueType>()
+            .expect_err("no such issue here");
+        assert!(e.contains("DHCP lease"), "{e}");
+        let e = "nonsense".parse::<IssueType>().expect_err("unknown");
+        assert!(
+            e.contains("unknown issue type") && e.contains("firmware-drift"),
+            "{e}"
+        );
+    }
 
     /// The operator's guide and the issue reference name every type the code raises.
     #[test]

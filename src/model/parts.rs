@@ -69,6 +69,12 @@ pub enum SensorKind {
     Voltage,
     Power,
     Current,
+    // Energy used since a counter reset (Redfish `EnergykWh`, `EnergyJoules`, `EnergyWh`), in kWh.
+    Energy,
+    // AC input frequency (Redfish `Frequency`).
+    Frequency,
+    // A percentage that is not a fan speed: a battery's state of health, humidity.
+    Percent,
     Other,
 }
 
@@ -83,6 +89,8 @@ pub enum Unit {
     Volts,
     Watts,
     Amperes,
+    Kwh,
+    Hertz,
     Other,
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     Components, Dropped, ErrorKind, Field, FieldError, Inventory, Led, Logs, PowerMetrics,
-    PowerState, Psu, Sensor,
+    PowerState, Protocol, Psu, Sensor,
 };
 
 /// Everything one poll of one BMC learned, field by field: one failing read never hides the others.
@@ -38,6 +38,31 @@ pub struct Reading {
     /// component sensors, a BMC that answers nothing). Boxed for the same reason as `logs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Box<Components>>,
+    /// The power state as the BMC's other protocol gave it at the same moment: compared on the
+    /// slow cadence (`[poll] inventory-interval`) for a BMC that answers both (`protocol =
+    /// "auto"`), and at every poll while the two disagree. Absent when not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_check: Option<PowerCheck>,
+}
+
+/// Two protocols' answers to "is it on?", read one right after the other.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerCheck {
+    /// The protocol the BMC is polled with, and what it said.
+    pub polled_protocol: Protocol,
+    pub polled: PowerState,
+    /// The other protocol, and what it said.
+    pub other_protocol: Protocol,
+    pub other: PowerState,
+}
+
+impl PowerCheck {
+    /// Both gave a settled state (on or off) and not the same one.
+    pub fn disagrees(&self) -> bool {
+        let settled = |p: PowerState| matches!(p, PowerState::On | PowerState::Off);
+        settled(self.polled) && settled(self.other) && self.polled != self.other
+    }
 }
 
 /// Why a BMC's certificate was refused (a read failed with [`ErrorKind::Tls`](super::ErrorKind)).
@@ -68,6 +93,7 @@ impl Reading {
             dropped: Dropped::default(),
             logs: None,
             components: None,
+            power_check: None,
         }
     }
 
@@ -100,5 +126,32 @@ impl Reading {
     /// The first error, for a one-word summary of a failed poll.
     pub fn first_error(&self) -> Option<&FieldError> {
         self.errors().first().map(|(_, e)| *e)
+    }
+}
+
+#[cfg(test)]
+mod power_check_tests {
+    use super::{PowerCheck, PowerState, Protocol};
+
+    #[test]
+    fn only_two_settled_states_that_differ_disagree() {
+        let check = |polled, other| PowerCheck {
+            polled_protocol: Protocol::Redfish,
+            polled,
+            other_protocol: Protocol::Ipmi,
+            other,
+        };
+        use PowerState::*;
+        assert!(check(On, Off).disagrees());
+        assert!(check(Off, On).disagrees());
+        for (a, b) in [
+            (On, On),
+            (Off, Off),
+            (PoweringOn, Off),
+            (On, Unknown),
+            (Unknown, Off),
+        ] {
+            assert!(!check(a, b).disagrees(), "{a:?} {b:?}");
+        }
     }
 }

@@ -19,6 +19,13 @@ pub const LOCALSTORAGE: &str = concat!(
     "/tests/fixtures/redfish-mockups/public-localstorage"
 );
 
+/// A JBOF whose system has no `EthernetInterfaces`: its NIC ports are under the chassis'
+/// `NetworkAdapters` (deprecated `NetworkPorts`).
+pub const JBOF: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/redfish-mockups/public-nvmeof-jbof"
+);
+
 pub const BLADED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/redfish-mockups/public-bladed"

@@ -138,7 +138,9 @@ fn unit_text(u: Unit) -> &'static str {
         Unit::Watts => "Watts",
         Unit::Amperes => "Amps",
         Unit::Percent => "percent",
-        Unit::Other => "?",
+        Unit::Hertz => "Hz",
+        // IPMI has no unit our decoder turns into kWh.
+        Unit::Kwh | Unit::Other => "?",
     }
 }
 

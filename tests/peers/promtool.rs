@@ -127,6 +127,11 @@ async fn promtool_accepts_a_real_scrape() {
             "bmc_power_watts",
             "bmc_current_amperes",
             "bmc_fan_speed_percent",
+            // Only Redfish `Sensors` collections give them; the simulated fleet has none
+            // (peers::redfish_sensors checks them against public-rackmount1 with promtool).
+            "bmc_energy_joules",
+            "bmc_frequency_hertz",
+            "bmc_sensor_percent",
             "bmc_read_error",
             "bmc_issue",
             // Only while a BMC reports more parts than the bounds (it::hostile::series checks it).

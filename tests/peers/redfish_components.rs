@@ -9,14 +9,14 @@ use crate::common::*;
 use serde_json::Value;
 
 /// The mockup resource `/redfish/v1/<path>`.
-fn resource(mockup: &str, odata_id: &str) -> Value {
+pub(super) fn resource(mockup: &str, odata_id: &str) -> Value {
     let rel = odata_id.trim_start_matches("/redfish/v1").trim_matches('/');
     let file = Path::new(mockup).join(rel).join("index.json");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
     serde_json::from_str(&text).expect("mockup JSON")
 }
 
-fn members(mockup: &str, collection: &str) -> Vec<Value> {
+pub(super) fn members(mockup: &str, collection: &str) -> Vec<Value> {
     resource(mockup, collection)["Members"]
         .as_array()
         .expect("Members")
@@ -173,7 +173,7 @@ fn localstorage_drives_volumes_dimms_cpus_nics_as_the_mockup_says() {
 }
 
 /// `/metrics` of a store holding `s`, checked by promtool.
-fn promtool_accepts_the_metrics_of(s: &Value) -> String {
+pub(super) fn promtool_accepts_the_metrics_of(s: &Value) -> String {
     use bmc_catcher::publish::metrics::{Format, registry, render};
     let snap: bmc_catcher::model::BmcSnapshot =
         serde_json::from_value(s.clone()).expect("a snapshot");
@@ -227,4 +227,47 @@ fn rackmount1_simple_storage_memory_nics_and_firmware_as_the_mockup_says() {
 fn bladed_first_system_as_the_mockup_says() {
     let s = poll_once(BLADED);
     check_components(BLADED, &s);
+}
+
+/// The JBOF's system links no `EthernetInterfaces`: the ports of its chassis' `NetworkAdapters`
+/// are the NIC ports, with the link state and speed their JSON files give.
+#[test]
+fn jbof_nic_ports_come_from_the_chassis_network_adapters() {
+    let s = poll_once(JBOF);
+    let ports = &s["components"]["network"]["ok"];
+    let got = ports
+        .as_array()
+        .unwrap_or_else(|| panic!("network read: {}", s["components"]));
+    let mut want = Vec::new();
+    for adapter in members(JBOF, "/redfish/v1/Chassis/1/NetworkAdapters") {
+        let ports = link(&adapter, "Ports").or_else(|| link(&adapter, "NetworkPorts"));
+        want.extend(members(JBOF, ports.expect("ports")));
+    }
+    assert!(!want.is_empty());
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for w in &want {
+        let g = by_id(ports, w["@odata.id"].as_str().expect("id"));
+        let link = match w["LinkStatus"].as_str() {
+            Some("Up" | "LinkUp") => Some("up"),
+            Some("Down" | "LinkDown") => Some("down"),
+            _ => None,
+        };
+        assert_eq!(g["link"].as_str(), link);
+        let speed = w["CurrentSpeedGbps"]
+            .as_f64()
+            .map(|g| g * 1000.0)
+            .or_else(|| w["CurrentLinkSpeedMbps"].as_f64());
+        assert_eq!(
+            g["speed_mbps"].as_f64(),
+            speed,
+            "no speed the BMC did not give"
+        );
+        assert_eq!(g["health"], health(w));
+    }
+    let text = promtool_accepts_the_metrics_of(&s);
+    let line = format!(
+        "bmc_nic_link_up{{mac=\"52:54:00:aa:00:17\",port=\"{}\"}} 1",
+        want[0]["@odata.id"].as_str().expect("id")
+    );
+    assert!(text.contains(&line), "{line} missing in\n{text}");
 }

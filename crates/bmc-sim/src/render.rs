@@ -66,7 +66,7 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
             "Manufacturer": if st.sel.dell { "Dell Inc." } else { "bmc-catcher" }, "Model": "Sim 1U",
             "SerialNumber": st.identity.as_ref().map_or(bmc.serial.as_str(), |i| i.1.as_str()),
             "UUID": st.identity.as_ref().map_or(bmc.uuid.as_str(), |i| i.0.as_str()),
-            "BiosVersion": "SIM-BIOS 1.0", "PowerState": power_str(st.power),
+            "BiosVersion": "SIM-BIOS 1.0", "PowerState": power_str(st.faults.redfish_power.unwrap_or(st.power)),
             "Boot": {
                 "BootSourceOverrideEnabled": if st.boot_once.is_some() { "Once" } else { "Disabled" },
                 "BootSourceOverrideTarget": st.boot_once.clone().unwrap_or_else(|| "None".into()),
@@ -93,7 +93,7 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
         "/redfish/v1/Chassis" => collection(path, "Chassis", [CH.to_string()].into_iter()),
         CH => {
             let mut c = json!({
-                "@odata.id": CH, "Id": "1", "Name": "Chassis", "ChassisType": "RackMount", "PowerState": power_str(st.power),
+                "@odata.id": CH, "Id": "1", "Name": "Chassis", "ChassisType": "RackMount", "PowerState": power_str(st.faults.redfish_power.unwrap_or(st.power)),
                 "Status": {"State": "Enabled", "Health": "OK"},
                 "Links": {"ComputerSystems": [link("/redfish/v1/Systems/1")], "ManagedBy": [link("/redfish/v1/Managers/1")]}
             });

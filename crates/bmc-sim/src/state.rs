@@ -74,6 +74,8 @@ pub struct Faults {
     pub max_sessions: Option<usize>,
     /// In-session IPMI replies are broken this way.
     pub ipmi_reply: Option<IpmiReplyFault>,
+    /// The Redfish view reports this power state, whatever the machine (and IPMI) says.
+    pub redfish_power: Option<PowerState>,
 }
 
 /// How a simulated BMC breaks its in-session IPMI replies.

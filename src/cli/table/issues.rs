@@ -35,7 +35,11 @@ pub fn issues_table(rows: &[Row], filter: &IssueFilter, now_ms: i64, style: Styl
             .iter()
             .filter(|i| filter.keeps(i.kind, i.severity))
             .map(|i| {
-                let line = format!("- {} ({})", clean(&i.detail, MAX_DETAIL), i.kind);
+                let line = format!(
+                    "- {} ({})",
+                    clean(&i.detail, MAX_DETAIL),
+                    i.kind.name_in(filter.names)
+                );
                 match (style.color, i.severity) {
                     (true, Severity::Critical) => format!("{RED}{line}{RESET}"),
                     (true, Severity::Major) => format!("{YELLOW}{line}{RESET}"),

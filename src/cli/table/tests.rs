@@ -218,3 +218,23 @@ fn yaml_is_block_style() {
     let v = serde_json::json!({"a": 1, "b": {"c": "x"}, "d": [{"e": true}, 2]});
     assert_eq!(to_yaml(&v), "a: 1\nb:\n  c: \"x\"\nd:\n- e: true\n- 2\n");
 }
+
+#[test]
+fn issues_print_metal_api_names_when_asked() {
+    let rows = fleet();
+    let metal = IssueFilter {
+        names: crate::model::IssueNames::MetalApi,
+        ..IssueFilter::default()
+    };
+    let t = issues_table(&rows, &metal, 0, PLAIN);
+    assert!(
+        t.contains("(bmc-info-outdated)") && !t.contains("(info-outdated)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("(sensor-critical)"),
+        "ours where metal-api has none: {t}"
+    );
+    let ours = issues_table(&rows, &IssueFilter::default(), 0, PLAIN);
+    assert!(ours.contains("(info-outdated)"), "{ours}");
+}

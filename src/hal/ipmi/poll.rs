@@ -145,6 +145,7 @@ pub(super) async fn poll_session(
         dropped,
         logs: logs.map(Box::new),
         components: components(found, intrusion).map(Box::new),
+        power_check: None,
     })
 }
 

@@ -1,11 +1,13 @@
 //! The component half of a Redfish poll: storage (controllers, drives, volumes; `SimpleStorage`
-//! as the fallback), memory (+ `MemoryMetrics`), processors, NIC ports, liquid-cooling parts and
-//! the chassis intrusion sensor on every poll, the firmware inventory on the slow cadence
-//! (`[poll] inventory-interval`, at the first poll, and when the BMC's firmware changed).
+//! as the fallback), memory (+ `MemoryMetrics`), processors, NIC ports ([`network`]),
+//! liquid-cooling parts and the chassis intrusion sensor on every poll, the firmware inventory on
+//! the slow cadence (`[poll] inventory-interval`, at the first poll, and when the BMC's firmware
+//! changed).
 //!
 //! Follows the links the service gives (system, chassis, service root); members are fetched only
 //! while a per-kind [`Budget`] of [`MAX_COMPONENTS_PER_KIND`] admits them. Each group fails alone.
 
+mod network;
 mod parse;
 
 use std::time::Instant;
@@ -51,6 +53,9 @@ pub(super) struct ComponentLinks {
     intrusion_chassis: Option<String>,
     /// `ThermalSubsystem/Pumps`, `CoolantConnectors`, `LeakDetection/LeakDetectors`.
     cooling: Vec<(CoolingKind, String)>,
+    /// The chassis' `NetworkAdapters`: their ports stand in for `EthernetInterfaces` without a
+    /// link state.
+    network_adapters: Option<String>,
 }
 
 /// What the component reads remember between polls: the firmware inventory as last read (and
@@ -104,6 +109,7 @@ impl RedfishBmc {
         let Some(chassis) = chassis else {
             return links;
         };
+        links.network_adapters = shapes::link(chassis, "NetworkAdapters");
         if parse::intrusion(chassis).is_some() {
             links.intrusion_chassis = shapes::text(chassis, "@odata.id");
         }
@@ -145,12 +151,12 @@ impl RedfishBmc {
             self.storage(sys),
             self.memory(sys),
             self.members_of(sys, "Processors", parse::cpu),
-            self.members_of(sys, "EthernetInterfaces", parse::nic_port),
+            self.network(sys, links.network_adapters.as_deref()),
             self.cooling(&links.cooling),
             self.get_opt(links.intrusion_chassis.as_deref()),
         );
         let firmware = self.firmware(links.firmware.as_deref(), bmc_firmware).await;
-        let mut network = group::<Vec<NicPort>>(network, "EthernetInterfaces");
+        let mut network = group::<Vec<NicPort>>(network, "EthernetInterfaces or NetworkAdapters");
         if let Field::Ok(ports) = &mut network {
             self.inventory.lock().await.mark_up(ports);
         }

@@ -330,50 +330,9 @@ pub fn environment_power(v: &Value) -> Option<f64> {
     num(v.get("PowerWatts")?, "Reading")
 }
 
-/// One `Sensor` resource. Kind from `ReadingType`, else from `ReadingUnits`.
-pub fn sensor(v: &Value) -> Sensor {
-    let units = v.get("ReadingUnits").and_then(Value::as_str).unwrap_or("");
-    let rtype = v.get("ReadingType").and_then(Value::as_str).unwrap_or("");
-    let ctx = v
-        .get("PhysicalContext")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let nm = name(v, "sensor");
-    let fanlike = ctx == "Fan" || nm.to_ascii_lowercase().contains("fan");
-    let (kind, unit) = match (rtype, units) {
-        ("Temperature", _) | (_, "Cel") => (SensorKind::Temperature, Unit::Celsius),
-        ("Voltage", _) | (_, "V") => (SensorKind::Voltage, Unit::Volts),
-        ("Power", _) | (_, "W") => (SensorKind::Power, Unit::Watts),
-        ("Current", _) | (_, "A") => (SensorKind::Current, Unit::Amperes),
-        ("Rotational", _) | (_, "RPM") | (_, "{rev}/min") => (SensorKind::Fan, Unit::Rpm),
-        ("Percent", _) | (_, "%") if fanlike => (SensorKind::Fan, Unit::Percent),
-        _ => (SensorKind::Other, Unit::Other),
-    };
-    let threshold = |key: &str| {
-        v.get("Thresholds")
-            .and_then(|t| t.get(key))
-            .and_then(|t| num(t, "Reading"))
-    };
-    Sensor {
-        id: id(v, || nm.clone()),
-        name: nm,
-        kind,
-        unit,
-        reading: if absent(v) { None } else { num(v, "Reading") },
-        health: status_health(v),
-        upper_critical: threshold("UpperCritical"),
-        lower_critical: threshold("LowerCritical"),
-    }
-}
+mod sensors;
 
-/// The system power draw among `Sensor` resources: a power sensor of the chassis as a whole.
-pub fn total_power_sensor(v: &Value) -> Option<f64> {
-    let ctx = v.get("PhysicalContext").and_then(Value::as_str)?;
-    let is_power = v.get("ReadingType").and_then(Value::as_str) == Some("Power")
-        || v.get("ReadingUnits").and_then(Value::as_str) == Some("W");
-    (is_power && matches!(ctx, "Chassis" | "SystemBoard" | "PowerSubsystem"))
-        .then(|| num(v, "Reading"))?
-}
+pub use sensors::{expand_query, sensor, sensor_source, sensors_with_views, total_power_sensor};
 
 #[cfg(test)]
 mod tests;

@@ -68,6 +68,7 @@ pub(super) fn snapshot() -> BmcSnapshot {
             dropped: Default::default(),
             logs: None,
             components: None,
+            power_check: None,
         },
         issues: vec![crate::model::Issue {
             kind: crate::model::IssueType::PowersupplyFailure,

@@ -1,11 +1,12 @@
 //! Pure decoding of the Redfish component resources into [`crate::model`] components: `Drive`,
 //! `Volume`, `Storage` controllers, `SimpleStorage` devices, `Memory` (+ `MemoryMetrics`),
-//! `Processor`, `EthernetInterface`, `SoftwareInventory`, liquid-cooling parts and the chassis
+//! `Processor`, `EthernetInterface`, `NetworkAdapter` ports, `SoftwareInventory`, liquid-cooling
+//! parts and the chassis
 //! intrusion sensor. No I/O. A value the BMC does not give stays `None`, never a zero.
 
 use serde_json::Value;
 
-use crate::hal::redfish::shapes::{id, name, status_health, status_state, text};
+use crate::hal::redfish::shapes::{id, link, name, status_health, status_state, text};
 use crate::model::{
     CoolingKind, CoolingPart, Cpu, Dimm, Drive, Firmware, Intrusion, LinkStatus, NicPort, Part,
     StorageController, Volume,
@@ -158,6 +159,35 @@ pub fn nic_port(v: &Value) -> NicPort {
         speed_mbps: v.get("SpeedMbps").and_then(Value::as_f64),
         was_up: false,
     }
+}
+
+/// One port of a chassis `NetworkAdapter`: a `Port` (`Ports`, `LinkStatus` `LinkUp`/`LinkDown`,
+/// `CurrentSpeedGbps`) or a deprecated `NetworkPort` (`NetworkPorts`, `LinkStatus` `Up`/`Down`,
+/// `CurrentLinkSpeedMbps`). A port's supported speeds are not its speed: no current speed, none.
+pub fn adapter_port(v: &Value) -> NicPort {
+    let link = v
+        .get("LinkStatus")
+        .and_then(Value::as_str)
+        .and_then(|s| match s {
+            "Up" => Some(LinkStatus::Up),
+            "Down" => Some(LinkStatus::Down),
+            s => LinkStatus::from_redfish(s),
+        });
+    let gbps = v
+        .get("CurrentSpeedGbps")
+        .and_then(Value::as_f64)
+        .map(|g| g * 1000.0);
+    NicPort {
+        part: part(v, "port", || "port".into()),
+        link,
+        speed_mbps: gbps.or_else(|| v.get("CurrentLinkSpeedMbps").and_then(Value::as_f64)),
+        was_up: false,
+    }
+}
+
+/// The link to a `NetworkAdapter`'s ports: `Ports`, else the deprecated `NetworkPorts`.
+pub fn adapter_ports_link(adapter: &Value) -> Option<String> {
+    link(adapter, "Ports").or_else(|| link(adapter, "NetworkPorts"))
 }
 
 /// One `SoftwareInventory` resource.

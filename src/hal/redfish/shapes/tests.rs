@@ -109,7 +109,7 @@ fn sensor_resources_infer_kind() {
     let v = sensor(&fixture("Chassis/1U/Sensors/PS1Out12V"));
     assert_eq!((v.kind, v.reading), (SensorKind::Voltage, Some(12.08)));
     let energy = sensor(&fixture("Chassis/1U/Sensors/PS1Energy"));
-    assert_eq!(energy.kind, SensorKind::Other);
+    assert_eq!((energy.kind, energy.unit), (SensorKind::Energy, Unit::Kwh));
     assert_eq!(
         total_power_sensor(&fixture("Chassis/1U/Sensors/TotalPower")),
         Some(374.0)

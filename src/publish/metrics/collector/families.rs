@@ -145,6 +145,28 @@ pub(super) fn families() -> Vec<Family> {
             |s, emit| sensor_values(s, emit, |k, _| k == SensorKind::Current),
         ),
         Family::new(
+            "bmc_energy",
+            "Energy used since the BMC's counter was last reset (a Redfish energy sensor)",
+            Some(Unit::Joules),
+            |s, emit| {
+                // The model keeps kWh, as BMCs report it; Prometheus wants base units.
+                let mut joules = |labels, kwh: f64| emit(labels, kwh * 3.6e6);
+                sensor_values(s, &mut joules, |k, _| k == SensorKind::Energy)
+            },
+        ),
+        Family::new(
+            "bmc_frequency",
+            "AC input frequency",
+            Some(Unit::Other("hertz".into())),
+            |s, emit| sensor_values(s, emit, |k, _| k == SensorKind::Frequency),
+        ),
+        Family::new(
+            "bmc_sensor_percent",
+            "A percentage that is not a fan speed: a battery's state of health, humidity",
+            None,
+            |s, emit| sensor_values(s, emit, |k, _| k == SensorKind::Percent),
+        ),
+        Family::new(
             "bmc_sensor_health",
             "Sensor health: 0 ok, 1 warning, 2 critical, -1 unknown",
             None,

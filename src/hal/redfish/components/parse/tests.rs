@@ -148,3 +148,53 @@ fn a_leak_detector_reports_what_it_detects_and_intrusion_is_read() {
     assert_eq!(intrusion(&chassis), Some(Intrusion::Intruded));
     assert_eq!(intrusion(&json!({})), None);
 }
+
+#[test]
+fn adapter_ports_have_the_mockups_values() {
+    // A `Port` (public-acd): `LinkUp`/`LinkDown`, speed in Gbit/s.
+    let up = fixture(
+        "public-acd",
+        "Chassis/1U/NetworkAdapters/Slot1/Ports/SC2KP1",
+    );
+    let p = adapter_port(&up);
+    assert_eq!(p.part.id, up["@odata.id"].as_str().expect("id"));
+    assert_eq!(p.link, Some(LinkStatus::Up));
+    assert_eq!(
+        p.speed_mbps,
+        up["CurrentSpeedGbps"].as_f64().map(|g| g * 1000.0)
+    );
+    let down = adapter_port(&fixture(
+        "public-acd",
+        "Chassis/1U/NetworkAdapters/Slot2/Ports/SCFCP1",
+    ));
+    assert_eq!(down.link, Some(LinkStatus::Down));
+    // A deprecated `NetworkPort` (public-nvmeof-jbof): `Up`, and only supported speeds, which
+    // are not its speed.
+    let np = fixture(
+        "public-nvmeof-jbof",
+        "Chassis/1/NetworkAdapters/1/NetworkPorts/1",
+    );
+    let p = adapter_port(&np);
+    assert_eq!((p.link, p.speed_mbps), (Some(LinkStatus::Up), None));
+    assert_eq!(
+        adapter_ports_link(&fixture(
+            "public-nvmeof-jbof",
+            "Chassis/1/NetworkAdapters/1"
+        ))
+        .as_deref(),
+        Some("/redfish/v1/Chassis/1/NetworkAdapters/1/NetworkPorts")
+    );
+    assert_eq!(
+        adapter_ports_link(&fixture("public-acd", "Chassis/1U/NetworkAdapters/Slot1")).as_deref(),
+        Some("/redfish/v1/Chassis/1U/NetworkAdapters/Slot1/Ports")
+    );
+    for v in [
+        json!({"LinkStatus": 5, "CurrentSpeedGbps": "fast"}),
+        json!(null),
+        json!([1]),
+    ] {
+        let p = adapter_port(&v);
+        assert_eq!((p.link, p.speed_mbps), (None, None));
+        assert_eq!(adapter_ports_link(&v), None);
+    }
+}
