@@ -5,7 +5,10 @@
 //! A BMC polled over Redfish is also asked its power state over IPMI right before the Redfish poll,
 //! on the slow cadence (`[poll] inventory-interval`, and at every poll while the two disagree):
 //! the [`PowerCheck`] behind `power-state-disagreement`. An IPMI that does not answer (no IPMI
-//! over LAN, other credentials) costs one bounded try per interval and no issue.
+//! over LAN, other credentials) costs one bounded try per interval and no issue. The first
+//! comparison is made at the first poll [`FIRST_CHECK_AFTER`] (or the interval, when shorter)
+//! after the BMC's first poll, not at it: a start or a takeover polls thousands of BMCs at once,
+//! and an IPMI session each would slow exactly those polls.
 
 use std::time::{Duration, Instant};
 
@@ -20,13 +23,26 @@ use crate::model::{Action, PowerCheck, PowerState, Protocol, Reading};
 /// How long each probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long after its first poll a BMC's power states are first compared (at most).
+const FIRST_CHECK_AFTER: Duration = Duration::from_secs(300);
+
+/// Where the power comparison of one BMC stands.
+enum Check {
+    /// Not polled yet.
+    Unseen,
+    /// First polled then; compared once [`FIRST_CHECK_AFTER`] has passed.
+    Waiting(Instant),
+    /// Compared then (`None`: IPMI gave no power state).
+    Done(Instant, Option<PowerCheck>),
+}
+
 pub struct AutoBmc {
     redfish: RedfishBmc,
     ipmi: IpmiBmc,
     chosen: Mutex<Option<Protocol>>,
     info: std::sync::Mutex<BmcInfo>,
     /// The last power comparison and when it was made.
-    power_check: Mutex<Option<(Instant, Option<PowerCheck>)>>,
+    power_check: Mutex<Check>,
 }
 
 impl AutoBmc {
@@ -38,21 +54,26 @@ impl AutoBmc {
             ipmi,
             chosen: Mutex::new(None),
             info: std::sync::Mutex::new(info),
-            power_check: Mutex::new(None),
+            power_check: Mutex::new(Check::Unseen),
         }
     }
 
     /// A Redfish poll of `redfish`, with the comparison with IPMI's power state made when due
-    /// (first poll, after the interval, while they disagree), else the last one. IPMI is asked
-    /// first, so whatever its read leaves in the BMC's log is in the log this poll reads; its
-    /// session is closed again (no keepalives for a once-a-day question).
+    /// (a while after the first poll, after the interval, while they disagree), else the last one.
+    /// IPMI is asked first, so whatever its read leaves in the BMC's log is in the log this poll
+    /// reads; its session is closed again (no keepalives for a once-a-day question).
     async fn poll_checking_power(&self, redfish: &dyn Bmc) -> Reading {
         let mut last = self.power_check.lock().await;
         let now = Instant::now();
+        let interval = self.redfish.inventory_interval();
         let due = match &*last {
-            None => true,
-            Some((_, Some(c))) if c.disagrees() => true,
-            Some((at, _)) => now.duration_since(*at) >= self.redfish.inventory_interval(),
+            Check::Unseen => {
+                *last = Check::Waiting(now);
+                false
+            }
+            Check::Waiting(first) => now.duration_since(*first) >= interval.min(FIRST_CHECK_AFTER),
+            Check::Done(_, Some(c)) if c.disagrees() => true,
+            Check::Done(at, _) => now.duration_since(*at) >= interval,
         };
         let ipmi = if due {
             let r = tokio::time::timeout(PROBE_TIMEOUT, self.ipmi.power_state()).await;
@@ -78,10 +99,13 @@ impl AutoBmc {
                     other_protocol: Protocol::Ipmi,
                     other,
                 });
-                *last = Some((now, check));
+                *last = Check::Done(now, check);
             }
         }
-        r.power_check = last.as_ref().and_then(|(_, c)| *c);
+        r.power_check = match &*last {
+            Check::Done(_, c) => *c,
+            _ => None,
+        };
         r
     }
 
