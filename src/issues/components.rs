@@ -229,8 +229,9 @@ fn count(map: &mut HashMap<String, HashMap<String, u32>>, model: &str, version: 
     }
 }
 
-/// The version most BMCs of the model run (the greater version on a tie) and how many run it.
-fn usual(per: &HashMap<String, u32>) -> Option<(&str, u32)> {
+/// The version most BMCs of the model run (the greater version on a tie) and how many run it;
+/// `bmc-catcher firmware` marks the others the same way.
+pub fn usual(per: &HashMap<String, u32>) -> Option<(&str, u32)> {
     per.iter()
         .max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
         .map(|(v, n)| (v.as_str(), *n))

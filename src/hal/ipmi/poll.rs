@@ -31,6 +31,15 @@ pub(super) struct Cached {
     pub(super) no_sel: bool,
 }
 
+impl Cached {
+    /// What is read once per session (device id, GUID, FRU) is read again at the next poll.
+    pub(super) fn forget_inventory(&mut self) {
+        self.device = None;
+        self.guid = None;
+        self.fru = None;
+    }
+}
+
 pub(super) async fn poll_session(
     s: &mut Session,
     c: &mut Cached,

@@ -11,6 +11,8 @@ use super::Health;
 pub const BMC_FIRMWARE: &str = "2.10.sim";
 /// The BIOS version every simulated BMC runs unless told otherwise.
 pub const BIOS_VERSION: &str = "SIM-BIOS 1.0";
+/// The NIC firmware version in the firmware inventory.
+pub const NIC_FIRMWARE: &str = "22.31.6";
 /// The versions the `firmware-mismatch` fault puts on a BMC.
 pub const MISMATCHED: (&str, &str) = ("2.11.sim", "SIM-BIOS 1.1");
 
@@ -61,6 +63,9 @@ pub struct SimParts {
     pub bmc_firmware: String,
     /// `Systems/1` `BiosVersion`.
     pub bios_version: String,
+    /// The NIC's entry in the firmware inventory (seen nowhere else: only a firmware inventory
+    /// read shows a change of it).
+    pub nic_firmware: String,
     pub drives: Vec<SimDrive>,
     pub volume: SimVolume,
     pub dimms: Vec<SimPart>,
@@ -86,6 +91,7 @@ impl SimParts {
             served,
             bmc_firmware: BMC_FIRMWARE.into(),
             bios_version: BIOS_VERSION.into(),
+            nic_firmware: NIC_FIRMWARE.into(),
             drives: vec![drive("Disk0"), drive("Disk1")],
             volume: SimVolume {
                 id: "1".into(),
@@ -148,7 +154,7 @@ impl SimParts {
         [
             ("BMC", "BMC Firmware", self.bmc_firmware.as_str(), true),
             ("BIOS", "System BIOS", self.bios_version.as_str(), true),
-            ("NIC", "NIC Firmware", "22.31.6", false),
+            ("NIC", "NIC Firmware", self.nic_firmware.as_str(), false),
         ]
     }
 }
