@@ -167,6 +167,22 @@ impl IpmiSim {
 
     /// Like `start`, with `password` for the admin user.
     pub fn start_with(dir: &Path, name: &str, ip: Ipv4Addr, password: &str) -> IpmiSim {
+        IpmiSim::launch(dir, name, ip, password, "")
+    }
+
+    /// Like `start`, with the component sensors of `ipmi_sim/components.emu` too: sensor 9
+    /// "Drive 0" (drive slot, present) and sensor 10 "DIMM A1" (memory, no error).
+    pub fn start_with_components(dir: &Path, name: &str, ip: Ipv4Addr) -> IpmiSim {
+        IpmiSim::launch(
+            dir,
+            name,
+            ip,
+            "password",
+            "components.emu components-sdrs.emu",
+        )
+    }
+
+    fn launch(dir: &Path, name: &str, ip: Ipv4Addr, password: &str, extra_emu: &str) -> IpmiSim {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/peers/ipmi_sim/start-ipmi-sim.sh"
@@ -180,6 +196,7 @@ impl IpmiSim {
             .arg(&run)
             .env("CONSOLE_PORT", console.to_string())
             .env("IPMI_PASS", password)
+            .env("EXTRA_EMU", extra_emu)
             .output()
             .expect("start-ipmi-sim.sh");
         assert!(
