@@ -3,7 +3,7 @@
 
 mod cli;
 mod cli_inventory;
-mod components;
+pub mod components;
 pub mod daemon;
 pub mod deploy_assets;
 mod faults;

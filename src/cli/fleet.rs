@@ -185,14 +185,19 @@ impl ApiClient {
             .send()
             .await
             .with_context(|| format!("cannot reach the daemon at {url}"))?;
-        let status = r.status();
-        if !status.is_success() {
-            let body = r.text().await.unwrap_or_default();
-            let shown: String = body.trim().chars().take(512).collect();
-            anyhow::bail!("{url}: {status}: {shown}");
-        }
-        Ok(r)
+        success(r, url).await
     }
+}
+
+/// The daemon's answer `r` to `url`, or an error naming its status and (the start of) its body.
+pub(super) async fn success(r: reqwest::Response, url: &str) -> anyhow::Result<reqwest::Response> {
+    let status = r.status();
+    if status.is_success() {
+        return Ok(r);
+    }
+    let body = r.text().await.unwrap_or_default();
+    let shown: String = body.trim().chars().take(512).collect();
+    anyhow::bail!("{url}: {status}: {shown}")
 }
 
 fn api_client(source: &Source) -> anyhow::Result<ApiClient> {

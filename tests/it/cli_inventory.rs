@@ -8,10 +8,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
+use crate::it::components::component_fleet;
 use crate::it::daemon::{init, snapshot, wait_for};
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::model::IssueType;
-use bmc_sim::SimShape;
 use bmc_sim::state::components::{BIOS_VERSION, BMC_FIRMWARE, MISMATCHED, NIC_FIRMWARE};
 use bmc_sim::state::named_fault::SimFault;
 
@@ -33,15 +33,7 @@ fn cli(addr: std::net::SocketAddr, args: &[&str]) -> (Option<i32>, String, Strin
 #[tokio::test(flavor = "multi_thread")]
 async fn inventory_firmware_and_refresh_from_the_command_line() {
     init();
-    let bed = TestBed::new()
-        .bmcs(3)
-        .shapes(vec![SimShape::Legacy])
-        .components()
-        .interval("1s")
-        .timeout("1s")
-        .toml("\n[ipmi]\nrequest-timeout = \"200ms\"\n")
-        .start()
-        .await;
+    let bed = component_fleet().await;
     let sim = bed.fleet.bmcs[0].bmc.clone();
     SimFault::FirmwareMismatch.apply(&mut sim.state());
     let daemon = Daemon::start(&bed.config(), bed.credentials())

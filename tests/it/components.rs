@@ -55,10 +55,9 @@ fn heal(bmc: &SimBmc) {
     bmc.state().parts.heal();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn component_faults_raise_their_issue_within_one_poll_and_clear_after() {
-    init();
-    let bed = TestBed::new()
+/// Three simulated BMCs of one model with components, polled every second.
+pub(crate) async fn component_fleet() -> TestBed {
+    TestBed::new()
         .bmcs(3)
         .shapes(vec![SimShape::Legacy])
         .components()
@@ -66,7 +65,13 @@ async fn component_faults_raise_their_issue_within_one_poll_and_clear_after() {
         .timeout("1s")
         .toml("\n[ipmi]\nrequest-timeout = \"200ms\"\n")
         .start()
-        .await;
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn component_faults_raise_their_issue_within_one_poll_and_clear_after() {
+    init();
+    let bed = component_fleet().await;
     let daemon = Daemon::start(&bed.config(), bed.credentials())
         .await
         .expect("daemon");

@@ -4,25 +4,12 @@
 //! `memory-degraded` once the fault bits are set and neither once they are reset, and the states
 //! it reads are the ones ipmitool prints.
 
-use std::process::Command;
-
 use crate::common::*;
 use serde_json::Value;
 
 /// One `poll-once` of the BMC at `cfg`: its snapshot.
-fn poll_once(cfg: &std::path::Path) -> Value {
-    let out = Command::new(bin())
-        .args(["poll-once", "--config"])
-        .arg(cfg)
-        .output()
-        .expect("poll-once");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
-    snaps.into_iter().next().expect("one snapshot")
+fn poll_one(cfg: &std::path::Path) -> Value {
+    poll_once(cfg).into_iter().next().expect("one snapshot")
 }
 
 fn issue_types(s: &Value) -> Vec<String> {
@@ -64,19 +51,9 @@ fn drive_and_memory_sensor_states_set_at_run_time_raise_and_clear_their_issues()
     let dir = tempfile::tempdir().expect("tmp");
     let ip = unique_ip();
     let sim = IpmiSim::start_with_components(dir.path(), "parts", ip);
-    let cfg = write_config(
-        dir.path(),
-        &leases(&[("52:54:00:bb:00:17", ip)]),
-        0,
-        "\n[ipmi]\nport = 623\ncipher-suites = [17, 3]\n",
-    );
-    let text = std::fs::read_to_string(&cfg)
-        .expect("cfg")
-        .replace("[redfish]\nport = 0\n", "[redfish]\n")
-        .replace("[poll]\n", "[poll]\nprotocol = \"ipmi\"\n");
-    std::fs::write(&cfg, text).expect("cfg");
+    let cfg = ipmi_sim_config(dir.path(), "52:54:00:bb:00:17", ip);
 
-    let healthy = poll_once(&cfg);
+    let healthy = poll_one(&cfg);
     assert_eq!(ipmitool_states(&sim, "Drive 0"), "Drive Present");
     assert_eq!(health(&healthy, "Drive 0"), "ok", "{healthy}");
     assert_eq!(health(&healthy, "DIMM A1"), "ok", "{healthy}");
@@ -93,7 +70,7 @@ fn drive_and_memory_sensor_states_set_at_run_time_raise_and_clear_their_issues()
         "sensor_set_bit 0x20 0 9 1 1 1",
         "sensor_set_bit 0x20 0 10 1 1 1",
     ]);
-    let failed = poll_once(&cfg);
+    let failed = poll_one(&cfg);
     assert_eq!(
         ipmitool_states(&sim, "Drive 0"),
         "Drive Present, Drive Fault"
@@ -110,7 +87,7 @@ fn drive_and_memory_sensor_states_set_at_run_time_raise_and_clear_their_issues()
         "sensor_set_bit 0x20 0 9 1 0 1",
         "sensor_set_bit 0x20 0 10 1 0 1",
     ]);
-    let cleared = poll_once(&cfg);
+    let cleared = poll_one(&cfg);
     assert_eq!(ipmitool_states(&sim, "Drive 0"), "Drive Present");
     assert_eq!(ipmitool_states(&sim, "DIMM A1"), "");
     assert_eq!(health(&cleared, "Drive 0"), "ok", "{cleared}");
