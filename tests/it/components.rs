@@ -2,13 +2,16 @@
 //! RAID1 volume, DIMMs, CPUs, NIC ports and a firmware inventory; a drive failure, a degraded
 //! volume, a lost NIC link and a firmware mismatch injected at run time (the named faults of
 //! `bmc-sim --fault`) each raise their issue within one poll and clear after the BMC is healed.
-//! Also: what serving components costs in GETs per poll, counted by the simulator.
+//! Over IPMI, the failed drive shows as the chassis status's drive-fault bit and raises
+//! `drive-failed` the same way. Also: what serving components costs in GETs per poll, counted by
+//! the simulator.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::common::*;
 use crate::it::daemon::{init, snapshot};
+use bmc_catcher::config::ProtocolChoice;
 use bmc_catcher::daemon::Daemon;
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{BmcSnapshot, IssueType, LinkStatus, MacAddr};
@@ -16,7 +19,7 @@ use bmc_catcher::poller::poll_one;
 use bmc_catcher::store::Store;
 use bmc_sim::state::components::{BMC_FIRMWARE, MISMATCHED};
 use bmc_sim::state::named_fault::SimFault;
-use bmc_sim::{SimBmc, SimShape};
+use bmc_sim::{SimBmc, SimProtocol, SimShape};
 
 fn has(s: &BmcSnapshot, t: IssueType) -> bool {
     s.issues.iter().any(|i| i.kind == t)
@@ -163,6 +166,48 @@ async fn component_faults_raise_their_issue_within_one_poll_and_clear_after() {
         "{:?}",
         s.issues
     );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipmi_chassis_drive_fault_raises_drive_failed_and_clears() {
+    init();
+    // Both services (the test bed's config names a Redfish port); polled over IPMI only.
+    let bed = TestBed::new()
+        .protocols(vec![SimProtocol::Both])
+        .interval("1s")
+        .timeout("1s")
+        .toml("\n[ipmi]\nrequest-timeout = \"200ms\"\n")
+        .start()
+        .await;
+    let mut cfg = bed.config();
+    cfg.poll.protocol = ProtocolChoice::Ipmi;
+    cfg.ipmi.port = bed.fleet.ipmi_port();
+    let daemon = Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
+    let sim = bed.fleet.bmcs[0].bmc.clone();
+    let m = mac(sim.mac);
+    crate::it::daemon::wait_for(&daemon.store, Duration::from_secs(20), "a poll", |st| {
+        snapshot(st, m).is_some_and(|s| s.up)
+    })
+    .await;
+    let s = snapshot(&daemon.store, m).expect("polled");
+    assert!(s.reading.components.is_none(), "no fault, no parts: {s:?}");
+    apply(&sim, SimFault::DriveFailed);
+    within_polls(&daemon.store, m, IssueType::DriveFailed, true, 2).await;
+    let s = snapshot(&daemon.store, m).expect("polled");
+    let drives = s.reading.components.as_deref().map(|c| c.drives().to_vec());
+    assert_eq!(
+        drives
+            .as_deref()
+            .and_then(|d| d.first())
+            .map(|d| d.part.id.as_str()),
+        Some("chassis-status/drive-fault"),
+        "{drives:?}"
+    );
+    heal(&sim);
+    within_polls(&daemon.store, m, IssueType::DriveFailed, false, 2).await;
     daemon.stop().await;
 }
 

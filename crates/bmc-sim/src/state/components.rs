@@ -4,6 +4,7 @@
 //! served; the component collections only on BMCs made with them (`bmc-sim --components`), so the
 //! default fleet costs no more GETs per poll than before. `render/components.rs` serves them; the
 //! named faults (`drive-failed`, `raid-degraded`, `nic-link-down`, `firmware-mismatch`) break them.
+//! Over IPMI a failed drive shows as the chassis status's drive-fault bit.
 
 use super::Health;
 
@@ -149,6 +150,11 @@ impl SimParts {
         self.bios_version = MISMATCHED.1.into();
     }
 
+    /// A drive has failed: the IPMI chassis status reports a drive fault (byte 3 bit 2).
+    pub fn drive_fault(&self) -> bool {
+        self.drives.iter().any(|d| d.health == Health::Critical)
+    }
+
     /// The firmware inventory: (id, name, version, updateable).
     pub fn firmware(&self) -> [(&'static str, &'static str, &str, bool); 3] {
         [
@@ -170,6 +176,7 @@ mod tests {
         assert_eq!(p.drives[0].health, Health::Critical);
         assert_eq!(p.drives[1].health, Health::Ok);
         assert_eq!(p.volume.state, "Degraded");
+        assert!(p.drive_fault());
         p.lose_link();
         assert_eq!(p.nics[0].link, Some(false));
         assert_eq!(p.nics[1].link, None, "the uncabled port stays uncabled");
