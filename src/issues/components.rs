@@ -3,9 +3,12 @@
 //! an opened chassis, and firmware drift across the partition (with its fleet index,
 //! [`Versions`]). Absent parts (an empty slot) never raise anything.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::model::{Components, Health, Intrusion, Issue, IssueType, LinkStatus, Part, Severity};
+use crate::model::{
+    Components, Health, Intrusion, Issue, IssueType, LinkStatus, Part, Protocol, Severity,
+};
 use crate::store::Entry;
 
 use super::rules::{Bmc, issue};
@@ -237,21 +240,36 @@ pub fn usual(per: &HashMap<String, u32>) -> Option<(&str, u32)> {
         .map(|(v, n)| (v.as_str(), *n))
 }
 
+/// The group a BMC's versions are compared within: its model, read over one protocol. IPMI's Get
+/// Device ID gives the BMC firmware as `major.minor` where Redfish gives the full version
+/// (`2.10` against `2.10.36`), so a model polled both ways is two groups (`R650`, `R650 over
+/// IPMI`), not one with a false drift. `bmc-catcher firmware` groups the same way.
+pub fn version_group(model: &str, protocol: Option<Protocol>) -> Cow<'_, str> {
+    match protocol {
+        Some(Protocol::Ipmi) => Cow::Owned(format!("{model} over IPMI")),
+        _ => Cow::Borrowed(model),
+    }
+}
+
 impl Versions {
     pub(super) fn index(entries: &[Entry]) -> Versions {
         let mut v = Versions::default();
         for e in entries {
-            let Some(inv) = e.snapshot.as_ref().and_then(|s| s.reading.inventory.ok()) else {
+            let Some(snap) = e.snapshot.as_ref() else {
+                continue;
+            };
+            let Some(inv) = snap.reading.inventory.ok() else {
                 continue;
             };
             let Some(model) = inv.model.as_deref() else {
                 continue;
             };
+            let group = version_group(model, snap.protocol);
             if let Some(fw) = &inv.bmc_firmware {
-                count(&mut v.bmc, model, fw);
+                count(&mut v.bmc, &group, fw);
             }
             if let Some(bios) = &inv.bios_version {
-                count(&mut v.bios, model, bios);
+                count(&mut v.bios, &group, bios);
             }
         }
         v
@@ -259,7 +277,7 @@ impl Versions {
 }
 
 /// `firmware-drift`: the BMC runs another BMC firmware or BIOS version than most BMCs of its
-/// model in the partition.
+/// model (read over the same protocol, [`version_group`]) in the partition.
 pub(super) fn firmware_drift(b: &Bmc<'_>) -> Vec<Issue> {
     let Some(inv) = b.inventory() else {
         return Vec::new();
@@ -267,6 +285,8 @@ pub(super) fn firmware_drift(b: &Bmc<'_>) -> Vec<Issue> {
     let Some(model) = inv.model.as_deref() else {
         return Vec::new();
     };
+    let protocol = b.entry.snapshot.as_ref().and_then(|s| s.protocol);
+    let model = &*version_group(model, protocol);
     let mut drift = Vec::new();
     for (what, mine, index) in [
         ("BMC firmware", &inv.bmc_firmware, &b.fleet.versions.bmc),

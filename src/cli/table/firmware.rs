@@ -1,5 +1,6 @@
 //! `firmware`: the firmware-drift table across the BMCs read (a partition from the API, the fleet
-//! from NATS): per model, each BMC firmware and BIOS version and how many BMCs run it; a version
+//! from NATS): per model (`MODEL over IPMI` for the BMCs read over IPMI, whose firmware versions
+//! are shorter), each BMC firmware and BIOS version and how many BMCs run it; a version
 //! other than the one most BMCs of the model run (the rule of `firmware-drift`) is marked `drift`
 //! with the BMCs that run it.
 
@@ -8,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::{Row, clean, finish, grid};
-use crate::issues::usual_version;
+use crate::issues::{usual_version, version_group};
 
 /// MACs named on a drift row of the table (the JSON output has them all).
 const MAX_MACS_SHOWN: usize = 4;
@@ -32,12 +33,16 @@ pub fn firmware_rows(rows: &[Row]) -> Vec<FirmwareRow> {
     let mut index: BTreeMap<(String, &'static str), BTreeMap<String, Vec<String>>> =
         BTreeMap::new();
     for r in rows {
-        let Some(inv) = r.snapshot.as_ref().and_then(|s| s.reading.inventory.ok()) else {
+        let Some(snap) = r.snapshot.as_ref() else {
+            continue;
+        };
+        let Some(inv) = snap.reading.inventory.ok() else {
             continue;
         };
         let Some(model) = inv.model.as_deref() else {
             continue;
         };
+        let model = version_group(model, snap.protocol);
         for (component, version) in [("bmc", &inv.bmc_firmware), ("bios", &inv.bios_version)] {
             if let Some(v) = version {
                 index

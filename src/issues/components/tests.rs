@@ -167,3 +167,40 @@ fn firmware_drift_names_the_odd_one_of_a_model_only() {
     // The only R750 is its own majority.
     assert!(types(&found, &fleet[3]).is_empty());
 }
+
+#[test]
+fn firmware_is_compared_within_one_protocol() {
+    // Two R650 over Redfish (full version), two over IPMI (Get Device ID's major.minor): no drift.
+    let mut fleet: Vec<_> = (1..=4).map(healthy).collect();
+    for (i, e) in fleet.iter_mut().enumerate() {
+        let s = snap(e);
+        s.protocol = Some(if i < 2 {
+            crate::model::Protocol::Redfish
+        } else {
+            crate::model::Protocol::Ipmi
+        });
+        let Field::Ok(inv) = &mut s.reading.inventory else {
+            unreachable!("healthy has inventory")
+        };
+        inv.model = Some("R650".into());
+        inv.bmc_firmware = Some(if i < 2 { "7.00.30" } else { "7.00" }.into());
+    }
+    let found = evaluate(&fleet, &settings());
+    for e in &fleet {
+        assert!(types(&found, e).is_empty(), "{found:?}");
+    }
+    // A third IPMI one on another version drifts within its group.
+    let mut odd = healthy(5);
+    let s = snap(&mut odd);
+    s.protocol = Some(crate::model::Protocol::Ipmi);
+    if let Field::Ok(inv) = &mut s.reading.inventory {
+        inv.model = Some("R650".into());
+        inv.bmc_firmware = Some("6.10".into());
+    }
+    fleet.push(odd);
+    let found = evaluate(&fleet, &settings());
+    assert_eq!(
+        &*found[&fleet[4].target.mac][0].detail,
+        "BMC firmware 6.10, where 2 R650 over IPMI run 7.00"
+    );
+}
