@@ -11,6 +11,9 @@
 #   LOGS=off hack/bench-fleet.sh      # the same without reading the BMCs' logs ([logs] enabled = false)
 #   LOGS=grow hack/bench-fleet.sh     # logs on, and every BMC logs one new entry per poll
 #                                     # (bmc-sim --sel-per-poll): the steady rounds follow N new entries
+#   COMPONENTS=on hack/bench-fleet.sh # the Redfish BMCs serve drives, a RAID volume, DIMMs, CPUs, NIC
+#                                     # ports and a firmware inventory (bmc-sim --components: 7 more
+#                                     # GETs per steady poll, the firmware inventory once per day)
 set -euo pipefail
 N=${1:-10000}; CONC=${2:-64}
 cd "$(dirname "$0")/.."
@@ -26,6 +29,7 @@ t0=$(date +%s.%N)
 target/release/bmc-sim --count "$N" --first-ip 127.1.0.1 --port 0 --ipmi-port 6230 \
   --protocol redfish,ipmi --shape legacy,subsystem,sensors --leases "$RUN/dhcpd.leases" \
   $( [ "${LOGS:-on}" = grow ] && echo --sel-per-poll ) \
+  $( [ "${COMPONENTS:-off}" = on ] && echo --components ) \
   > "$RUN/sim.out" 2> "$RUN/sim.err" & SIM=$!; PIDS+=("$SIM")
 for _ in $(seq 600); do grep -q "leases written" "$RUN/sim.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "leases written" "$RUN/sim.out" || { echo "bmc-sim did not start: $(cat "$RUN/sim.err")" >&2; exit 1; }

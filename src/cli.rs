@@ -6,13 +6,16 @@ pub mod capture;
 pub mod check_config;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod firmware;
 mod fleet;
+pub mod inventory;
 pub mod issues;
 pub mod logs;
 pub mod members;
 pub mod poll_once;
 pub mod power;
 pub mod probe;
+pub mod refresh;
 pub mod run;
 pub mod status;
 pub mod table;

@@ -6,9 +6,11 @@
 //!
 //! The [`Controller`] admits them first ([`admission`]): one queue per BMC, a deadline counted from
 //! receipt (a command whose deadline passed while it waited is refused, not run), a rate limit on
-//! destructive actions, and one execution per request id.
+//! destructive actions, and one execution per request id. [`refresh`] re-reads one BMC's
+//! slow-cadence parts on request, within its own bounds.
 
 mod admission;
+pub mod refresh;
 mod request;
 
 use std::sync::Arc;

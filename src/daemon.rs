@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Credentials};
+use crate::control::refresh::Refresher;
 use crate::discovery;
 use crate::hal::Connector;
 use crate::hal::cursors::Cursors;
@@ -109,11 +110,6 @@ impl Daemon {
                 .context("[http] web-config-file cannot be used")?,
             None => http::web_config::WebConfig::default(),
         };
-        let state = Arc::new(
-            ApiState::new(store.clone(), reg)
-                .with_auth(web.auth.clone())
-                .with_leases(leases.clone()),
-        );
         let nofile = http::server::nofile_limit();
         let limits = Limits::of(config, nofile);
         if limits.max_connections < config.http.max_connections {
@@ -143,6 +139,13 @@ impl Daemon {
             connector,
             store.clone(),
             stats.clone(),
+        );
+        let refresher = Refresher::new(poller.fleet(), store.clone(), config.poll.timeout);
+        let state = Arc::new(
+            ApiState::new(store.clone(), reg)
+                .with_auth(web.auth.clone())
+                .with_leases(leases.clone())
+                .with_refresher(Arc::new(refresher)),
         );
         // With NATS, the partition's BMCs are shared with its other catchers (who is live).
         let (members, members_rx) = watch::channel(None);

@@ -48,6 +48,9 @@ pub trait Bmc: Send + Sync {
     async fn perform(&self, action: Action) -> Result<(), HalError>;
     /// Ends the session (log out). Idempotent; the next call opens a new session.
     async fn close(&self);
+    /// Forgets what is read on the slow cadence (Redfish firmware inventory, IPMI FRU, device id
+    /// and GUID), so the next poll reads it again (`bmc-catcher refresh MAC`).
+    async fn refresh_inventory(&self);
 }
 
 /// Why talking to one BMC failed. Every variant names the BMC (`mac@ip`).

@@ -24,7 +24,8 @@
 //!   (`ownership`, rendezvous hashing) and the hand-over of the others (`handover`).
 //! - [`issues`]: one function per rule in a table, and the evaluation task.
 //! - [`control`]: one command against one BMC: admission (a queue per BMC, deadline from receipt,
-//!   rate limit, request ids), prechecks, execution.
+//!   rate limit, request ids), prechecks, execution; and `refresh`, one BMC's inventory re-read
+//!   on request.
 //! - [`publish`]: HTTP (API, health), `/metrics`, NATS (KV, events, commands forwarded to the
 //!   BMC's owner, pins, log cursors, the partition's membership).
 //! - [`daemon`]: wiring, SIGHUP reload, systemd notify and watchdog, drain on shutdown.

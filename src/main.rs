@@ -76,6 +76,22 @@ enum Command {
     /// Exit codes: 0 shown (with or without issues), 1 the daemon's API or NATS could not be read,
     /// 64 a usage error, 78 a bad config.
     Issues(cli::issues::IssuesArgs),
+    /// One BMC's components (drives, volumes, controllers, DIMMs, CPUs, NIC ports) and firmware,
+    /// as the daemon last read them.
+    ///
+    /// Exit codes: 0 shown, 1 the daemon's API or NATS could not be read (or does not know the
+    /// BMC), 64 a usage error, 78 a bad config.
+    Inventory(cli::inventory::InventoryArgs),
+    /// Firmware drift: per model, each BMC firmware and BIOS version and how many BMCs run it.
+    ///
+    /// Exit codes: 0 shown, 1 the daemon's API or NATS could not be read, 64 a usage error, 78 a
+    /// bad config.
+    Firmware(cli::firmware::FirmwareArgs),
+    /// Ask the running daemon to re-read one BMC's inventory now (firmware inventory; IPMI FRU).
+    ///
+    /// Exit codes: 0 read, 1 the BMC did not answer or the daemon refused (unknown BMC, refreshed
+    /// less than 10 s ago, too many refreshes at once), 64 a usage error, 78 a bad config.
+    Refresh(cli::refresh::RefreshArgs),
     /// The catchers of each partition (from the NATS members bucket): member id, host, version,
     /// uptime, BMCs owned, last renewal.
     ///
@@ -195,6 +211,9 @@ fn main() -> ExitCode {
         }
         Command::Status(args) => view_exit(rt.block_on(cli::status::status(args))),
         Command::Issues(args) => view_exit(rt.block_on(cli::issues::issues(args))),
+        Command::Inventory(args) => view_exit(rt.block_on(cli::inventory::inventory(args))),
+        Command::Firmware(args) => view_exit(rt.block_on(cli::firmware::firmware(args))),
+        Command::Refresh(args) => view_exit(rt.block_on(cli::refresh::refresh(args))),
         Command::Members(args) => view_exit(rt.block_on(cli::members::members(args))),
         Command::Logs(args) => view_exit(rt.block_on(cli::logs::logs(args))),
         Command::Power(args) => {

@@ -80,7 +80,7 @@ pub struct Poller {
 }
 
 /// A read-only view of the live backends, for power commands (they share the poller's sessions).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Fleet(Arc<std::sync::RwLock<HashMap<MacAddr, Arc<dyn Bmc>>>>);
 
 impl Fleet {

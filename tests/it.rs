@@ -2,6 +2,8 @@
 //! simulator, fixtures captured from real BMC software, and the shipped assets checked as text.
 
 mod cli;
+mod cli_inventory;
+pub mod components;
 pub mod daemon;
 pub mod deploy_assets;
 mod faults;

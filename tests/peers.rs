@@ -7,6 +7,7 @@
 mod ha;
 mod install;
 mod ipmi;
+mod ipmi_components;
 mod ipmi_sel;
 mod ipmi_sim_capture;
 mod log_handover;

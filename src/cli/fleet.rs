@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use crate::cli::table::{self as views, Row, Style};
 use crate::config::{Config, Credentials};
-use crate::model::BmcSnapshot;
+use crate::model::{BmcSnapshot, MacAddr};
 use crate::publish::http::{BmcView, pages};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -69,15 +69,9 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
             from_kv(url, &config, &creds).await?
         }
         None => {
-            let base = source.api.clone().unwrap_or_else(|| {
-                let mut a = config.http.listen;
-                if a.ip().is_unspecified() {
-                    a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-                }
-                format!("http://{a}")
-            });
+            let base = api_base(source, &config);
             let client = api_client(source)?;
-            let views = from_api(&client, base.trim_end_matches('/'), pages::MAX_LIMIT).await?;
+            let views = from_api(&client, &base, pages::MAX_LIMIT).await?;
             views
                 .into_iter()
                 .map(|v| Row {
@@ -100,6 +94,75 @@ pub async fn fetch(source: &Source) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The daemon's base URL, without a trailing `/`: `--api`, else `http://<[http] listen>`.
+fn api_base(source: &Source, config: &Config) -> String {
+    let base = source.api.clone().unwrap_or_else(|| {
+        let mut a = config.http.listen;
+        if a.ip().is_unspecified() {
+            a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{a}")
+    });
+    base.trim_end_matches('/').to_string()
+}
+
+/// One BMC: `GET /api/v1/bmcs/{mac}` of the daemon, or its key in the NATS KV (`--nats`; the
+/// partition of `--partition`, else the config's).
+pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
+    let config = source.config.load()?;
+    let partition = source.partition.clone().unwrap_or(config.partition.clone());
+    let snapshot = match &source.nats {
+        Some(url) => {
+            let creds = super::ViewConfig::nats_credentials(&config)?;
+            let js = jetstream(url, &config, &creds).await?;
+            let kv = js
+                .get_key_value(&config.nats.kv_bucket)
+                .await
+                .with_context(|| format!("no KV bucket {}", config.nats.kv_bucket))?;
+            let key = crate::publish::nats::kv_key(&partition, mac);
+            let v = kv
+                .get(&key)
+                .await?
+                .with_context(|| format!("no BMC with MAC {mac} in partition {partition}"))?;
+            Some(
+                serde_json::from_slice::<BmcSnapshot>(&v)
+                    .with_context(|| format!("the KV's {key} is not a snapshot"))?,
+            )
+        }
+        None => {
+            let url = format!("{}/api/v1/bmcs/{mac}", api_base(source, &config));
+            let r = api_client(source)?.send(reqwest::Method::GET, &url).await?;
+            let view: BmcView = r
+                .json()
+                .await
+                .with_context(|| format!("{url} did not answer with a BMC"))?;
+            view.snapshot.map(std::sync::Arc::unwrap_or_clone)
+        }
+    };
+    Ok(Row {
+        partition: snapshot
+            .as_ref()
+            .map_or(partition, |s| s.partition.to_string()),
+        mac: mac.to_string(),
+        ip: snapshot
+            .as_ref()
+            .map(|s| s.ip.to_string())
+            .unwrap_or_default(),
+        snapshot,
+        catcher: None,
+    })
+}
+
+/// `POST {api}{path}` with the API's TLS and basic auth; the answer's body, once it is a success.
+pub async fn post(source: &Source, path: &str) -> anyhow::Result<String> {
+    let config = source.config.load()?;
+    let url = format!("{}{path}", api_base(source, &config));
+    let r = api_client(source)?
+        .send(reqwest::Method::POST, &url)
+        .await?;
+    Ok(r.text().await?)
+}
+
 /// Where the password for `--api-user` comes from.
 pub const API_PASSWORD_ENV: &str = "BMC_CATCHER_API_PASSWORD";
 
@@ -107,6 +170,34 @@ pub const API_PASSWORD_ENV: &str = "BMC_CATCHER_API_PASSWORD";
 struct ApiClient {
     http: reqwest::Client,
     user: Option<(String, secrecy::SecretString)>,
+}
+
+impl ApiClient {
+    /// Sends a request without a body to `url`; an error answer is an error naming its status
+    /// and the daemon's message.
+    async fn send(&self, method: reqwest::Method, url: &str) -> anyhow::Result<reqwest::Response> {
+        use secrecy::ExposeSecret;
+        let mut request = self.http.request(method, url);
+        if let Some((user, password)) = &self.user {
+            request = request.basic_auth(user, Some(password.expose_secret()));
+        }
+        let r = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {url}"))?;
+        success(r, url).await
+    }
+}
+
+/// The daemon's answer `r` to `url`, or an error naming its status and (the start of) its body.
+pub(super) async fn success(r: reqwest::Response, url: &str) -> anyhow::Result<reqwest::Response> {
+    let status = r.status();
+    if status.is_success() {
+        return Ok(r);
+    }
+    let body = r.text().await.unwrap_or_default();
+    let shown: String = body.trim().chars().take(512).collect();
+    anyhow::bail!("{url}: {status}: {shown}")
 }
 
 fn api_client(source: &Source) -> anyhow::Result<ApiClient> {
@@ -171,7 +262,11 @@ async fn from_api(client: &ApiClient, base: &str, limit: usize) -> anyhow::Resul
     }
 }
 
-async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Result<Vec<Row>> {
+async fn jetstream(
+    url: &str,
+    config: &Config,
+    creds: &Credentials,
+) -> anyhow::Result<async_nats::jetstream::Context> {
     let opts = crate::publish::nats::connect_options(
         &config.nats,
         creds.nats.as_ref(),
@@ -182,7 +277,11 @@ async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Res
         .connect(crate::publish::nats::servers(url))
         .await
         .with_context(|| format!("cannot connect to {url}"))?;
-    let js = async_nats::jetstream::new(client);
+    Ok(async_nats::jetstream::new(client))
+}
+
+async fn from_kv(url: &str, config: &Config, creds: &Credentials) -> anyhow::Result<Vec<Row>> {
+    let js = jetstream(url, config, creds).await?;
     // Who owns each BMC, when the partitions have members (older catchers, or none: no column).
     let members = super::members::read(&js, &config.nats.members_bucket)
         .await

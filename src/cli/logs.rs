@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::fleet::{Output, print_data};
+use super::fleet::{Output, print_data, success};
 use crate::model::{LogEntry, MacAddr};
 use crate::publish::http::logs::LogsView;
 
@@ -88,14 +88,13 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
         .build()?;
     let url = format!("{base}/api/v1/bmcs/{}/logs", args.mac);
     if args.ack {
+        let ack = format!("{url}/ack");
         let r = client
-            .post(format!("{url}/ack"))
+            .post(&ack)
             .send()
             .await
-            .with_context(|| format!("cannot reach the daemon at {url}/ack"))?;
-        let status = r.status();
-        let body = r.text().await.unwrap_or_default();
-        anyhow::ensure!(status.is_success(), "{url}/ack: {status}: {}", body.trim());
+            .with_context(|| format!("cannot reach the daemon at {ack}"))?;
+        success(r, &ack).await?;
         println!("{}: critical log entries acknowledged", args.mac);
         return Ok(());
     }
@@ -105,12 +104,9 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
             .send()
             .await
             .with_context(|| format!("cannot reach the daemon at {url}"))?;
-        let status = r.status();
-        if !status.is_success() {
-            let body = r.text().await.unwrap_or_default();
-            anyhow::bail!("{url}: {status}: {}", body.trim());
-        }
-        r.json::<LogsView>()
+        success(r, &url)
+            .await?
+            .json::<LogsView>()
             .await
             .with_context(|| format!("{url} did not answer with a log"))
     };

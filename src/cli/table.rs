@@ -15,10 +15,14 @@ use serde::Serialize;
 
 use crate::model::{BmcSnapshot, Health, IssueType, Led, PowerState, SensorKind, Severity};
 
+mod firmware;
+mod inventory;
 mod issues;
 mod status;
 mod yaml;
 
+pub use firmware::{FirmwareRow, firmware_rows, firmware_table};
+pub use inventory::inventory_table;
 pub use issues::issues_table;
 pub use status::status_table;
 pub use yaml::to_yaml;

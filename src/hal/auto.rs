@@ -184,4 +184,9 @@ impl Bmc for AutoBmc {
         self.redfish.close().await;
         self.ipmi.close().await;
     }
+
+    async fn refresh_inventory(&self) {
+        self.redfish.refresh_inventory().await;
+        self.ipmi.refresh_inventory().await;
+    }
 }

@@ -97,12 +97,24 @@ impl Bmc for LazyBmc {
     }
 
     async fn close(&self) {
-        let built = match &*self.state() {
+        if let Some(b) = self.built() {
+            b.close().await;
+        }
+    }
+
+    /// An idle wrapper has no backend, so nothing cached: its next poll reads everything.
+    async fn refresh_inventory(&self) {
+        if let Some(b) = self.built() {
+            b.refresh_inventory().await;
+        }
+    }
+}
+
+impl LazyBmc {
+    fn built(&self) -> Option<Arc<dyn Bmc>> {
+        match &*self.state() {
             State::Built(b) => Some(b.clone()),
             State::Idle(_) => None,
-        };
-        if let Some(b) = built {
-            b.close().await;
         }
     }
 }

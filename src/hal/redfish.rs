@@ -432,4 +432,8 @@ impl Bmc for RedfishBmc {
         let _op = self.op.lock().await;
         self.session.logout().await;
     }
+
+    async fn refresh_inventory(&self) {
+        self.inventory.lock().await.forget();
+    }
 }

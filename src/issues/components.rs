@@ -3,6 +3,7 @@
 //! an opened chassis, and firmware drift across the partition (with its fleet index,
 //! [`Versions`]). Absent parts (an empty slot) never raise anything.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::model::{
@@ -211,21 +212,18 @@ pub(super) fn chassis_intrusion(b: &Bmc<'_>) -> Vec<Issue> {
     vec![issue(IssueType::ChassisIntrusion, Severity::Major, detail)]
 }
 
-/// Per model and protocol, how many BMCs run each BMC firmware and BIOS version: built once per
-/// evaluation. The protocol is part of the key because each one spells a version its own way (IPMI
-/// Get Device ID gives `2.10` where Redfish says `2.10.sim`): counted together, a fleet read half
-/// over each flipped its "usual" version poll by poll, and raised and cleared the issue on half the
-/// partition again and again.
+/// Per model, how many BMCs run each BMC firmware and BIOS version: built once per evaluation.
 #[derive(Default)]
 pub(super) struct Versions {
-    bmc: HashMap<(String, Option<Protocol>), HashMap<String, u32>>,
-    bios: HashMap<(String, Option<Protocol>), HashMap<String, u32>>,
+    bmc: HashMap<String, HashMap<String, u32>>,
+    bios: HashMap<String, HashMap<String, u32>>,
 }
 
-type PerModel = HashMap<(String, Option<Protocol>), HashMap<String, u32>>;
-
-fn count(map: &mut PerModel, model: &str, protocol: Option<Protocol>, version: &str) {
-    let per = map.entry((model.to_string(), protocol)).or_default();
+fn count(map: &mut HashMap<String, HashMap<String, u32>>, model: &str, version: &str) {
+    let per = match map.get_mut(model) {
+        Some(per) => per,
+        None => map.entry(model.to_string()).or_default(),
+    };
     match per.get_mut(version) {
         Some(n) => *n += 1,
         None => {
@@ -234,11 +232,23 @@ fn count(map: &mut PerModel, model: &str, protocol: Option<Protocol>, version: &
     }
 }
 
-/// The version most BMCs of the model run (the greater version on a tie) and how many run it.
-fn usual(per: &HashMap<String, u32>) -> Option<(&str, u32)> {
+/// The version most BMCs of the model run (the greater version on a tie) and how many run it;
+/// `bmc-catcher firmware` marks the others the same way.
+pub fn usual(per: &HashMap<String, u32>) -> Option<(&str, u32)> {
     per.iter()
         .max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
         .map(|(v, n)| (v.as_str(), *n))
+}
+
+/// The group a BMC's versions are compared within: its model, read over one protocol. IPMI's Get
+/// Device ID gives the BMC firmware as `major.minor` where Redfish gives the full version
+/// (`2.10` against `2.10.36`), so a model polled both ways is two groups (`R650`, `R650 over
+/// IPMI`), not one with a false drift. `bmc-catcher firmware` groups the same way.
+pub fn version_group(model: &str, protocol: Option<Protocol>) -> Cow<'_, str> {
+    match protocol {
+        Some(Protocol::Ipmi) => Cow::Owned(format!("{model} over IPMI")),
+        _ => Cow::Borrowed(model),
+    }
 }
 
 impl Versions {
@@ -254,11 +264,12 @@ impl Versions {
             let Some(model) = inv.model.as_deref() else {
                 continue;
             };
+            let group = version_group(model, snap.protocol);
             if let Some(fw) = &inv.bmc_firmware {
-                count(&mut v.bmc, model, snap.protocol, fw);
+                count(&mut v.bmc, &group, fw);
             }
             if let Some(bios) = &inv.bios_version {
-                count(&mut v.bios, model, snap.protocol, bios);
+                count(&mut v.bios, &group, bios);
             }
         }
         v
@@ -266,21 +277,22 @@ impl Versions {
 }
 
 /// `firmware-drift`: the BMC runs another BMC firmware or BIOS version than most BMCs of its
-/// model (read over the same protocol) in the partition.
+/// model (read over the same protocol, [`version_group`]) in the partition.
 pub(super) fn firmware_drift(b: &Bmc<'_>) -> Vec<Issue> {
-    let (Some(inv), Some(snap)) = (b.inventory(), b.entry.snapshot.as_ref()) else {
+    let Some(inv) = b.inventory() else {
         return Vec::new();
     };
     let Some(model) = inv.model.as_deref() else {
         return Vec::new();
     };
-    let key = (model.to_string(), snap.protocol);
+    let protocol = b.entry.snapshot.as_ref().and_then(|s| s.protocol);
+    let model = &*version_group(model, protocol);
     let mut drift = Vec::new();
     for (what, mine, index) in [
         ("BMC firmware", &inv.bmc_firmware, &b.fleet.versions.bmc),
         ("BIOS", &inv.bios_version, &b.fleet.versions.bios),
     ] {
-        let (Some(mine), Some(per)) = (mine, index.get(&key)) else {
+        let (Some(mine), Some(per)) = (mine, index.get(model)) else {
             continue;
         };
         if let Some((usual, n)) = usual(per)

@@ -85,6 +85,8 @@ impl Bmc for Scripted {
     async fn close(&self) {
         self.closed.fetch_add(1, Ordering::SeqCst);
     }
+
+    async fn refresh_inventory(&self) {}
 }
 
 fn scripted(i: u8, hang: bool) -> Arc<Scripted> {
@@ -357,6 +359,8 @@ impl Bmc for Canned {
         Ok(())
     }
     async fn close(&self) {}
+
+    async fn refresh_inventory(&self) {}
 }
 
 #[tokio::test(start_paused = true)]

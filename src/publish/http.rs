@@ -1,10 +1,11 @@
 //! The HTTP listener: `/metrics` (Prometheus, negotiated format), `/api/v1/bmcs` (the BMCs' newest
 //! snapshots as JSON, a page at a time), `/api/v1/bmcs/{mac}`, its event log ([`logs`]:
 //! `/api/v1/bmcs/{mac}/logs`, `POST .../logs/ack`), `/healthz` (the process answers) and
-//! `/readyz` (the first discovery pass is done and the leases file can be read), and `/` (a page linking them, [`landing`]). API
+//! `/readyz` (the first discovery pass is done and the leases file can be read), `POST
+//! /api/v1/bmcs/{mac}/refresh` (re-reads one BMC's inventory now, [`refresh`]), and `/` (a page linking them, [`landing`]). API
 //! errors are JSON ([`errors`]). With `[http] web-config-file`, TLS and basic auth
 //! ([`web_config`], [`basic_auth`]) guard everything but `/healthz` and `/readyz`. Handlers only
-//! read the store (an acknowledgement writes a timestamp into it); no handler talks to a BMC. What a client may cost is bounded: connections and their deadlines in [`server`] and
+//! read the store (an acknowledgement writes a timestamp into it); only `refresh` reaches a BMC, through the poller's backend and the bounds of [`crate::control::refresh`]. What a client may cost is bounded: connections and their deadlines in [`server`] and
 //! [`deadline`], one shared render of `/metrics` in [`exposition`], pages streamed from the store in
 //! [`pages`]; [`stats`] counts what was refused or cut off.
 
@@ -32,6 +33,7 @@ pub mod exposition;
 pub mod landing;
 pub mod logs;
 pub mod pages;
+pub mod refresh;
 pub mod server;
 pub mod stats;
 pub mod web_config;
@@ -49,6 +51,8 @@ pub struct ApiState {
     pub auth: Option<Arc<basic_auth::BasicAuth>>,
     /// Whether the leases file can be read now.
     pub leases: Arc<LeasesHealth>,
+    /// Re-reads a BMC's inventory on request (`POST .../refresh`); `None`: not offered.
+    pub refresher: Option<Arc<crate::control::refresh::Refresher>>,
 }
 
 impl ApiState {
@@ -59,6 +63,7 @@ impl ApiState {
             ready: AtomicBool::new(false),
             auth: None,
             leases: Arc::default(),
+            refresher: None,
         }
     }
 
@@ -71,6 +76,15 @@ impl ApiState {
     /// Requires the web config's basic auth (`None`: none) on all but `/healthz` and `/readyz`.
     pub fn with_auth(mut self, auth: Option<Arc<basic_auth::BasicAuth>>) -> ApiState {
         self.auth = auth;
+        self
+    }
+
+    /// Offers `POST /api/v1/bmcs/{mac}/refresh` through `refresher`.
+    pub fn with_refresher(
+        mut self,
+        refresher: Arc<crate::control::refresh::Refresher>,
+    ) -> ApiState {
+        self.refresher = Some(refresher);
         self
     }
 
@@ -94,6 +108,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/bmcs/{mac}", get(bmc))
         .route("/api/v1/bmcs/{mac}/logs", get(logs::logs))
         .route("/api/v1/bmcs/{mac}/logs/ack", post(logs::ack))
+        .route("/api/v1/bmcs/{mac}/refresh", post(refresh::refresh))
         .fallback(errors::not_found);
     let guarded = match state.auth.clone() {
         Some(auth) => guarded.layer(axum::middleware::from_fn_with_state(

@@ -37,9 +37,16 @@ pub fn poll_once_mockup(mockup: &str, mac: &str) -> serde_json::Value {
     let ip = super::unique_ip();
     let (_sushy, port) = sushy_static(dir.path(), ip, mockup);
     let cfg = super::write_config(dir.path(), &super::leases(&[(mac, ip)]), port, "");
+    let mut snaps = poll_once(&cfg);
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    snaps.remove(0)
+}
+
+/// `bmc-catcher poll-once --config CFG`, which must succeed: its snapshots.
+pub fn poll_once(cfg: &Path) -> Vec<serde_json::Value> {
     let out = Command::new(super::bin())
         .args(["poll-once", "--config"])
-        .arg(&cfg)
+        .arg(cfg)
         .output()
         .expect("run poll-once");
     assert!(
@@ -47,10 +54,24 @@ pub fn poll_once_mockup(mockup: &str, mac: &str) -> serde_json::Value {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut snaps: Vec<serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("JSON array");
-    assert_eq!(snaps.len(), 1, "{snaps:?}");
-    snaps.remove(0)
+    serde_json::from_slice(&out.stdout).expect("JSON array")
+}
+
+/// A config in `dir` for the one ipmi_sim BMC `mac` at `ip` (port 623, cipher suites 17 then 3,
+/// `protocol = "ipmi"`); its path.
+pub fn ipmi_sim_config(dir: &Path, mac: &str, ip: Ipv4Addr) -> PathBuf {
+    let cfg = super::write_config(
+        dir,
+        &super::leases(&[(mac, ip)]),
+        0,
+        "\n[ipmi]\nport = 623\ncipher-suites = [17, 3]\n",
+    );
+    let text = std::fs::read_to_string(&cfg)
+        .expect("cfg")
+        .replace("[redfish]\nport = 0\n", "[redfish]\n")
+        .replace("[poll]\n", "[poll]\nprotocol = \"ipmi\"\n");
+    std::fs::write(&cfg, text).expect("cfg");
+    cfg
 }
 
 /// The venv hack/install-peers.sh fills.
@@ -174,6 +195,22 @@ impl IpmiSim {
 
     /// Like `start`, with `password` for the admin user.
     pub fn start_with(dir: &Path, name: &str, ip: Ipv4Addr, password: &str) -> IpmiSim {
+        IpmiSim::launch(dir, name, ip, password, "")
+    }
+
+    /// Like `start`, with the component sensors of `ipmi_sim/components.emu` too: sensor 9
+    /// "Drive 0" (drive slot, present) and sensor 10 "DIMM A1" (memory, no error).
+    pub fn start_with_components(dir: &Path, name: &str, ip: Ipv4Addr) -> IpmiSim {
+        IpmiSim::launch(
+            dir,
+            name,
+            ip,
+            "password",
+            "components.emu components-sdrs.emu",
+        )
+    }
+
+    fn launch(dir: &Path, name: &str, ip: Ipv4Addr, password: &str, extra_emu: &str) -> IpmiSim {
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/peers/ipmi_sim/start-ipmi-sim.sh"
@@ -187,6 +224,7 @@ impl IpmiSim {
             .arg(&run)
             .env("CONSOLE_PORT", console.to_string())
             .env("IPMI_PASS", password)
+            .env("EXTRA_EMU", extra_emu)
             .output()
             .expect("start-ipmi-sim.sh");
         assert!(

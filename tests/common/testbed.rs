@@ -112,6 +112,12 @@ impl Builder {
         self
     }
 
+    /// The simulated BMCs serve drives, RAID, DIMMs, CPUs, NIC ports and firmware inventory.
+    pub fn components(mut self) -> Self {
+        self.spec.components = true;
+        self
+    }
+
     /// `[poll] interval`, as the config file spells it (`"1s"`).
     pub fn interval(mut self, interval: &str) -> Self {
         self.interval = interval.into();

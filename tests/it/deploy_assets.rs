@@ -25,6 +25,13 @@ const REQUIRED_ALERTS: &[&str] = &[
     "BmcCatcherNotPolling",
     "BmcCatcherNatsDisconnected",
     "BmcCatcherNatsDroppingEvents",
+    "BmcDriveFailed",
+    "BmcDriveWearOut",
+    "BmcRaidDegraded",
+    "BmcDimmFailed",
+    "BmcMemoryUncorrectableErrors",
+    "BmcNicLinkDown",
+    "BmcFirmwareDrift",
 ];
 
 pub(crate) fn root() -> &'static Path {
@@ -428,6 +435,12 @@ fn every_metric_used_is_documented() {
         "bmc_catcher_partition_info",
         "bmc_catcher_poll_duration_seconds_bucket",
         "bmc_issue",
+        "bmc_drive_health",
+        "bmc_drive_life_left_ratio",
+        "bmc_dimm_health",
+        "bmc_memory_errors_total",
+        "bmc_nic_link_up",
+        "bmc_firmware_info",
     ] {
         assert!(
             all.contains(&must.to_string()),

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::common::*;
@@ -12,7 +11,6 @@ use bmc_catcher::config::{Config, Credentials, ProtocolChoice};
 use bmc_catcher::hal::Connector;
 use bmc_catcher::model::{Action, ErrorKind, Health, MacAddr, PowerState, Target};
 use bmc_catcher::poller::{Schedule, poll_round};
-use serde_json::Value;
 
 fn ipmi_config(dir: &std::path::Path) -> Config {
     let mut c = Config {
@@ -77,28 +75,8 @@ fn poll_once_equals_ipmitool_after_runtime_changes() {
         "sensor_set_value 0x20 0 2 42 1",
     ]);
     std::fs::write(sim.run.join("power"), "0\n").expect("power off");
-    let cfg = write_config(
-        dir.path(),
-        &leases(&[("52:54:00:bb:00:01", ip)]),
-        0,
-        "\n[ipmi]\nport = 623\ncipher-suites = [17, 3]\n",
-    );
-    let text = std::fs::read_to_string(&cfg)
-        .expect("cfg")
-        .replace("[redfish]\nport = 0\n", "[redfish]\n");
-    let text = text.replace("[poll]\n", "[poll]\nprotocol = \"ipmi\"\n");
-    std::fs::write(&cfg, text).expect("cfg");
-    let out = Command::new(bin())
-        .args(["poll-once", "--config"])
-        .arg(&cfg)
-        .output()
-        .expect("poll-once");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let cfg = ipmi_sim_config(dir.path(), "52:54:00:bb:00:01", ip);
+    let snaps = poll_once(&cfg);
     let s = &snaps[0];
     assert_eq!(s["protocol"], "ipmi", "{s}");
     assert_eq!(s["power"]["ok"], "Off", "{s}");

@@ -36,6 +36,9 @@ pub struct FleetSpec {
     pub ipmi_port: u16,
     /// Serve this DMTF mockup / `capture` directory: its Redfish tree, and its `ipmi.json` to IPMI.
     pub mockup: Option<PathBuf>,
+    /// Serve drives, RAID, DIMMs, CPUs, NIC ports and the firmware inventory
+    /// ([`state::components`]); off by default, so a benchmark fleet costs no extra GETs.
+    pub components: bool,
     pub username: String,
     pub password: String,
 }
@@ -50,6 +53,7 @@ impl Default for FleetSpec {
             protocols: vec![SimProtocol::Redfish],
             ipmi_port: 0,
             mockup: None,
+            components: false,
             username: "admin".into(),
             password: "password".into(),
         }
@@ -144,6 +148,7 @@ impl SimFleet {
             if let Some(capture) = &replay {
                 bmc.state().ipmi_replay = Some(capture.clone());
             }
+            bmc.state().parts.served = spec.components;
             let mut addr = SocketAddr::new(IpAddr::V4(ip), port);
             if protocol != SimProtocol::Ipmi {
                 let listener = TcpListener::bind(SocketAddr::new(IpAddr::V4(ip), port))

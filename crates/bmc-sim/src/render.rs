@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+mod components;
 mod logs;
 
 use super::state::{SimBmc, SimSensor, SimShape, SimState};
@@ -45,7 +46,7 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
     let st = bmc.state();
     let path = path.trim_end_matches('/');
     let sensors_of = |k: SensorKind| st.sensors.iter().filter(move |s| s.kind == k);
-    let v = match path {
+    let mut v = match path {
         "/redfish/v1" => json!({
             "@odata.id": "/redfish/v1", "Id": "RootService", "Name": "bmc-sim", "RedfishVersion": "1.15.0",
             "UUID": bmc.uuid, "Systems": link("/redfish/v1/Systems"), "Chassis": link("/redfish/v1/Chassis"),
@@ -66,7 +67,7 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
             "Manufacturer": if st.sel.dell { "Dell Inc." } else { "bmc-catcher" }, "Model": "Sim 1U",
             "SerialNumber": st.identity.as_ref().map_or(bmc.serial.as_str(), |i| i.1.as_str()),
             "UUID": st.identity.as_ref().map_or(bmc.uuid.as_str(), |i| i.0.as_str()),
-            "BiosVersion": "SIM-BIOS 1.0", "PowerState": power_str(st.faults.redfish_power.unwrap_or(st.power)),
+            "BiosVersion": st.parts.bios_version, "PowerState": power_str(st.faults.redfish_power.unwrap_or(st.power)),
             "Boot": {
                 "BootSourceOverrideEnabled": if st.boot_once.is_some() { "Once" } else { "Disabled" },
                 "BootSourceOverrideTarget": st.boot_once.clone().unwrap_or_else(|| "None".into()),
@@ -80,13 +81,14 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
                 "ResetType@Redfish.AllowableValues": ["On", "ForceOff", "GracefulShutdown", "ForceRestart", "PowerCycle"]
             }}
         }),
+        p if components::owns(p) => return components::render(&st.parts, p),
         "/redfish/v1/Managers" => collection(
             path,
             "Managers",
             ["/redfish/v1/Managers/1".to_string()].into_iter(),
         ),
         "/redfish/v1/Managers/1" => json!({
-            "@odata.id": path, "Id": "1", "Name": "Simulated BMC", "ManagerType": "BMC", "FirmwareVersion": "2.10.sim",
+            "@odata.id": path, "Id": "1", "Name": "Simulated BMC", "ManagerType": "BMC", "FirmwareVersion": st.parts.bmc_firmware,
             "Status": {"State": "Enabled", "Health": "OK"}, "LogServices": link(logs::SERVICES)
         }),
         p if p.starts_with(logs::SERVICES) => return logs::render(&st, p),
@@ -117,6 +119,7 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
         }
         _ => return render_environment(bmc, &st, path, &sensors_of),
     };
+    components::link_parts(&st.parts, path, &mut v);
     Some(v)
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub mod clients;
+pub mod components;
 pub mod fault_cycle;
 pub mod named_fault;
 pub mod sel;
@@ -133,6 +134,8 @@ pub struct SimState {
     pub faults: Faults,
     /// The event log (IPMI SEL, Redfish LogService).
     pub sel: sel::SimSel,
+    /// Drives, RAID, DIMMs, CPUs, NIC ports, firmware versions.
+    pub parts: components::SimParts,
 }
 
 /// Counters a test reads to check how a client behaved.
@@ -234,6 +237,7 @@ impl SimBmc {
                 consumed_watts: 340.0 + 10.0 * v,
                 faults: Faults::default(),
                 sel: sel::SimSel::default(),
+                parts: components::SimParts::new(false),
             }),
             sessions: Mutex::new(HashMap::new()),
             counters: Counters::default(),

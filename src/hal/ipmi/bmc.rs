@@ -348,4 +348,10 @@ impl Bmc for IpmiBmc {
             self.journal.closed(&self.journal_key());
         }
     }
+
+    async fn refresh_inventory(&self) {
+        if let Some(c) = self.inner.lock().await.cached.as_mut() {
+            c.forget_inventory();
+        }
+    }
 }

@@ -31,6 +31,15 @@ pub(super) struct Cached {
     pub(super) no_sel: bool,
 }
 
+impl Cached {
+    /// What is read once per session (device id, GUID, FRU) is read again at the next poll.
+    pub(super) fn forget_inventory(&mut self) {
+        self.device = None;
+        self.guid = None;
+        self.fru = None;
+    }
+}
+
 pub(super) async fn poll_session(
     s: &mut Session,
     c: &mut Cached,
@@ -72,7 +81,7 @@ pub(super) async fn poll_session(
     let sdr = repository::refresh(s, bmc, c.sdr.take()).await;
     let mut dropped = Dropped::default();
     let mut found = Vec::new();
-    let (sensors, psus) = match &sdr {
+    let (mut sensors, mut psus) = match &sdr {
         Ok(cache) => {
             let mut sensors = Vec::new();
             let mut psus = Vec::new();
@@ -114,6 +123,18 @@ pub(super) async fn poll_session(
         }
         Err(e) => (field(Err(e.clone())), field(Err(e.clone()))),
     };
+    // The chassis status's fault bits, as the parts they describe (see `chassis::faults`).
+    let faults = status
+        .as_ref()
+        .map(chassis::faults::chassis_faults)
+        .unwrap_or_default();
+    found.extend(faults.drive.map(IpmiPart::Drive));
+    if let (Field::Ok(v), Some(f)) = (&mut sensors, faults.cooling) {
+        v.push(f);
+    }
+    if let (Field::Ok(v), Some(p)) = (&mut psus, faults.power) {
+        v.push(p);
+    }
     let power_metrics = power_metrics(s, c, &sensors).await;
     if let Ok(cache) = sdr {
         c.sdr = Some(cache);

@@ -83,6 +83,11 @@ impl InventoryCache {
         }
     }
 
+    /// Makes the firmware inventory due at the next poll (the ports seen up are kept).
+    pub(super) fn forget(&mut self) {
+        self.read_at = None;
+    }
+
     fn due(&self, now: Instant, interval: std::time::Duration, bmc_firmware: Option<&str>) -> bool {
         match (self.read_at, &self.firmware) {
             (Some(at), Some(_)) => {
@@ -345,6 +350,11 @@ mod tests {
         assert!(
             c.due(t0 + Duration::from_secs(60), day, Some("1.1")),
             "the BMC was updated"
+        );
+        c.forget();
+        assert!(
+            c.due(t0 + Duration::from_secs(60), day, Some("1.0")),
+            "refresh asked for it"
         );
     }
 

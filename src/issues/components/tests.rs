@@ -169,47 +169,38 @@ fn firmware_drift_names_the_odd_one_of_a_model_only() {
 }
 
 #[test]
-fn firmware_drift_compares_versions_read_over_the_same_protocol_only() {
-    use crate::model::Protocol;
-    // One model, half read over IPMI ("2.10") and half over Redfish ("2.10.sim"): the same
-    // firmware spelt two ways is no drift, whatever the counts are.
-    let mut fleet: Vec<_> = (1..=7).map(healthy).collect();
+fn firmware_is_compared_within_one_protocol() {
+    // Two R650 over Redfish (full version), two over IPMI (Get Device ID's major.minor): no drift.
+    let mut fleet: Vec<_> = (1..=4).map(healthy).collect();
     for (i, e) in fleet.iter_mut().enumerate() {
         let s = snap(e);
-        let ipmi = i % 2 == 0;
-        s.protocol = Some(if ipmi {
-            Protocol::Ipmi
+        s.protocol = Some(if i < 2 {
+            crate::model::Protocol::Redfish
         } else {
-            Protocol::Redfish
+            crate::model::Protocol::Ipmi
         });
         let Field::Ok(inv) = &mut s.reading.inventory else {
             unreachable!("healthy has inventory")
         };
-        inv.model = Some("Sim 1U".into());
-        inv.bmc_firmware = Some(if ipmi { "2.10" } else { "2.10.sim" }.into());
-        inv.bios_version = None;
+        inv.model = Some("R650".into());
+        inv.bmc_firmware = Some(if i < 2 { "7.00.30" } else { "7.00" }.into());
     }
     let found = evaluate(&fleet, &settings());
     for e in &fleet {
-        assert!(
-            types(&found, e).is_empty(),
-            "{:?}",
-            found.get(&e.target.mac)
-        );
+        assert!(types(&found, e).is_empty(), "{found:?}");
     }
-    // An odd one within one protocol still counts.
-    let Field::Ok(inv) = &mut snap(&mut fleet[5]).reading.inventory else {
-        unreachable!()
-    };
-    inv.bmc_firmware = Some("2.10".into());
+    // A third IPMI one on another version drifts within its group.
+    let mut odd = healthy(5);
+    let s = snap(&mut odd);
+    s.protocol = Some(crate::model::Protocol::Ipmi);
+    if let Field::Ok(inv) = &mut s.reading.inventory {
+        inv.model = Some("R650".into());
+        inv.bmc_firmware = Some("6.10".into());
+    }
+    fleet.push(odd);
     let found = evaluate(&fleet, &settings());
     assert_eq!(
-        types(&found, &fleet[4]),
-        Vec::<(IssueType, Severity)>::new(),
-        "the IPMI BMCs on 2.10 are not the odd ones"
-    );
-    assert_eq!(
-        &*found[&fleet[5].target.mac][0].detail,
-        "BMC firmware 2.10, where 2 Sim 1U run 2.10.sim"
+        &*found[&fleet[4].target.mac][0].detail,
+        "BMC firmware 6.10, where 2 R650 over IPMI run 7.00"
     );
 }

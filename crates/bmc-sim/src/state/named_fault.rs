@@ -50,6 +50,14 @@ pub enum SimFault {
     PsuWarning,
     /// The first sensor reads 95 (above its critical threshold).
     SensorCritical,
+    /// The first drive fails (critical) and the RAID1 volume over it is degraded.
+    DriveFailed,
+    /// The RAID1 volume is degraded, its drives still healthy.
+    RaidDegraded,
+    /// The first NIC port, up until now, loses its link.
+    NicLinkDown,
+    /// The BMC runs another BMC firmware and BIOS version than the rest of the fleet.
+    FirmwareMismatch,
 }
 
 impl SimFault {
@@ -118,6 +126,10 @@ impl SimFault {
                     s.reading = 95.0;
                 }
             }
+            SimFault::DriveFailed => st.parts.fail_drive(),
+            SimFault::RaidDegraded => st.parts.degrade_volume(),
+            SimFault::NicLinkDown => st.parts.lose_link(),
+            SimFault::FirmwareMismatch => st.parts.mismatch_firmware(),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Chassis and management-controller responses: Get Chassis Status (0x00 0x01), Get Device ID
 //! (0x06 0x01), Get System GUID (0x06 0x37), Get SEL Info (0x0a 0x40) and DCMI Get Power
-//! Reading (0x2c 0x02), plus [`inventory`] to fill the daemon's [`Inventory`].
+//! Reading (0x2c 0x02), plus [`inventory`] to fill the daemon's [`Inventory`]; [`faults`] turns
+//! the status's fault bits into parts.
 //!
 //! `ipmi-rs-core` 0.6 provides Get Device ID (`DeviceId::from_data`, used here). It has no Get
 //! Chassis Status, Get System GUID or DCMI; its Get SEL Info demands exactly 14 bytes and keeps
 //! the timestamps private, so SEL Info is decoded here too.
 
 use ipmi_rs_core::app::DeviceId;
+
+pub mod faults;
 
 use super::IpmiTime;
 use super::fru::Fru;

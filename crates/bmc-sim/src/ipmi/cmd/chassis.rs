@@ -24,7 +24,9 @@ pub(super) fn chassis(bmc: &SimBmc, cs: &mut CmdState, cmd: u8, d: &[u8], now: I
                 (true, true) => 0x50,
                 (true, false) => 0x60,
             };
-            ok(vec![0x20 | u8::from(on), 0x00, identify])
+            // Byte 3 bit 2: drive fault.
+            let drive_fault = if st.parts.drive_fault() { 0x04 } else { 0 };
+            ok(vec![0x20 | u8::from(on), 0x00, identify | drive_fault])
         }
         0x02 => {
             let new = match d.first().map(|b| b & 0x0f) {
