@@ -52,47 +52,33 @@ async fn every_command_runs_once_and_is_answered_once_while_members_change() {
         {
             tokio::task::block_in_place(|| c.end(true));
         }
-        let subject = format!("bmc.test.{}.cmd", tokens[i % tokens.len()]);
-        client
-            .publish_with_reply(
-                subject,
-                format!("test-replies.{i}"),
-                r#"{"action":"power-cycle"}"#.into(),
-            )
-            .await
-            .expect("publish");
+        send(&client, &tokens, i).await;
         if i % 20 == 19 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     // Every reply, and any second one, within the command deadline's reach.
     let mut answers: HashMap<usize, Vec<serde_json::Value>> = HashMap::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, replies.next()).await {
-        let n: usize = msg
-            .subject
-            .rsplit('.')
-            .next()
-            .and_then(|t| t.parse().ok())
-            .expect("reply subject");
-        answers
-            .entry(n)
-            .or_default()
-            .push(serde_json::from_slice(&msg.payload).expect("reply JSON"));
-        if answers.len() == REQUESTS
-            && deadline - tokio::time::Instant::now() > Duration::from_secs(3)
-        {
-            // All in: wait a little longer for any second reply, not the whole window.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            if let Ok(Some(msg)) =
-                tokio::time::timeout(Duration::from_millis(10), replies.next()).await
-            {
-                panic!("a second reply: {}", msg.subject);
-            }
-            break;
+    collect(&mut replies, &mut answers, Duration::from_secs(15)).await;
+    // A request the queue group gave a member in the moment it left is lost unrun (async-nats
+    // drops what reaches a drained subscription after its UNSUB, without the PING/PONG fence of
+    // other NATS clients): the client sends it again with the same id, and it runs once.
+    let unanswered: Vec<usize> = (0..REQUESTS).filter(|n| !answers.contains_key(n)).collect();
+    if !unanswered.is_empty() {
+        eprintln!("RESENT (no reply within 15 s): {unanswered:?}");
+        for &i in &unanswered {
+            send(&client, &tokens, i).await;
         }
+        collect(&mut replies, &mut answers, Duration::from_secs(15)).await;
     }
-    assert_eq!(answers.len(), REQUESTS, "every request answered");
+    let unanswered: Vec<usize> = (0..REQUESTS).filter(|n| !answers.contains_key(n)).collect();
+    assert!(
+        unanswered.is_empty(),
+        "every request answered; none for {unanswered:?} (the third member joined before request \
+         {} and left before {})",
+        REQUESTS / 5,
+        REQUESTS * 3 / 5
+    );
     let twice: Vec<_> = answers.iter().filter(|(_, v)| v.len() != 1).collect();
     assert!(twice.is_empty(), "answered more than once: {twice:?}");
     let mut ok_per_bmc: HashMap<String, u64> = HashMap::new();
@@ -130,4 +116,56 @@ async fn every_command_runs_once_and_is_answered_once_while_members_change() {
         refused.len() < REQUESTS / 10,
         "most commands run: {refused:?}"
     );
+}
+
+/// Sends request `i` (a power-cycle of BMC `i % 200`), with the id `req-i` (`Nats-Msg-Id`).
+async fn send(client: &async_nats::Client, tokens: &[String], i: usize) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        format!("req-{i}").as_str(),
+    );
+    client
+        .publish_with_reply_and_headers(
+            format!("bmc.test.{}.cmd", tokens[i % tokens.len()]),
+            format!("test-replies.{i}"),
+            headers,
+            r#"{"action":"power-cycle"}"#.into(),
+        )
+        .await
+        .expect("publish");
+}
+
+/// Takes replies into `answers` (by request number) for at most `window`; once every request has
+/// one, waits two seconds more for any second reply (which fails the test), not the whole window.
+async fn collect(
+    replies: &mut async_nats::Subscriber,
+    answers: &mut HashMap<usize, Vec<serde_json::Value>>,
+    window: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + window;
+    while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, replies.next()).await {
+        let n: usize = msg
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .expect("reply subject");
+        answers
+            .entry(n)
+            .or_default()
+            .push(serde_json::from_slice(&msg.payload).expect("reply JSON"));
+        if answers.len() == REQUESTS
+            && deadline - tokio::time::Instant::now() > Duration::from_secs(3)
+        {
+            // All in: wait a little longer for any second reply, not the whole window.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if let Ok(Some(msg)) =
+                tokio::time::timeout(Duration::from_millis(10), replies.next()).await
+            {
+                panic!("a second reply: {}", msg.subject);
+            }
+            break;
+        }
+    }
 }
