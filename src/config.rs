@@ -171,6 +171,14 @@ impl Config {
                 "must be at least poll.interval",
             ));
         }
+        if !self.poll.component_interval.is_zero()
+            && self.poll.component_interval < self.poll.interval
+        {
+            return Err(invalid(
+                "poll.component-interval",
+                "must be 0s (every poll) or at least poll.interval",
+            ));
+        }
         if !(1..=10_000).contains(&self.metrics.max_components_per_bmc) {
             return Err(invalid(
                 "metrics.max-components-per-bmc",

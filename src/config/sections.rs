@@ -127,6 +127,11 @@ pub struct Poll {
     /// poll and when its firmware version changed. Health parts ride every poll.
     #[serde(with = "duration_str")]
     pub inventory_interval: Duration,
+    /// How often a Redfish BMC's storage, memory, processors and cooling parts are read in full
+    /// while its system's health rollup stays the same and every part was healthy; `0s`: at every
+    /// poll. NIC ports and the intrusion sensor are read at every poll.
+    #[serde(with = "duration_str")]
+    pub component_interval: Duration,
 }
 
 impl Poll {
@@ -137,6 +142,7 @@ impl Poll {
             max_sensors: self.max_sensors_per_bmc,
             max_psus: self.max_psus_per_bmc,
             inventory_interval: self.inventory_interval,
+            component_interval: self.component_interval,
         }
     }
 }
@@ -397,6 +403,7 @@ impl Default for Poll {
             max_sensors_per_bmc: Limits::default().max_sensors,
             max_psus_per_bmc: Limits::default().max_psus,
             inventory_interval: Limits::default().inventory_interval,
+            component_interval: Limits::default().component_interval,
         }
     }
 }

@@ -260,3 +260,18 @@ fn inventory_interval_defaults_to_a_day_and_is_no_shorter_than_a_poll() {
         .to_string();
     assert!(msg.contains("poll.inventory-interval"), "{msg}");
 }
+
+#[test]
+fn component_interval_defaults_to_half_an_hour_and_is_every_poll_or_no_shorter_than_one() {
+    let c = parse("").expect("defaults");
+    assert_eq!(
+        c.poll.limits().component_interval,
+        Duration::from_secs(1800)
+    );
+    let c = parse("[poll]\ncomponent-interval = \"0s\"\n").expect("every poll");
+    assert_eq!(c.poll.limits().component_interval, Duration::ZERO);
+    let msg = parse("[poll]\ninterval = \"10m\"\ncomponent-interval = \"5m\"\n")
+        .expect_err("shorter than a poll")
+        .to_string();
+    assert!(msg.contains("poll.component-interval"), "{msg}");
+}

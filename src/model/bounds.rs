@@ -34,6 +34,9 @@ pub struct Limits {
     pub logs: super::LogPolicy,
     /// How often the slow parts (firmware inventory) are read again (`[poll] inventory-interval`).
     pub inventory_interval: std::time::Duration,
+    /// How often the component parts are read in full while the system's health rollup holds
+    /// (`[poll] component-interval`; zero: at every poll).
+    pub component_interval: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -43,6 +46,7 @@ impl Default for Limits {
             max_psus: 64,
             logs: super::LogPolicy::default(),
             inventory_interval: std::time::Duration::from_secs(24 * 3600),
+            component_interval: std::time::Duration::from_secs(30 * 60),
         }
     }
 }

@@ -211,14 +211,18 @@ async fn an_ipmi_chassis_drive_fault_raises_drive_failed_and_clears() {
     daemon.stop().await;
 }
 
-/// GETs one steady poll costs (layout known, session open), by the simulator's request counter.
-async fn gets_per_poll(components: bool) -> u64 {
+/// GETs one steady poll costs (layout known, session open), by the simulator's request counter;
+/// `in_full`: with `[poll] component-interval = "0s"`, the parts read at every poll.
+async fn gets_per_poll(components: bool, in_full: bool) -> u64 {
     let mut b = TestBed::new().bmcs(1).shapes(vec![SimShape::Legacy]);
     if components {
         b = b.components();
     }
     let bed = b.start().await;
-    let cfg = bed.config();
+    let mut cfg = bed.config();
+    if in_full {
+        cfg.poll.component_interval = Duration::ZERO;
+    }
     let connector = Connector::new(&cfg, bed.credentials()).expect("connector");
     let target = targets(&bed.fleet).remove(0);
     let bmc = connector.connect(&target);
@@ -228,16 +232,28 @@ async fn gets_per_poll(components: bool) -> u64 {
     let before = sim.counters.requests.load(Ordering::Relaxed);
     let steady = poll_one(bmc.as_ref(), &target, "test", cfg.poll.timeout).await;
     assert!(steady.up);
+    assert_eq!(
+        steady
+            .reading
+            .components
+            .as_deref()
+            .map(|c| c.drives().len()),
+        components.then_some(2),
+        "the parts are in every snapshot, read or kept"
+    );
     bmc.close().await;
     sim.counters.requests.load(Ordering::Relaxed) - before
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn components_cost_seven_gets_per_poll_and_none_when_not_served() {
+async fn a_steady_poll_reads_the_nic_ports_and_the_parts_only_when_due() {
     init();
-    let without = gets_per_poll(false).await;
-    let with = gets_per_poll(true).await;
-    // Storage (controller inline), its two drives, Volumes, Memory, Processors and
+    let without = gets_per_poll(false, false).await;
+    let steady = gets_per_poll(true, false).await;
+    let in_full = gets_per_poll(true, true).await;
+    // The system's health rollup held and every part was healthy: only EthernetInterfaces.
+    assert_eq!(steady - without, 1, "without {without}, steady {steady}");
+    // In full: Storage (controller inline), its two drives, Volumes, Memory, Processors and
     // EthernetInterfaces, members expanded; the firmware inventory waits for its interval.
-    assert_eq!(with - without, 7, "without {without}, with {with}");
+    assert_eq!(in_full - without, 7, "without {without}, in full {in_full}");
 }

@@ -74,7 +74,8 @@ pub fn render(bmc: &SimBmc, path: &str) -> Option<Value> {
                 "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "BiosSetup"]
             },
             "IndicatorLED": if st.led_on { "Lit" } else { "Off" },
-            "Status": {"State": "Enabled", "Health": "OK"},
+            "Status": {"State": "Enabled", "Health": "OK",
+                "HealthRollup": health_str(if st.parts.served { st.parts.rollup() } else { crate::state::Health::Ok })},
             "Links": {"Chassis": [link(CH)], "ManagedBy": [link("/redfish/v1/Managers/1")]},
             "Actions": {"#ComputerSystem.Reset": {
                 "target": "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",

@@ -1,14 +1,18 @@
-//! The component half of a Redfish poll: storage (controllers, drives, volumes; `SimpleStorage`
-//! as the fallback), memory (+ `MemoryMetrics`), processors, NIC ports ([`network`]),
-//! liquid-cooling parts and the chassis intrusion sensor on every poll, the firmware inventory on
-//! the slow cadence (`[poll] inventory-interval`, at the first poll, and when the BMC's firmware
-//! changed).
+//! The component half of a Redfish poll: NIC ports ([`network`]) and the chassis intrusion
+//! sensor at every poll; storage (controllers, drives, volumes; `SimpleStorage` as the fallback),
+//! memory (+ `MemoryMetrics`), processors and liquid-cooling parts when [`cache`] says they are
+//! due (the system's health rollup moved, a part was unhealthy, or `[poll] component-interval`);
+//! the firmware inventory on the slow cadence (`[poll] inventory-interval`, at the first poll,
+//! and when the BMC's firmware changed).
 //!
 //! Follows the links the service gives (system, chassis, service root); members are fetched only
 //! while a per-kind [`Budget`] of [`MAX_COMPONENTS_PER_KIND`] admits them. Each group fails alone.
 
+mod cache;
 mod network;
 mod parse;
+
+pub(super) use cache::InventoryCache;
 
 use std::time::Instant;
 
@@ -56,46 +60,6 @@ pub(super) struct ComponentLinks {
     /// The chassis' `NetworkAdapters`: their ports stand in for `EthernetInterfaces` without a
     /// link state.
     network_adapters: Option<String>,
-}
-
-/// What the component reads remember between polls: the firmware inventory as last read (and
-/// when it is due again), and the NIC ports seen up.
-#[derive(Debug, Default)]
-pub(super) struct InventoryCache {
-    /// Ids of the ports that had a link at some poll (at most [`MAX_COMPONENTS_PER_KIND`]).
-    seen_up: std::collections::HashSet<String>,
-    firmware: Option<Field<Vec<Firmware>>>,
-    read_at: Option<Instant>,
-    /// The manager's `FirmwareVersion` when it was read: a change makes it due at once.
-    bmc_firmware: Option<String>,
-}
-
-impl InventoryCache {
-    /// Notes the ports up now and marks each port that was ever up.
-    fn mark_up(&mut self, ports: &mut [NicPort]) {
-        for p in ports {
-            if p.link == Some(crate::model::LinkStatus::Up)
-                && self.seen_up.len() < MAX_COMPONENTS_PER_KIND
-            {
-                self.seen_up.insert(p.part.id.clone());
-            }
-            p.was_up = self.seen_up.contains(&p.part.id);
-        }
-    }
-
-    /// Makes the firmware inventory due at the next poll (the ports seen up are kept).
-    pub(super) fn forget(&mut self) {
-        self.read_at = None;
-    }
-
-    fn due(&self, now: Instant, interval: std::time::Duration, bmc_firmware: Option<&str>) -> bool {
-        match (self.read_at, &self.firmware) {
-            (Some(at), Some(_)) => {
-                now.duration_since(at) >= interval || self.bmc_firmware.as_deref() != bmc_firmware
-            }
-            _ => true,
-        }
-    }
 }
 
 impl RedfishBmc {
@@ -152,12 +116,25 @@ impl RedfishBmc {
         if !linked && *links == ComponentLinks::default() {
             return None;
         }
-        let (storage, memory, processors, network, cooling, intrusion) = tokio::join!(
-            self.storage(sys),
-            self.memory(sys),
-            self.members_of(sys, "Processors", parse::cpu),
+        let rollup = cache::rollup(sys);
+        let now = Instant::now();
+        let kept = self.inventory.lock().await.parts(
+            now,
+            self.limits.component_interval,
+            rollup.as_deref(),
+        );
+        let (parts, network, intrusion) = tokio::join!(
+            async {
+                match kept {
+                    Some(p) => p,
+                    None => {
+                        let p = self.parts(sys, &links.cooling).await;
+                        self.inventory.lock().await.keep_parts(&p, now, rollup);
+                        p
+                    }
+                }
+            },
             self.network(sys, links.network_adapters.as_deref()),
-            self.cooling(&links.cooling),
             self.get_opt(links.intrusion_chassis.as_deref()),
         );
         let firmware = self.firmware(links.firmware.as_deref(), bmc_firmware).await;
@@ -166,15 +143,31 @@ impl RedfishBmc {
             self.inventory.lock().await.mark_up(ports);
         }
         Some(Components {
-            storage: group(storage, "Storage or SimpleStorage"),
-            memory: group(memory, "Memory"),
-            processors: group::<Vec<Cpu>>(processors, "Processors"),
+            storage: parts.storage,
+            memory: parts.memory,
+            processors: parts.processors,
             network,
             firmware,
-            cooling: field(cooling),
+            cooling: parts.cooling,
             intrusion: intrusion.ok().flatten().as_ref().and_then(parse::intrusion),
             dropped: 0,
         })
+    }
+
+    /// Reads the parts in full: storage, DIMMs, CPUs, cooling parts.
+    async fn parts(&self, sys: &Value, cooling: &[(CoolingKind, String)]) -> cache::Parts {
+        let (storage, memory, processors, cooling) = tokio::join!(
+            self.storage(sys),
+            self.memory(sys),
+            self.members_of(sys, "Processors", parse::cpu),
+            self.cooling(cooling),
+        );
+        cache::Parts {
+            storage: group(storage, "Storage or SimpleStorage"),
+            memory: group(memory, "Memory"),
+            processors: group::<Vec<Cpu>>(processors, "Processors"),
+            cooling: field(cooling),
+        }
     }
 
     /// GETs `paths` (at most [`MAX_COMPONENTS_PER_KIND`]), a few at a time, in order.
@@ -323,61 +316,8 @@ impl RedfishBmc {
         );
         // A failed read is retried at the next poll; a good one holds for the interval.
         if read.ok().is_some() {
-            cache.read_at = Some(now);
-            cache.bmc_firmware = bmc_firmware.map(str::to_string);
-            cache.firmware = Some(read.clone());
+            cache.keep_firmware(&read, now, bmc_firmware);
         }
         read
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn firmware_is_due_at_first_after_the_interval_and_on_a_firmware_change() {
-        let day = Duration::from_secs(86_400);
-        let t0 = Instant::now();
-        let mut c = InventoryCache::default();
-        assert!(c.due(t0, day, Some("1.0")), "never read");
-        c.firmware = Some(Field::Ok(Vec::new()));
-        c.read_at = Some(t0);
-        c.bmc_firmware = Some("1.0".into());
-        assert!(!c.due(t0 + Duration::from_secs(3600), day, Some("1.0")));
-        assert!(c.due(t0 + day, day, Some("1.0")), "after the interval");
-        assert!(
-            c.due(t0 + Duration::from_secs(60), day, Some("1.1")),
-            "the BMC was updated"
-        );
-        c.forget();
-        assert!(
-            c.due(t0 + Duration::from_secs(60), day, Some("1.0")),
-            "refresh asked for it"
-        );
-    }
-
-    #[test]
-    fn a_port_is_marked_once_it_was_up_and_stays_marked() {
-        let port = |link| NicPort {
-            part: crate::model::Part {
-                id: "eth0".into(),
-                name: "eth0".into(),
-                health: crate::model::Health::Ok,
-                state: None,
-            },
-            link: Some(link),
-            speed_mbps: None,
-            was_up: false,
-        };
-        let mut c = InventoryCache::default();
-        let mut never = [port(crate::model::LinkStatus::NoLink)];
-        c.mark_up(&mut never);
-        assert!(!never[0].was_up, "an unused port stays quiet");
-        c.mark_up(&mut [port(crate::model::LinkStatus::Up)]);
-        let mut lost = [port(crate::model::LinkStatus::Down)];
-        c.mark_up(&mut lost);
-        assert!(lost[0].was_up);
     }
 }

@@ -75,6 +75,31 @@ pub struct SimParts {
 }
 
 impl SimParts {
+    /// The worst health of the drives, the volume, the DIMMs and the CPUs: what a real BMC rolls
+    /// up into its system's `Status.HealthRollup` (a failed drive makes the system `Critical`).
+    /// NIC link state is not health, as on real BMCs.
+    pub fn rollup(&self) -> Health {
+        let rank = |h: Health| match h {
+            Health::Ok | Health::Unknown => 0,
+            Health::Warning => 1,
+            Health::Critical => 2,
+        };
+        self.drives
+            .iter()
+            .map(|d| {
+                if d.failure_predicted && d.health == Health::Ok {
+                    Health::Warning
+                } else {
+                    d.health
+                }
+            })
+            .chain([self.volume.health])
+            .chain(self.dimms.iter().chain(&self.cpus).map(|p| p.health))
+            .max_by_key(|h| rank(*h))
+            .filter(|h| rank(*h) > 0)
+            .unwrap_or(Health::Ok)
+    }
+
     /// A healthy server; `served` says whether its component collections are served.
     pub fn new(served: bool) -> SimParts {
         let drive = |id: &str| SimDrive {
