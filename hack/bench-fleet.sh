@@ -14,6 +14,9 @@
 #   COMPONENTS=on hack/bench-fleet.sh # the Redfish BMCs serve drives, a RAID volume, DIMMs, CPUs, NIC
 #                                     # ports and a firmware inventory (bmc-sim --components: 7 more
 #                                     # GETs per steady poll, the firmware inventory once per day)
+#   COMPONENTS=on COMPONENT_INTERVAL=0s hack/bench-fleet.sh
+#                                     # ... with the parts read in full at every poll ([poll]
+#                                     # component-interval; default 30m: in full only when due)
 set -euo pipefail
 N=${1:-10000}; CONC=${2:-64}
 cd "$(dirname "$0")/.."
@@ -55,6 +58,9 @@ port = 6230
 [http]
 listen = "127.0.0.1:$HTTP"
 CONF
+if [ -n "${COMPONENT_INTERVAL:-}" ]; then
+  sed -i "s/^protocol = \"auto\"$/&\ncomponent-interval = \"$COMPONENT_INTERVAL\"/" "$RUN/config.toml"
+fi
 if [ "${LOGS:-on}" = off ]; then printf '[logs]\nenabled = false\n' >> "$RUN/config.toml"; fi
 
 # 1. poll-once, three rounds over the same sessions.
@@ -90,7 +96,7 @@ sessions=$(grep "sessions created" "$RUN/sim.err" | tail -1)
 
 round_of() { awk -v r="round $1:" 'index($0, r) == 1 { for (i = 1; i <= NF; i++) { if ($i == "wall,") w = $(i-2); if ($i == "CPU") c = $(i-2); if ($i == "up)") u = $(i-1) } gsub(/\(/, "", u); print w, c, u }' "$RUN/rounds.log"; }
 echo
-echo "N=$N simulated BMCs (half Redfish/HTTPS, half IPMI/RMCP+), logs ${LOGS:-on}, concurrency $CONC, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); simulator started in ${sim_start} s"
+echo "N=$N simulated BMCs (half Redfish/HTTPS, half IPMI/RMCP+), logs ${LOGS:-on}, components ${COMPONENTS:-off}${COMPONENT_INTERVAL:+ (component-interval $COMPONENT_INTERVAL)}, concurrency $CONC, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); simulator started in ${sim_start} s"
 echo
 echo "| poll-once --rounds 3 | wall s | daemon CPU s | BMCs up |"
 echo "|---|---|---|---|"
