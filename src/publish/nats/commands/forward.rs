@@ -101,6 +101,15 @@ impl Routing {
 mod tests {
     use super::*;
 
+    /// The subject token (`02-00-00-00-00-07`) of a BMC the peer `b` owns.
+    fn token_of_theirs(m: &Members) -> String {
+        let theirs = (1..=50u8)
+            .map(|i| MacAddr([2, 0, 0, 0, 0, i]))
+            .find(|mac| !m.owns(*mac))
+            .expect("b owns one of 50");
+        theirs.to_string().replace(':', "-")
+    }
+
     fn routing(members: Option<Members>) -> (watch::Sender<Option<Members>>, Routing) {
         let (tx, rx) = watch::channel(members);
         let r = Routing {
@@ -117,11 +126,7 @@ mod tests {
     fn requests_go_to_the_owner_once() {
         let m = Members::new("a", ["b"]);
         let (_tx, r) = routing(Some(m.clone()));
-        let theirs = (1..=50u8)
-            .map(|i| MacAddr([2, 0, 0, 0, 0, i]))
-            .find(|mac| !m.owns(*mac))
-            .expect("b owns one of 50");
-        let token = theirs.to_string().replace(':', "-");
+        let token = token_of_theirs(&m);
         let subject = format!("bmc.p1.{token}.cmd");
         assert_eq!(r.route(&subject, false), Route::To("b".into()));
         assert_eq!(
@@ -164,11 +169,7 @@ mod tests {
     fn the_owner_of_a_forwarded_request_is_the_view_s() {
         let m = Members::new("a", ["b"]);
         let (_tx, r) = routing(Some(m.clone()));
-        let theirs = (1..=50u8)
-            .map(|i| MacAddr([2, 0, 0, 0, 0, i]))
-            .find(|mac| !m.owns(*mac))
-            .expect("b owns one of 50");
-        let token = theirs.to_string().replace(':', "-");
+        let token = token_of_theirs(&m);
         // Sent to this catcher's own subject: run here by `route`, but `owner` says b.
         assert_eq!(r.route(&format!("bmc.p1.{token}.cmd.a"), true), Route::Here);
         assert_eq!(r.owner(&token), Route::To("b".into()));
