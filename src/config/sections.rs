@@ -127,6 +127,10 @@ pub struct Poll {
     /// poll and when its firmware version changed. Health parts ride every poll.
     #[serde(with = "duration_str")]
     pub inventory_interval: Duration,
+    /// Where what each BMC turned out to support (its capability profile: protocol, Redfish
+    /// layout, IPMI cipher suite, ...) is kept across restarts, so a restart skips detecting it.
+    /// Unset: not kept (each start detects every BMC again).
+    pub profile_file: Option<PathBuf>,
 }
 
 impl Poll {
@@ -397,6 +401,7 @@ impl Default for Poll {
             max_sensors_per_bmc: Limits::default().max_sensors,
             max_psus_per_bmc: Limits::default().max_psus,
             inventory_interval: Limits::default().inventory_interval,
+            profile_file: None,
         }
     }
 }

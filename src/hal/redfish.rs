@@ -12,11 +12,11 @@ mod cert_expiry;
 mod client;
 mod components;
 mod environment;
-pub mod log_services;
 mod logs;
 mod origin;
 pub mod pin;
 pub mod presented;
+mod profile;
 pub mod shapes;
 mod shared;
 mod tls;
@@ -104,6 +104,9 @@ impl Shape {
 #[derive(Debug, Clone)]
 struct Layout {
     system: String,
+    chassis: Option<String>,
+    /// Where sessions are created, as the service root links it.
+    sessions_path: Option<String>,
     reset_target: Option<String>,
     /// `ResetType@Redfish.AllowableValues`, empty when the BMC does not say.
     reset_types: Vec<String>,
@@ -141,6 +144,10 @@ pub struct RedfishBmc {
     expand_refused: std::sync::atomic::AtomicBool,
     /// The `ThermalSubsystem` views of a `Sensors` chassis held nothing the collection lacks.
     views_redundant: std::sync::atomic::AtomicBool,
+    /// What every BMC turned out to support (the daemon's `[poll] profile-file`).
+    profiles: std::sync::Arc<crate::hal::profiles::Profiles>,
+    /// The layout in use came from the profile, not from discovery.
+    restored: std::sync::atomic::AtomicBool,
 }
 
 impl RedfishBmc {
@@ -168,7 +175,18 @@ impl RedfishBmc {
             inventory: Mutex::default(),
             expand_refused: std::sync::atomic::AtomicBool::default(),
             views_redundant: std::sync::atomic::AtomicBool::default(),
+            profiles: std::sync::Arc::default(),
+            restored: std::sync::atomic::AtomicBool::default(),
         }
+    }
+
+    /// Starts from the layout `profiles` remembers for this BMC and notes the one it finds.
+    pub fn with_profiles(
+        mut self,
+        profiles: std::sync::Arc<crate::hal::profiles::Profiles>,
+    ) -> Self {
+        self.profiles = profiles;
+        self
     }
 
     /// Reads and notes this BMC's log cursors in `cursors`.
@@ -222,8 +240,9 @@ impl RedfishBmc {
     /// Finds system, manager, chassis and the thermal/power shape. Returns the system document too.
     async fn discover(&self) -> Result<(Layout, Value), HalError> {
         let root = self.session.get("/redfish/v1").await?;
-        if let Some(p) = root.get("Links").and_then(|l| shapes::link(l, "Sessions")) {
-            self.session.set_sessions_path(p).await;
+        let sessions_path = root.get("Links").and_then(|l| shapes::link(l, "Sessions"));
+        if let Some(p) = &sessions_path {
+            self.session.set_sessions_path(p.clone()).await;
         }
         let systems = shapes::link(&root, "Systems").ok_or_else(|| HalError::Unsupported {
             bmc: self.bmc(),
@@ -262,6 +281,8 @@ impl RedfishBmc {
             reset_types: shapes::reset_types(&sys_doc),
             location_indicator: sys_doc.get("LocationIndicatorActive").is_some(),
             system,
+            chassis,
+            sessions_path,
             manager,
             shape,
             components,
@@ -276,25 +297,57 @@ impl RedfishBmc {
         if let Some(l) = guard.as_deref() {
             return Ok((l.clone(), None));
         }
+        if let Some(l) = self.remembered_layout() {
+            if let Some(p) = &l.sessions_path {
+                self.session.set_sessions_path(p.clone()).await;
+            }
+            self.restored
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            *guard = Some(Box::new(l.clone()));
+            return Ok((l, None));
+        }
         let (l, sys) = self.discover().await?;
+        self.remember_layout(&l, &sys);
         *guard = Some(Box::new(l.clone()));
         Ok((l, Some(sys)))
     }
 
+    /// The layout and this poll's system document. A system path remembered from the profile that
+    /// is gone (404) makes the layout found again, in this poll.
+    async fn layout_and_system(&self) -> Result<(Layout, Result<Value, HalError>), HalError> {
+        let (layout, doc) = self.layout().await?;
+        if let Some(doc) = doc {
+            return Ok((layout, Ok(doc)));
+        }
+        let sys = self.session.get(&layout.system).await;
+        if matches!(sys, Err(HalError::Unsupported { .. }))
+            && self.restored.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::info!(bmc = %self.bmc(), system = %layout.system, "the remembered redfish layout is stale; finding it again");
+            self.forget_layout().await;
+            let (layout, doc) = self.layout().await?;
+            let sys = match doc {
+                Some(doc) => Ok(doc),
+                None => self.session.get(&layout.system).await,
+            };
+            return Ok((layout, sys));
+        }
+        Ok((layout, sys))
+    }
+
     async fn forget_layout(&self) {
+        if self.restored.load(std::sync::atomic::Ordering::Relaxed) {
+            self.forget_remembered_layout();
+        }
         *self.layout.lock().await = None;
         self.views_redundant
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn poll_inner(&self) -> Reading {
-        let (layout, sys_doc) = match self.layout().await {
+        let (layout, sys) = match self.layout_and_system().await {
             Ok(l) => l,
             Err(e) => return Reading::all_failed(e.kind(), &e.to_string()),
-        };
-        let sys = match sys_doc {
-            Some(doc) => Ok(doc),
-            None => self.session.get(&layout.system).await,
         };
         let (manager, env) = tokio::join!(
             self.get_opt(layout.manager.as_deref()),
@@ -360,6 +413,7 @@ impl RedfishBmc {
                 )
             }
         };
+        self.check_profile(&layout, &manager, &env).await;
         Reading {
             power,
             inventory,
@@ -373,6 +427,33 @@ impl RedfishBmc {
             logs: logs.map(Box::new),
             components,
             power_check: None,
+        }
+    }
+
+    /// After a poll: notes what it showed in the profile, and drops a layout that is stale (the
+    /// BMC firmware changed; a remembered thermal/power path is gone), found again next poll.
+    async fn check_profile(
+        &self,
+        layout: &Layout,
+        manager: &Result<Option<Value>, HalError>,
+        env: &Environment,
+    ) {
+        let fw = manager
+            .as_ref()
+            .ok()
+            .and_then(Option::as_ref)
+            .and_then(shapes::manager_firmware);
+        let firmware_changed = self.note_poll(fw).await;
+        let shape_gone = self.restored.load(std::sync::atomic::Ordering::Relaxed)
+            && layout.shape != Shape::None
+            && env
+                .sensors
+                .err()
+                .is_some_and(|e| e.kind == crate::model::ErrorKind::Unsupported);
+        if firmware_changed || shape_gone {
+            tracing::info!(bmc = %self.bmc(), firmware_changed, shape_gone, "the redfish layout is stale; found again at the next poll");
+            self.forget_remembered_layout();
+            self.forget_layout().await;
         }
     }
 
