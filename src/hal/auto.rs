@@ -56,6 +56,8 @@ pub struct AutoBmc {
     ipmi: IpmiBmc,
     chosen: Mutex<Option<Chosen>>,
     profiles: Arc<Profiles>,
+    /// The profile was consulted (once per backend: after it failed, detection decides).
+    profile_read: std::sync::atomic::AtomicBool,
     info: std::sync::Mutex<BmcInfo>,
     /// The last power comparison and when it was made.
     power_check: Mutex<Check>,
@@ -71,6 +73,7 @@ impl AutoBmc {
             ipmi,
             chosen: Mutex::new(None),
             profiles,
+            profile_read: std::sync::atomic::AtomicBool::new(false),
             info: std::sync::Mutex::new(info),
             power_check: Mutex::new(Check::Unseen),
         }
@@ -191,6 +194,9 @@ impl AutoBmc {
     async fn backend(&self) -> Result<&dyn Bmc, HalError> {
         let mut chosen = self.chosen.lock().await;
         if chosen.is_none()
+            && !self
+                .profile_read
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
             && let Some(p) = self.profiles.get(self.redfish.describe().mac)
         {
             tracing::debug!(bmc = %self.redfish.describe().label(), protocol = %p.protocol, "protocol from the profile");
