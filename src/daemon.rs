@@ -153,7 +153,8 @@ impl Daemon {
             ApiState::new(store.clone(), reg)
                 .with_auth(web.auth.clone())
                 .with_leases(leases.clone())
-                .with_refresher(Arc::new(refresher)),
+                .with_refresher(Arc::new(refresher))
+                .with_profiles(profiles.clone()),
         );
         // With NATS, the partition's BMCs are shared with its other catchers (who is live).
         let (members, members_rx) = watch::channel(None);

@@ -107,8 +107,13 @@ fn api_base(source: &Source, config: &Config) -> String {
 }
 
 /// One BMC: `GET /api/v1/bmcs/{mac}` of the daemon, or its key in the NATS KV (`--nats`; the
-/// partition of `--partition`, else the config's).
-pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
+/// partition of `--partition`, else the config's); with its capability profile when the daemon
+/// knows one (the API only).
+pub async fn fetch_one(
+    source: &Source,
+    mac: MacAddr,
+) -> anyhow::Result<(Row, Option<crate::model::Profile>)> {
+    let mut profile = None;
     let config = source.config.load()?;
     let partition = source.partition.clone().unwrap_or(config.partition.clone());
     let snapshot = match &source.nats {
@@ -136,10 +141,11 @@ pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
                 .json()
                 .await
                 .with_context(|| format!("{url} did not answer with a BMC"))?;
+            profile = view.profile;
             view.snapshot.map(std::sync::Arc::unwrap_or_clone)
         }
     };
-    Ok(Row {
+    let row = Row {
         partition: snapshot
             .as_ref()
             .map_or(partition, |s| s.partition.to_string()),
@@ -150,7 +156,8 @@ pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
             .unwrap_or_default(),
         snapshot,
         catcher: None,
-    })
+    };
+    Ok((row, profile))
 }
 
 /// `POST {api}{path}` with the API's TLS and basic auth; the answer's body, once it is a success.
