@@ -196,6 +196,16 @@ impl Daemon {
                 last_cancel.clone(),
             ));
         }
+        if let Some(c) = &connection {
+            last.spawn(nats::profiles::run(
+                c.client.clone(),
+                config.nats.clone(),
+                config.partition.clone(),
+                profiles.clone(),
+                c.connected.clone(),
+                last_cancel.clone(),
+            ));
+        }
         if let Some(c) = connection
             && config.redfish.tls == crate::config::TlsPolicy::Pin
         {

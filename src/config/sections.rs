@@ -228,6 +228,9 @@ pub struct Nats {
     /// JetStream key-value bucket of where each BMC's logs were read up to (`[logs]`), key
     /// `<partition>.<mac>`: another catcher that takes a BMC over reads its logs on from there.
     pub log_cursors_bucket: String,
+    /// JetStream key-value bucket of what each BMC turned out to support (its capability
+    /// profile), key `<partition>.<mac>`: another catcher that takes a BMC over skips detecting it.
+    pub profiles_bucket: String,
     /// JetStream stream of change events.
     pub stream: String,
     pub replicas: usize,
@@ -282,6 +285,7 @@ impl Default for Nats {
             kv_bucket: "bmc_state".into(),
             tls_pins_bucket: "bmc_tls_pins".into(),
             log_cursors_bucket: "bmc_log_cursors".into(),
+            profiles_bucket: "bmc_profiles".into(),
             stream: "BMC_EVENTS".into(),
             replicas: 1,
             buffer_events: 100_000,

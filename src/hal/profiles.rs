@@ -111,6 +111,23 @@ impl Profiles {
             .collect()
     }
 
+    /// Takes `mac`'s profile from elsewhere (another catcher, through the KV) when none is here or
+    /// it was detected later than the one here; true if taken. A value over the bounds of
+    /// [`Profile::check`] is refused. Not shared again (it came from there).
+    pub fn merge(&self, mac: MacAddr, theirs: Profile) -> Result<bool, String> {
+        theirs.check()?;
+        let mut s = self.lock();
+        if s.profiles
+            .get(&mac)
+            .is_some_and(|ours| ours.detected_ms >= theirs.detected_ms)
+        {
+            return Ok(false);
+        }
+        s.profiles.insert(mac, theirs);
+        s.dirty = true;
+        Ok(true)
+    }
+
     /// Gives `mac` back to the next [`Profiles::take_changed`] (sharing it failed).
     pub fn mark_changed(&self, mac: MacAddr) {
         self.lock().changed.insert(mac);
@@ -215,6 +232,24 @@ mod tests {
         assert!(p.take_changed().is_empty());
         p.forget(mac(1));
         assert_eq!(p.take_changed(), vec![(mac(1), None)]);
+    }
+
+    #[test]
+    fn a_profile_from_elsewhere_is_taken_when_newer_and_within_its_bounds() {
+        let p = Profiles::default();
+        assert_eq!(p.merge(mac(1), ipmi(3)), Ok(true), "none here");
+        let mut older = ipmi(17);
+        older.detected_ms = 0;
+        assert_eq!(p.merge(mac(1), older), Ok(false));
+        let mut newer = ipmi(17);
+        newer.detected_ms = 5;
+        assert_eq!(p.merge(mac(1), newer.clone()), Ok(true));
+        assert_eq!(p.get(mac(1)), Some(newer));
+        assert!(p.take_changed().is_empty(), "not shared back");
+        let mut hostile = ipmi(3);
+        hostile.detected_ms = 9;
+        hostile.vendor = Some("x".repeat(10_000));
+        assert!(p.merge(mac(1), hostile).is_err());
     }
 
     #[test]
