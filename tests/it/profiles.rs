@@ -1,7 +1,9 @@
 //! The capability profile (`[poll] profile-file`) against bmc-sim: a restart (a second backend
 //! built from the file the first one left) makes fewer requests than the first start, over Redfish
 //! (no probe, no layout discovery) and over IPMI (no probes); a stale profile (a remembered system
-//! path now 404, a remembered protocol the BMC no longer speaks) recovers within one poll.
+//! path now 404, a remembered protocol the BMC no longer speaks) recovers within one poll, a new
+//! BMC firmware version makes the layout found again at the next; IPMI opens its session with the
+//! remembered cipher suite when it is configured, and only then.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -83,18 +85,19 @@ async fn a_redfish_restart_from_the_profile_file_makes_fewer_requests() {
     bed.cancel.cancel();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_ipmi_restart_from_the_profile_skips_the_probes() {
+/// One BMC that speaks IPMI only, an `auto` config for it (offering `suites`) and its target.
+async fn ipmi_bed(suites: Vec<u8>) -> (TestBed, Config, Target) {
     let bed = TestBed::new()
         .protocols(vec![SimProtocol::Ipmi])
         .start()
         .await;
-    let (addr, handle) = bed.fleet.bmcs[0].ipmi.clone().expect("ipmi");
+    let (addr, _) = bed.fleet.bmcs[0].ipmi.clone().expect("ipmi");
     let mut c = Config::default();
     c.poll.protocol = ProtocolChoice::Auto;
     // Nothing listens there on loopback: the Redfish probe is refused at once.
     c.redfish.port = 1;
     c.ipmi.port = addr.port();
+    c.ipmi.cipher_suites = suites;
     let t = Target {
         mac: mac(bed.fleet.bmcs[0].bmc.mac),
         ip: addr.ip(),
@@ -102,12 +105,21 @@ async fn an_ipmi_restart_from_the_profile_skips_the_probes() {
         hostname: None,
         lease_ends: None,
     };
+    (bed, c, t)
+}
+
+fn ipmi_connector(c: &Config, profiles: &Arc<Profiles>) -> Connector {
+    Connector::new(c, Credentials::single("admin", "password"))
+        .expect("connector")
+        .with_profiles(profiles.clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ipmi_restart_from_the_profile_skips_the_probes() {
+    let (bed, c, t) = ipmi_bed(vec![17, 3]).await;
+    let handle = bed.fleet.bmcs[0].ipmi.clone().expect("ipmi").1;
     let profiles = Arc::new(Profiles::default());
-    let connector = |profiles: &Arc<Profiles>| {
-        Connector::new(&c, Credentials::single("admin", "password"))
-            .expect("connector")
-            .with_profiles(profiles.clone())
-    };
+    let connector = |profiles: &Arc<Profiles>| ipmi_connector(&c, profiles);
 
     let bmc = connector(&profiles).connect(&t);
     let before = handle.requests();
@@ -173,5 +185,110 @@ async fn a_remembered_protocol_the_bmc_no_longer_speaks_is_detected_again_in_the
     assert_eq!(p.protocol, Protocol::Redfish);
     assert!(p.redfish.is_some(), "{p:?}");
     bmc.close().await;
+    bed.cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipmi_opens_with_the_remembered_cipher_suite_only_when_it_is_configured() {
+    let (bed, c, t) = ipmi_bed(vec![17, 3]).await;
+    let remembered = |suite: u8| {
+        let p = Arc::new(Profiles::default());
+        p.set(
+            t.mac,
+            Profile {
+                ipmi: Some(bmc_catcher::model::IpmiProfile {
+                    cipher_suite: Some(suite),
+                    ..Default::default()
+                }),
+                ..Profile::new(Protocol::Ipmi, 1)
+            },
+        );
+        p
+    };
+    let suite_after_a_poll = |c: &Config, profiles: Arc<Profiles>| {
+        let bmc = ipmi_connector(c, &profiles).connect(&t);
+        async move {
+            let r = bmc.poll().await;
+            assert!(r.power.ok().is_some(), "{r:?}");
+            bmc.close().await;
+            profiles
+                .get(t.mac)
+                .and_then(|p| p.ipmi)
+                .and_then(|i| i.cipher_suite)
+        }
+    };
+    assert_eq!(suite_after_a_poll(&c, remembered(3)).await, Some(3));
+    let mut only_17 = c.clone();
+    only_17.ipmi.cipher_suites = vec![17];
+    assert_eq!(
+        suite_after_a_poll(&only_17, remembered(3)).await,
+        Some(17),
+        "a profile never adds a suite the config does not offer"
+    );
+    bed.cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_bmc_firmware_makes_the_layout_found_again_at_the_next_poll() {
+    let (bed, c, t) = bed(SimProtocol::Redfish).await;
+    let sim = &bed.fleet.bmcs[0].bmc;
+    let profiles = Arc::new(Profiles::default());
+    let bmc = connector(&bed, &c, &profiles).connect(&t);
+    assert!(bmc.poll().await.power.ok().is_some());
+    bmc.close().await;
+    let was = profiles.get(t.mac).and_then(|p| p.bmc_firmware);
+    assert!(was.is_some(), "the firmware it was found under");
+
+    // A restart after a BMC firmware update: the remembered layout serves the first poll, which
+    // sees the new version and drops it; the next poll finds the layout again.
+    sim.state().parts.bmc_firmware = "9.9.sim".into();
+    let bmc = connector(&bed, &c, &profiles).connect(&t);
+    assert!(bmc.poll().await.power.ok().is_some());
+    let p = profiles.get(t.mac).expect("a profile");
+    assert_eq!(p.protocol, Protocol::Redfish, "the protocol is kept");
+    assert!(p.redfish.is_none(), "the layout is forgotten: {p:?}");
+    assert!(bmc.poll().await.power.ok().is_some());
+    let p = profiles.get(t.mac).expect("a profile");
+    assert!(p.redfish.is_some(), "found again: {p:?}");
+    assert_eq!(p.bmc_firmware.as_deref(), Some("9.9.sim"));
+    bmc.close().await;
+    bed.cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_writes_the_profile_file_and_the_next_start_reads_it() {
+    let bed = TestBed::new()
+        .bmcs(1)
+        .shapes(vec![SimShape::Legacy])
+        .interval("1s")
+        .timeout("1s")
+        .toml("\n[ipmi]\nrequest-timeout = \"200ms\"\n")
+        .start()
+        .await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("profiles.json");
+    let mut cfg = bed.config();
+    cfg.poll.profile_file = Some(path.clone());
+    let m = mac(bed.fleet.bmcs[0].bmc.mac);
+    let daemon = bmc_catcher::daemon::Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
+    crate::it::daemon::wait_for(&daemon.store, Duration::from_secs(20), "a poll", |st| {
+        crate::it::daemon::snapshot(st, m).is_some_and(|s| s.up)
+    })
+    .await;
+    daemon.stop().await;
+    let text = std::fs::read_to_string(&path).expect("the profile file");
+    assert!(text.contains("/redfish/v1/Systems/1"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let again = bmc_catcher::daemon::Daemon::start(&cfg, bed.credentials())
+        .await
+        .expect("daemon");
+    let p = again.profiles.get(m).expect("read back at start");
+    assert_eq!(p.protocol, Protocol::Redfish);
+    again.stop().await;
     bed.cancel.cancel();
 }
