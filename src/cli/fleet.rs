@@ -108,12 +108,12 @@ fn api_base(source: &Source, config: &Config) -> String {
 
 /// One BMC: `GET /api/v1/bmcs/{mac}` of the daemon, or its key in the NATS KV (`--nats`; the
 /// partition of `--partition`, else the config's); with its capability profile when the daemon
-/// knows one (the API only).
+/// knows one (from the API, or the profiles bucket).
 pub async fn fetch_one(
     source: &Source,
     mac: MacAddr,
 ) -> anyhow::Result<(Row, Option<crate::model::Profile>)> {
-    let mut profile = None;
+    let profile;
     let config = source.config.load()?;
     let partition = source.partition.clone().unwrap_or(config.partition.clone());
     let snapshot = match &source.nats {
@@ -129,6 +129,7 @@ pub async fn fetch_one(
                 .get(&key)
                 .await?
                 .with_context(|| format!("no BMC with MAC {mac} in partition {partition}"))?;
+            profile = kv_profile(&js, &config, &key).await;
             Some(
                 serde_json::from_slice::<BmcSnapshot>(&v)
                     .with_context(|| format!("the KV's {key} is not a snapshot"))?,
@@ -158,6 +159,22 @@ pub async fn fetch_one(
         catcher: None,
     };
     Ok((row, profile))
+}
+
+/// The BMC's profile in the profiles bucket (`[nats] profiles-bucket`), if there is one and this
+/// user may read it (a reader without access to the bucket gets the rest).
+async fn kv_profile(
+    js: &async_nats::jetstream::Context,
+    config: &crate::config::Config,
+    key: &str,
+) -> Option<crate::model::Profile> {
+    let kv = js.get_key_value(&config.nats.profiles_bucket).await.ok()?;
+    let v = kv.get(key).await.ok()??;
+    if v.len() > crate::publish::nats::profiles::MAX_VALUE {
+        return None;
+    }
+    let p: crate::model::Profile = serde_json::from_slice(&v).ok()?;
+    p.check().ok().map(|()| p)
 }
 
 /// `POST {api}{path}` with the API's TLS and basic auth; the answer's body, once it is a success.

@@ -1,8 +1,8 @@
 //! `bmc-catcher inventory MAC`: one BMC's components (drives, volumes, controllers, DIMMs, CPUs,
 //! NIC ports, cooling parts) and firmware inventory, as the daemon last read them, from its API
 //! (`/api/v1/bmcs/{mac}`) or the NATS KV (`--nats`); a table, or `-o json|yaml` (the snapshot's
-//! inventory and components whole). From the API also what the BMC turned out to support (its
-//! capability profile: protocol, Redfish layout, IPMI cipher suite, vendor quirks).
+//! inventory and components whole), with what the BMC turned out to support (its capability
+//! profile: protocol, Redfish layout, IPMI cipher suite, vendor quirks) when the daemon knows it.
 
 use super::fleet::{Output, Source, fetch_one, print_data};
 use super::table::{inventory_table, profile_lines};

@@ -3,6 +3,7 @@
 
 use super::super::session::SessionConfig;
 use super::IpmiBmc;
+use crate::hal::vendors;
 use crate::model::{IpmiProfile, Profile, Protocol, now_ms};
 
 impl IpmiBmc {
@@ -22,10 +23,19 @@ impl IpmiBmc {
         }
     }
 
-    /// Changes this BMC's IPMI profile (made, as an IPMI BMC's, when there is none).
+    /// Changes this BMC's IPMI profile (made, as an IPMI BMC's, when there is none; its vendor
+    /// then by the MAC's OUI, as IPMI names no manufacturer the vendor table knows).
     pub(super) fn note_profile(&self, f: impl FnOnce(&mut IpmiProfile)) {
-        self.profiles.update(self.info.mac, |old| {
-            let mut p = old.unwrap_or_else(|| Profile::new(Protocol::Ipmi, now_ms()));
+        let mac = self.info.mac;
+        self.profiles.update(mac, |old| {
+            let mut p = old.unwrap_or_else(|| {
+                let mut p = Profile::new(Protocol::Ipmi, now_ms());
+                if let Some(v) = vendors::for_system(None, None, Some(mac)) {
+                    p.vendor = Some(v.name.to_string());
+                    p.quirks = v.quirks.iter().map(|q| q.name().to_string()).collect();
+                }
+                p
+            });
             let mut i = p.ipmi.take().unwrap_or_default();
             f(&mut i);
             p.ipmi = Some(i);
