@@ -68,36 +68,38 @@ impl Profiles {
 
     /// Notes `profile` as `mac`'s (a value over the bounds is not kept).
     pub fn set(&self, mac: MacAddr, profile: Profile) {
-        if let Err(e) = profile.check() {
-            tracing::warn!(bmc.mac = %mac, error = %e, "BMC profile over its bounds; not kept");
-            return;
-        }
-        let mut s = self.lock();
-        if s.profiles.get(&mac) != Some(&profile) {
-            s.profiles.insert(mac, profile);
-            s.dirty = true;
-            s.changed.insert(mac);
-        }
+        self.update(mac, |_| Some(profile));
     }
 
-    /// Changes `mac`'s profile in place (`f` gets `None` when there is none yet, and may create
-    /// one); the result is noted like [`Profiles::set`].
+    /// Changes `mac`'s profile in place, under one lock (`f` gets `None` when there is none yet,
+    /// and may create one; `None` from it forgets the profile). A result over the bounds of
+    /// [`Profile::check`] is not kept.
     pub fn update(&self, mac: MacAddr, f: impl FnOnce(Option<Profile>) -> Option<Profile>) {
-        let old = self.get(mac);
-        match f(old.clone()) {
-            Some(new) if Some(&new) != old.as_ref() => self.set(mac, new),
-            Some(_) => {}
-            None => self.forget(mac),
+        let mut s = self.lock();
+        let old = s.profiles.get(&mac).cloned();
+        let new = f(old.clone());
+        if new == old {
+            return;
         }
+        match new {
+            Some(p) => {
+                if let Err(e) = p.check() {
+                    tracing::warn!(bmc.mac = %mac, error = %e, "BMC profile over its bounds; not kept");
+                    return;
+                }
+                s.profiles.insert(mac, p);
+            }
+            None => {
+                s.profiles.remove(&mac);
+            }
+        }
+        s.dirty = true;
+        s.changed.insert(mac);
     }
 
     /// Forgets `mac`'s profile (it was found stale): the next backend detects it again.
     pub fn forget(&self, mac: MacAddr) {
-        let mut s = self.lock();
-        if s.profiles.remove(&mac).is_some() {
-            s.dirty = true;
-            s.changed.insert(mac);
-        }
+        self.update(mac, |_| None);
     }
 
     /// The BMCs whose profile changed here since the last call, with the profile (`None`:
@@ -232,6 +234,11 @@ mod tests {
         assert!(p.take_changed().is_empty());
         p.forget(mac(1));
         assert_eq!(p.take_changed(), vec![(mac(1), None)]);
+        let mut hostile = ipmi(3);
+        hostile.quirks = vec!["q".into(); 1000];
+        p.set(mac(2), hostile);
+        assert_eq!(p.get(mac(2)), None, "a profile over its bounds is not kept");
+        assert!(p.take_changed().is_empty());
     }
 
     #[test]
