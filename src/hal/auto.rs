@@ -93,38 +93,45 @@ impl AutoBmc {
     /// again and the poll made once more.
     async fn poll_with_profile(&self) -> Reading {
         let r = self.poll_once().await;
-        let remembered = {
-            let mut chosen = self.chosen.lock().await;
-            let remembered = chosen.is_some_and(|c| c.remembered);
-            if remembered
-                && r.any_ok()
-                && let Some(c) = chosen.as_mut()
-            {
-                // It answered: from now on it is as good as detected.
+        let failed = if r.any_ok() {
+            None
+        } else {
+            r.first_error().map(|e| e.kind)
+        };
+        if self.detect_again_after(failed).await {
+            return self.poll_once().await;
+        }
+        r
+    }
+
+    /// After a use of the backend that failed with `failed` (`None`: it answered): true, with the
+    /// choice undone, when the protocol came from the profile and found no service (timeout,
+    /// unreachable, protocol error, not supported; not a refused login). A remembered protocol
+    /// that answered is from then on as good as detected.
+    async fn detect_again_after(&self, failed: Option<ErrorKind>) -> bool {
+        let mut chosen = self.chosen.lock().await;
+        let Some(c) = chosen.as_mut().filter(|c| c.remembered) else {
+            return false;
+        };
+        let no_service = matches!(
+            failed,
+            Some(
+                ErrorKind::Timeout
+                    | ErrorKind::Unreachable
+                    | ErrorKind::Protocol
+                    | ErrorKind::Unsupported
+            )
+        );
+        if !no_service {
+            if failed.is_none() {
                 c.remembered = false;
             }
-            remembered
-        };
-        let no_service = !r.any_ok()
-            && r.first_error().is_some_and(|e| {
-                matches!(
-                    e.kind,
-                    ErrorKind::Timeout
-                        | ErrorKind::Unreachable
-                        | ErrorKind::Protocol
-                        | ErrorKind::Unsupported
-                )
-            });
-        if !(remembered && no_service) {
-            return r;
+            return false;
         }
         tracing::info!(bmc = %self.describe().label(), "the remembered protocol finds no service; detecting again");
-        *self.chosen.lock().await = None;
-        {
-            let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner());
-            info.protocol = None;
-        }
-        self.poll_once().await
+        *chosen = None;
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).protocol = None;
+        true
     }
 
     async fn poll_once(&self) -> Reading {
@@ -261,8 +268,17 @@ impl Bmc for AutoBmc {
         self.poll_with_profile().await
     }
 
+    /// A remembered protocol that finds no service is detected again and asked once more (a power
+    /// state is safe to ask twice; an action in `perform` is not retried).
     async fn power_state(&self) -> Result<PowerState, HalError> {
-        self.backend().await?.power_state().await
+        let r = self.backend().await?.power_state().await;
+        if self
+            .detect_again_after(r.as_ref().err().map(HalError::kind))
+            .await
+        {
+            return self.backend().await?.power_state().await;
+        }
+        r
     }
 
     async fn perform(&self, action: Action) -> Result<(), HalError> {

@@ -185,6 +185,16 @@ async fn a_remembered_protocol_the_bmc_no_longer_speaks_is_detected_again_in_the
     assert_eq!(p.protocol, Protocol::Redfish);
     assert!(p.redfish.is_some(), "{p:?}");
     bmc.close().await;
+
+    // A power state asked before any poll (a command's precheck) recovers the same way.
+    profiles.set(t.mac, Profile::new(Protocol::Ipmi, 2));
+    let bmc = connector(&bed, &c, &profiles).connect(&t);
+    assert_eq!(
+        bmc.power_state().await.expect("power state over Redfish"),
+        r.power.ok().copied().expect("polled power")
+    );
+    assert_eq!(bmc.describe().protocol, Some(Protocol::Redfish));
+    bmc.close().await;
     bed.cancel.cancel();
 }
 
