@@ -138,10 +138,10 @@ impl RedfishBmc {
         Ok((layout, sys))
     }
 
+    /// Drops the layout, here and in the profile (where this process may have noted it: a
+    /// backend built later would otherwise start from the same stale layout).
     pub(super) async fn forget_layout(&self) {
-        if self.restored.load(std::sync::atomic::Ordering::Relaxed) {
-            self.forget_remembered_layout();
-        }
+        self.forget_remembered_layout();
         *self.layout.lock().await = None;
         self.views_redundant
             .store(false, std::sync::atomic::Ordering::Relaxed);
@@ -169,7 +169,6 @@ impl RedfishBmc {
                 .is_some_and(|e| e.kind == crate::model::ErrorKind::Unsupported);
         if firmware_changed || shape_gone {
             tracing::info!(bmc = %self.bmc(), firmware_changed, shape_gone, "the redfish layout is stale; found again at the next poll");
-            self.forget_remembered_layout();
             self.forget_layout().await;
         }
     }
