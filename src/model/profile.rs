@@ -21,6 +21,7 @@ pub const MAX_PROFILE_TEXT: usize = 128;
 pub const MAX_PROFILE_LIST: usize = 16;
 
 /// What one BMC supports, as found by talking to it.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
@@ -44,6 +45,7 @@ pub struct Profile {
 }
 
 /// Where a Redfish BMC's thermal and power data are.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RedfishShape {
@@ -58,6 +60,7 @@ pub enum RedfishShape {
 }
 
 /// A liquid-cooling collection of the chassis.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CoolingLink {
@@ -66,6 +69,7 @@ pub struct CoolingLink {
 }
 
 /// The Redfish layout of a BMC: every path the backend reads without finding it again.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedfishProfile {
@@ -121,6 +125,7 @@ pub struct RedfishProfile {
 }
 
 /// What an IPMI BMC accepted and offers.
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IpmiProfile {
