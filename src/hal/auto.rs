@@ -4,8 +4,9 @@
 //!
 //! The protocol found is noted in the BMC's profile (`hal::profiles`), and a backend built with a
 //! profile starts with the protocol it remembers, without probing. When that protocol then fails
-//! at a poll for want of a service (timeout, unreachable, protocol error, not supported; not a
-//! refused login), the protocol is detected again and the poll made with what answers now.
+//! at a poll or a power-state read for want of a service (timeout, unreachable, protocol error,
+//! not supported; not a refused login), the protocol is detected again and the call made once more
+//! with what answers now (an action is not: it may have been carried out).
 //!
 //! A BMC polled over Redfish is also asked its power state over IPMI right before the Redfish poll,
 //! on the slow cadence (`[poll] inventory-interval`, and at every poll while the two disagree):
