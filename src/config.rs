@@ -271,6 +271,12 @@ impl Config {
                 "use only letters, digits, '-' and '_'",
             ));
         }
+        if !name_ok(&self.nats.profiles_bucket) {
+            return Err(invalid(
+                "nats.profiles-bucket",
+                "use only letters, digits, '-' and '_'",
+            ));
+        }
         if !name_ok(&self.nats.stream) {
             return Err(invalid(
                 "nats.stream",

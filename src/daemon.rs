@@ -19,6 +19,7 @@ use crate::discovery;
 use crate::hal::Connector;
 use crate::hal::cursors::Cursors;
 use crate::hal::journal::Journal;
+use crate::hal::profiles::Profiles;
 use crate::issues::{self, task::Timing};
 use crate::model::Target;
 use crate::poller::PollStats;
@@ -62,6 +63,8 @@ pub struct Daemon {
     journal: Arc<Journal>,
     /// Where each BMC's logs were read up to, in `[logs] cursor-file`.
     cursors: Arc<Cursors>,
+    /// What each BMC turned out to support, in `[poll] profile-file`.
+    pub profiles: Arc<Profiles>,
     /// Stopped after every other task: the log cursor share, so the cursors of the last polls
     /// still reach the NATS KV.
     last: TaskTracker,
@@ -79,17 +82,22 @@ impl Daemon {
         let nats_user = credentials.nats.clone();
         let journal = Arc::new(Journal::load(config.session_journal.clone()));
         let cursors = Arc::new(Cursors::load(config.logs.cursor_file.clone()));
+        let profiles = Arc::new(Profiles::load(config.poll.profile_file.clone()));
         let connector = Arc::new(
             Connector::new(config, credentials)
                 .context("building the Redfish client")?
                 .with_journal(journal.clone())
-                .with_cursors(cursors.clone()),
+                .with_cursors(cursors.clone())
+                .with_profiles(profiles.clone()),
         );
         if config.session_journal.is_some() {
             tracker.spawn(keep_journal(journal.clone(), cancel.clone()));
         }
         if config.logs.cursor_file.is_some() {
             tracker.spawn(keep_cursors(cursors.clone(), cancel.clone()));
+        }
+        if config.poll.profile_file.is_some() {
+            tracker.spawn(keep_profiles(profiles.clone(), cancel.clone()));
         }
         let http_stats = Arc::new(HttpStats::default());
         let leases = Arc::new(discovery::LeasesHealth::default());
@@ -145,7 +153,8 @@ impl Daemon {
             ApiState::new(store.clone(), reg)
                 .with_auth(web.auth.clone())
                 .with_leases(leases.clone())
-                .with_refresher(Arc::new(refresher)),
+                .with_refresher(Arc::new(refresher))
+                .with_profiles(profiles.clone()),
         );
         // With NATS, the partition's BMCs are shared with its other catchers (who is live).
         let (members, members_rx) = watch::channel(None);
@@ -183,6 +192,16 @@ impl Daemon {
                 config.nats.clone(),
                 config.partition.clone(),
                 cursors.clone(),
+                c.connected.clone(),
+                last_cancel.clone(),
+            ));
+        }
+        if let Some(c) = &connection {
+            last.spawn(nats::profiles::run(
+                c.client.clone(),
+                config.nats.clone(),
+                config.partition.clone(),
+                profiles.clone(),
                 c.connected.clone(),
                 last_cancel.clone(),
             ));
@@ -253,6 +272,7 @@ impl Daemon {
             commands_cancel,
             journal,
             cursors,
+            profiles,
             last,
             last_cancel,
         })
@@ -273,6 +293,7 @@ impl Daemon {
         // Every session is closed now: what the journal still holds could not be deleted.
         self.journal.flush();
         self.cursors.flush();
+        self.profiles.flush();
     }
 }
 
@@ -286,6 +307,20 @@ async fn keep_cursors(cursors: Arc<Cursors>, cancel: CancellationToken) {
         let c = cursors.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || c.flush()).await {
             tracing::warn!(error = %e, "log cursor flush failed");
+        }
+    }
+}
+
+/// Writes the BMC profiles each second while they change, off the async workers.
+async fn keep_profiles(profiles: Arc<Profiles>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let p = profiles.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || p.flush()).await {
+            tracing::warn!(error = %e, "BMC profile flush failed");
         }
     }
 }

@@ -10,8 +10,10 @@ pub mod cursors;
 pub mod ipmi;
 pub mod journal;
 mod lazy;
+pub mod profiles;
 pub mod redfish;
 mod state_file;
+pub mod vendors;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -131,6 +133,8 @@ pub struct Connector {
     journal: Arc<journal::Journal>,
     /// Where each BMC's logs were read up to.
     cursors: Arc<cursors::Cursors>,
+    /// What each BMC turned out to support.
+    profiles: Arc<profiles::Profiles>,
 }
 
 impl Connector {
@@ -162,7 +166,20 @@ impl Connector {
             credentials: std::sync::RwLock::new(Arc::new(credentials)),
             journal: Arc::new(journal::Journal::default()),
             cursors: Arc::new(cursors::Cursors::default()),
+            profiles: Arc::new(profiles::Profiles::default()),
         })
+    }
+
+    /// Starts every backend made from now on from what `profiles` remembers of its BMC (the
+    /// daemon's `[poll] profile-file`), and notes there what it finds.
+    pub fn with_profiles(mut self, profiles: Arc<profiles::Profiles>) -> Connector {
+        self.profiles = profiles;
+        self
+    }
+
+    /// What each BMC turned out to support.
+    pub fn profiles(&self) -> &Arc<profiles::Profiles> {
+        &self.profiles
     }
 
     /// Reads and notes every BMC's log cursors in `cursors` (the daemon's `[logs] cursor-file`),
@@ -216,6 +233,7 @@ impl Connector {
         ipmi::bmc::IpmiBmc::new(info, cfg, self.ipmi.keepalive, self.limits)
             .with_journal(self.journal.clone())
             .with_cursors(self.cursors.clone())
+            .with_profiles(self.profiles.clone())
     }
 
     fn creds(&self) -> Arc<Credentials> {
@@ -238,16 +256,18 @@ impl Connector {
     /// A backend for `target`. Opens no connection: the first poll does.
     pub fn connect(&self, target: &Target) -> Arc<dyn Bmc> {
         let cred = self.creds().for_target(target.mac, target.ip).cloned();
+        let redfish = |cred| {
+            redfish::RedfishBmc::new(&self.redfish, target, cred)
+                .with_cursors(self.cursors.clone())
+                .with_profiles(self.profiles.clone())
+        };
         match self.protocol {
-            ProtocolChoice::Redfish => Arc::new(
-                redfish::RedfishBmc::new(&self.redfish, target, cred)
-                    .with_cursors(self.cursors.clone()),
-            ),
+            ProtocolChoice::Redfish => Arc::new(redfish(cred)),
             ProtocolChoice::Ipmi => Arc::new(self.ipmi_bmc(target, cred.as_ref())),
             ProtocolChoice::Auto => Arc::new(auto::AutoBmc::new(
-                redfish::RedfishBmc::new(&self.redfish, target, cred.clone())
-                    .with_cursors(self.cursors.clone()),
+                redfish(cred.clone()),
                 self.ipmi_bmc(target, cred.as_ref()),
+                self.profiles.clone(),
             )),
         }
     }

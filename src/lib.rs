@@ -13,11 +13,12 @@
 //!
 //! - [`model`]: MACs, targets, readings (with components: drives, DIMMs, CPUs, NIC ports,
 //!   firmware), per-field errors and their kinds, snapshots, issues, actions, events, the per-BMC
-//!   bounds on what a poll keeps. No I/O.
+//!   bounds on what a poll keeps, what a BMC turned out to support (its `Profile`). No I/O.
 //! - [`config`]: the TOML config and the credentials file; errors name the file and key.
 //! - [`discovery`]: lease parsers (ISC dhcpd, Kea, dnsmasq), target selection, the file watcher
 //!   and how its reads go (`LeasesHealth`, for `/readyz` and `/metrics`).
-//! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends, the poller's `LazyBmc`.
+//! - [`hal`]: the `Bmc` trait, the connector, the Redfish and IPMI backends, the poller's `LazyBmc`,
+//!   the state files (session journal, log cursors, BMC profiles) and the one vendor table.
 //! - [`store`]: the latest state per BMC; tells observers each event and each changed BMC.
 //! - [`poller`]: schedule, one due queue of every BMC and a task per poll in flight, reload,
 //!   rounds, its metrics; which BMCs this catcher owns among its partition's members
@@ -27,7 +28,7 @@
 //!   rate limit, request ids), prechecks, execution; and `refresh`, one BMC's inventory re-read
 //!   on request.
 //! - [`publish`]: HTTP (API, health), `/metrics`, NATS (KV, events, commands forwarded to the
-//!   BMC's owner, pins, log cursors, the partition's membership).
+//!   BMC's owner, pins, log cursors, BMC profiles, the partition's membership).
 //! - [`daemon`]: wiring, SIGHUP reload, systemd notify and watchdog, drain on shutdown.
 //! - [`cli`]: one file per subcommand.
 //!
@@ -46,11 +47,11 @@
 //! concurrency permit, and its polls in flight, each under the poll deadline), the issue evaluation (its tick), the HTTP
 //! listener (connections, at most a limit fitted under the fd budget, each under its deadline),
 //! and the NATS sender; the NATS command server and the membership task run on a tracker of
-//! their own, the log cursor share on a third. `stop` first stops taking commands (draining the
+//! their own, the log cursor and BMC profile shares on a third. `stop` first stops taking commands (draining the
 //! subscriptions) and waits for those in flight, leaves the partition (its member key deleted, so
 //! the peer takes the BMCs over at once), then cancels the one `CancellationToken`: the polls in flight finish, every backend logs out, the listener stops
 //! accepting and each connection finishes its response or is closed at `[http] shutdown-timeout`;
-//! last, the log cursors noted by the last polls are put into the NATS KV. `docs/architecture.md`
+//! last, the log cursors and profiles noted by the last polls are put into the NATS KV. `docs/architecture.md`
 //! has the table of tasks.
 
 pub mod cli;

@@ -16,6 +16,7 @@ mod identity;
 mod issue;
 mod log;
 mod parts;
+mod profile;
 mod reading;
 mod snapshot;
 
@@ -37,6 +38,10 @@ pub use log::{
     MAX_LOG_FIELD_CHARS, MAX_LOG_MESSAGE_CHARS,
 };
 pub use parts::{Health, Inventory, Led, PowerMetrics, PowerState, Psu, Sensor, SensorKind, Unit};
+pub use profile::{
+    CoolingLink, IpmiProfile, MAX_PROFILE_LIST, MAX_PROFILE_PATH, MAX_PROFILE_TEXT, Profile,
+    RedfishProfile, RedfishShape, profile_path_ok,
+};
 pub use reading::{PowerCheck, Reading, TlsRefusal};
 pub use snapshot::BmcSnapshot;
 

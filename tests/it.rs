@@ -16,6 +16,7 @@ mod leases_permissions;
 mod operator;
 mod power_check;
 pub mod probe_capture;
+mod profiles;
 mod readiness;
 mod reload;
 pub mod service_unit;

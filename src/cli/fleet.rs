@@ -107,8 +107,13 @@ fn api_base(source: &Source, config: &Config) -> String {
 }
 
 /// One BMC: `GET /api/v1/bmcs/{mac}` of the daemon, or its key in the NATS KV (`--nats`; the
-/// partition of `--partition`, else the config's).
-pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
+/// partition of `--partition`, else the config's); with its capability profile when the daemon
+/// knows one (from the API, or the profiles bucket).
+pub async fn fetch_one(
+    source: &Source,
+    mac: MacAddr,
+) -> anyhow::Result<(Row, Option<crate::model::Profile>)> {
+    let profile;
     let config = source.config.load()?;
     let partition = source.partition.clone().unwrap_or(config.partition.clone());
     let snapshot = match &source.nats {
@@ -124,6 +129,7 @@ pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
                 .get(&key)
                 .await?
                 .with_context(|| format!("no BMC with MAC {mac} in partition {partition}"))?;
+            profile = kv_profile(&js, &config, &key).await;
             Some(
                 serde_json::from_slice::<BmcSnapshot>(&v)
                     .with_context(|| format!("the KV's {key} is not a snapshot"))?,
@@ -136,10 +142,11 @@ pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
                 .json()
                 .await
                 .with_context(|| format!("{url} did not answer with a BMC"))?;
+            profile = view.profile;
             view.snapshot.map(std::sync::Arc::unwrap_or_clone)
         }
     };
-    Ok(Row {
+    let row = Row {
         partition: snapshot
             .as_ref()
             .map_or(partition, |s| s.partition.to_string()),
@@ -150,7 +157,24 @@ pub async fn fetch_one(source: &Source, mac: MacAddr) -> anyhow::Result<Row> {
             .unwrap_or_default(),
         snapshot,
         catcher: None,
-    })
+    };
+    Ok((row, profile))
+}
+
+/// The BMC's profile in the profiles bucket (`[nats] profiles-bucket`), if there is one and this
+/// user may read it (a reader without access to the bucket gets the rest).
+async fn kv_profile(
+    js: &async_nats::jetstream::Context,
+    config: &crate::config::Config,
+    key: &str,
+) -> Option<crate::model::Profile> {
+    let kv = js.get_key_value(&config.nats.profiles_bucket).await.ok()?;
+    let v = kv.get(key).await.ok()??;
+    if v.len() > crate::publish::nats::profiles::MAX_VALUE {
+        return None;
+    }
+    let p: crate::model::Profile = serde_json::from_slice(&v).ok()?;
+    p.check().ok().map(|()| p)
 }
 
 /// `POST {api}{path}` with the API's TLS and basic auth; the answer's body, once it is a success.

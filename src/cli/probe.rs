@@ -1,6 +1,7 @@
 //! `bmc-catcher probe ADDR`, for onboarding a BMC model: detects the protocol, polls twice (the
-//! first poll includes the login), prints what one poll learns as JSON and how long each step took
-//! (every request with its timing goes to stderr). Also the address parsing and one-BMC setup that
+//! first poll includes the login), prints what one poll learns as JSON, with what the BMC turned
+//! out to support (its capability profile, key `profile`), and how long each step took (every
+//! request with its timing goes to stderr). Also the address parsing and one-BMC setup that
 //! `capture` shares.
 
 use std::net::{IpAddr, SocketAddr};
@@ -144,7 +145,11 @@ pub async fn probe(args: ProbeArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     bmc.close().await;
     steps.push(("log out / close session", t.elapsed(), String::new()));
-    println!("{}", serde_json::to_string_pretty(&second)?);
+    let mut out = serde_json::to_value(&second)?;
+    if let (Some(o), Some(p)) = (out.as_object_mut(), connector.profiles().get(target.mac)) {
+        o.insert("profile".into(), serde_json::to_value(p)?);
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
     eprintln!("\nprotocol: {}", bmc.describe().backend());
     for (step, took, what) in steps {
         eprintln!("{:>9.1} ms  {step}  {what}", took.as_secs_f64() * 1000.0);

@@ -22,7 +22,7 @@ mod status;
 mod yaml;
 
 pub use firmware::{FirmwareRow, firmware_rows, firmware_table};
-pub use inventory::inventory_table;
+pub use inventory::{inventory_table, profile_lines};
 pub use issues::issues_table;
 pub use status::status_table;
 pub use yaml::to_yaml;

@@ -132,6 +132,10 @@ pub struct Poll {
     /// poll. NIC ports and the intrusion sensor are read at every poll.
     #[serde(with = "duration_str")]
     pub component_interval: Duration,
+    /// Where what each BMC turned out to support (its capability profile: protocol, Redfish
+    /// layout, IPMI cipher suite, ...) is kept across restarts, so a restart skips detecting it.
+    /// Unset: not kept (each start detects every BMC again).
+    pub profile_file: Option<PathBuf>,
 }
 
 impl Poll {
@@ -230,6 +234,9 @@ pub struct Nats {
     /// JetStream key-value bucket of where each BMC's logs were read up to (`[logs]`), key
     /// `<partition>.<mac>`: another catcher that takes a BMC over reads its logs on from there.
     pub log_cursors_bucket: String,
+    /// JetStream key-value bucket of what each BMC turned out to support (its capability
+    /// profile), key `<partition>.<mac>`: another catcher that takes a BMC over skips detecting it.
+    pub profiles_bucket: String,
     /// JetStream stream of change events.
     pub stream: String,
     pub replicas: usize,
@@ -284,6 +291,7 @@ impl Default for Nats {
             kv_bucket: "bmc_state".into(),
             tls_pins_bucket: "bmc_tls_pins".into(),
             log_cursors_bucket: "bmc_log_cursors".into(),
+            profiles_bucket: "bmc_profiles".into(),
             stream: "BMC_EVENTS".into(),
             replicas: 1,
             buffer_events: 100_000,
@@ -404,6 +412,7 @@ impl Default for Poll {
             max_psus_per_bmc: Limits::default().max_psus,
             inventory_interval: Limits::default().inventory_interval,
             component_interval: Limits::default().component_interval,
+            profile_file: None,
         }
     }
 }

@@ -14,8 +14,8 @@ impl Daemon {
     /// valid: new credentials re-open only the sessions whose credential changed; new `[poll]`
     /// timing restarts the workers on their backends; new `[redfish]`, `[ipmi]` or `[poll]
     /// protocol` settings re-create every backend; `[discovery]` restarts the watcher; `[issues]`
-    /// applies at the next evaluation. `partition`, `session-journal`, `[logs]`, `[http]` and
-    /// `[nats]` need a restart and are reported as such.
+    /// applies at the next evaluation. `partition`, `session-journal`, `[poll] profile-file`,
+    /// `[logs]`, `[http]` and `[nats]` need a restart and are reported as such.
     pub async fn reload(&self, new: Config, credentials: Credentials) {
         let old = self
             .config
@@ -27,6 +27,10 @@ impl Daemon {
             (
                 "session-journal",
                 old.session_journal != new.session_journal,
+            ),
+            (
+                "poll.profile-file",
+                old.poll.profile_file != new.poll.profile_file,
             ),
             ("logs", old.logs != new.logs),
             ("http", old.http != new.http),
@@ -65,9 +69,13 @@ impl Daemon {
             changes.push(Reload::Schedule(schedule));
         }
         let (journal, cursors) = (self.journal.clone(), self.cursors.clone());
+        let profiles = self.profiles.clone();
         match transport.then(|| {
-            Connector::new(&new, credentials.clone())
-                .map(|c| c.with_journal(journal).with_cursors(cursors))
+            Connector::new(&new, credentials.clone()).map(|c| {
+                c.with_journal(journal)
+                    .with_cursors(cursors)
+                    .with_profiles(profiles)
+            })
         }) {
             Some(Ok(c)) => changes.push(Reload::Backends(Arc::new(c))),
             Some(Err(e)) => {

@@ -12,11 +12,12 @@ mod cert_expiry;
 mod client;
 mod components;
 mod environment;
-pub mod log_services;
+mod layout;
 mod logs;
 mod origin;
 pub mod pin;
 pub mod presented;
+mod profile;
 pub mod shapes;
 mod shared;
 mod tls;
@@ -28,6 +29,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 pub use client::Recorder;
+use layout::Layout;
 pub use origin::refused_total as refused_paths_total;
 pub use shared::RedfishShared;
 
@@ -101,20 +103,6 @@ impl Shape {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Layout {
-    system: String,
-    reset_target: Option<String>,
-    /// `ResetType@Redfish.AllowableValues`, empty when the BMC does not say.
-    reset_types: Vec<String>,
-    /// The system has `LocationIndicatorActive` (newer) rather than `IndicatorLED`.
-    location_indicator: bool,
-    manager: Option<String>,
-    shape: Shape,
-    /// Where the components not linked from the system are.
-    components: components::ComponentLinks,
-}
-
 /// The thermal/power part of one poll.
 struct Environment {
     sensors: Field<Vec<Sensor>>,
@@ -141,6 +129,10 @@ pub struct RedfishBmc {
     expand_refused: std::sync::atomic::AtomicBool,
     /// The `ThermalSubsystem` views of a `Sensors` chassis held nothing the collection lacks.
     views_redundant: std::sync::atomic::AtomicBool,
+    /// What every BMC turned out to support (the daemon's `[poll] profile-file`).
+    profiles: std::sync::Arc<crate::hal::profiles::Profiles>,
+    /// The layout in use came from the profile, not from discovery.
+    restored: std::sync::atomic::AtomicBool,
 }
 
 impl RedfishBmc {
@@ -168,7 +160,18 @@ impl RedfishBmc {
             inventory: Mutex::default(),
             expand_refused: std::sync::atomic::AtomicBool::default(),
             views_redundant: std::sync::atomic::AtomicBool::default(),
+            profiles: std::sync::Arc::default(),
+            restored: std::sync::atomic::AtomicBool::default(),
         }
+    }
+
+    /// Starts from the layout `profiles` remembers for this BMC and notes the one it finds.
+    pub fn with_profiles(
+        mut self,
+        profiles: std::sync::Arc<crate::hal::profiles::Profiles>,
+    ) -> Self {
+        self.profiles = profiles;
+        self
     }
 
     /// Reads and notes this BMC's log cursors in `cursors`.
@@ -208,93 +211,10 @@ impl RedfishBmc {
         }
     }
 
-    async fn first_member(&self, collection: &str) -> Result<String, HalError> {
-        let c = self.session.get(collection).await?;
-        shapes::members(&c)
-            .into_iter()
-            .next()
-            .ok_or_else(|| HalError::Protocol {
-                bmc: self.bmc(),
-                detail: format!("{collection} has no members"),
-            })
-    }
-
-    /// Finds system, manager, chassis and the thermal/power shape. Returns the system document too.
-    async fn discover(&self) -> Result<(Layout, Value), HalError> {
-        let root = self.session.get("/redfish/v1").await?;
-        if let Some(p) = root.get("Links").and_then(|l| shapes::link(l, "Sessions")) {
-            self.session.set_sessions_path(p).await;
-        }
-        let systems = shapes::link(&root, "Systems").ok_or_else(|| HalError::Unsupported {
-            bmc: self.bmc(),
-            detail: "service root links no Systems".into(),
-        })?;
-        let system = self.first_member(&systems).await?;
-        let sys_doc = self.session.get(&system).await?;
-        let links = sys_doc.get("Links").cloned().unwrap_or(Value::Null);
-        let chassis = match shapes::first_link(&links, "Chassis") {
-            Some(c) => Some(c),
-            None => match shapes::link(&root, "Chassis") {
-                Some(coll) => self.first_member(&coll).await.ok(),
-                None => None,
-            },
-        };
-        let manager = match shapes::first_link(&links, "ManagedBy") {
-            Some(m) => Some(m),
-            None => match shapes::link(&root, "Managers") {
-                Some(coll) => self.first_member(&coll).await.ok(),
-                None => None,
-            },
-        };
-        let chassis_doc = match &chassis {
-            Some(c) => Some(self.session.get(c).await?),
-            None => None,
-        };
-        let expand = shapes::expand_query(&root);
-        let shape = chassis_doc
-            .as_ref()
-            .map(|c| Shape::of_chassis(c, expand))
-            .unwrap_or(Shape::None);
-        let components = self.component_links(&root, chassis_doc.as_ref()).await;
-        tracing::debug!(bmc = %self.bmc(), %system, ?shape, "redfish layout found");
-        let layout = Layout {
-            reset_target: shapes::reset_target(&sys_doc),
-            reset_types: shapes::reset_types(&sys_doc),
-            location_indicator: sys_doc.get("LocationIndicatorActive").is_some(),
-            system,
-            manager,
-            shape,
-            components,
-        };
-        Ok((layout, sys_doc))
-    }
-
-    /// The remembered layout, discovering it on first use. Also returns the system document when
-    /// discovery just fetched it.
-    async fn layout(&self) -> Result<(Layout, Option<Value>), HalError> {
-        let mut guard = self.layout.lock().await;
-        if let Some(l) = guard.as_deref() {
-            return Ok((l.clone(), None));
-        }
-        let (l, sys) = self.discover().await?;
-        *guard = Some(Box::new(l.clone()));
-        Ok((l, Some(sys)))
-    }
-
-    async fn forget_layout(&self) {
-        *self.layout.lock().await = None;
-        self.views_redundant
-            .store(false, std::sync::atomic::Ordering::Relaxed);
-    }
-
     async fn poll_inner(&self) -> Reading {
-        let (layout, sys_doc) = match self.layout().await {
+        let (layout, sys) = match self.layout_and_system().await {
             Ok(l) => l,
             Err(e) => return Reading::all_failed(e.kind(), &e.to_string()),
-        };
-        let sys = match sys_doc {
-            Some(doc) => Ok(doc),
-            None => self.session.get(&layout.system).await,
         };
         let (manager, env) = tokio::join!(
             self.get_opt(layout.manager.as_deref()),
@@ -360,6 +280,7 @@ impl RedfishBmc {
                 )
             }
         };
+        self.check_profile(&layout, &manager, &env).await;
         Reading {
             power,
             inventory,

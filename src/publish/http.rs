@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 
 use crate::discovery::LeasesHealth;
-use crate::model::{BmcSnapshot, MacAddr, Target};
+use crate::model::{BmcSnapshot, MacAddr, Profile, Target};
 use crate::store::Store;
 
 use super::metrics::Format;
@@ -53,6 +53,8 @@ pub struct ApiState {
     pub leases: Arc<LeasesHealth>,
     /// Re-reads a BMC's inventory on request (`POST .../refresh`); `None`: not offered.
     pub refresher: Option<Arc<crate::control::refresh::Refresher>>,
+    /// What each BMC turned out to support, shown with it.
+    pub profiles: Option<Arc<crate::hal::profiles::Profiles>>,
 }
 
 impl ApiState {
@@ -64,7 +66,14 @@ impl ApiState {
             auth: None,
             leases: Arc::default(),
             refresher: None,
+            profiles: None,
         }
+    }
+
+    /// Shows each BMC's capability profile from `profiles` at `/api/v1/bmcs/{mac}`.
+    pub fn with_profiles(mut self, profiles: Arc<crate::hal::profiles::Profiles>) -> ApiState {
+        self.profiles = Some(profiles);
+        self
     }
 
     /// Readiness also asks whether the discovery watcher writing `leases` can read the file.
@@ -93,11 +102,14 @@ impl ApiState {
     }
 }
 
-/// One BMC in the API: its target and, once polled, its newest snapshot.
+/// One BMC in the API: its target and, once polled, its newest snapshot; `/api/v1/bmcs/{mac}`
+/// adds what the BMC turned out to support (its capability profile), once known.
 #[derive(Debug, Serialize, serde::Deserialize)]
 pub struct BmcView {
     pub target: Arc<Target>,
     pub snapshot: Option<Arc<BmcSnapshot>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
 }
 
 pub fn router(state: Arc<ApiState>) -> Router {
@@ -185,6 +197,7 @@ async fn bmc(State(state): State<Arc<ApiState>>, Path(mac): Path<String>) -> Res
         Some(e) => Json(BmcView {
             target: e.target,
             snapshot: e.snapshot,
+            profile: state.profiles.as_ref().and_then(|p| p.get(mac)),
         })
         .into_response(),
         None => errors::ApiError::new(StatusCode::NOT_FOUND, format!("no BMC with MAC {mac}"))

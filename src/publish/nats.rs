@@ -14,6 +14,7 @@ mod dirty;
 pub mod membership;
 pub mod outbox;
 pub mod pins;
+pub mod profiles;
 mod sender;
 
 use std::sync::Arc;

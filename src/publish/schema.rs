@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 use crate::control::Reply;
-use crate::model::{Action, BmcSnapshot, Event};
+use crate::model::{Action, BmcSnapshot, Event, Profile};
 
 /// A command request as documented: `{"action": ...}` (the daemon also takes the bare name).
 #[derive(JsonSchema)]
@@ -62,10 +62,18 @@ fn generated() -> Vec<(&'static str, String)> {
         "Request/reply on <prefix>.<partition>.<mac>.cmd: the request is {\"action\": ...}, the \
          reply this document.",
     );
+    let profile = finish(
+        schemars::schema_for!(Profile),
+        "profile",
+        "Profile",
+        "What one BMC turned out to support: the value of KV key <partition>.<mac> of the \
+         profiles bucket, of [poll] profile-file's entries and of /api/v1/bmcs/{mac}.profile.",
+    );
     vec![
         ("snapshot", snapshot),
         ("event", event),
         ("command", command),
+        ("profile", profile),
     ]
 }
 
@@ -107,6 +115,7 @@ fn the_schemas_name_the_closed_sets() {
         "\"issue-raised\"",
         "\"power-cycle\"",
         "\"unreachable\"",
+        "\"subsystems\"",
         "^[0-9a-f]{2}(:[0-9a-f]{2}){5}$",
     ] {
         assert!(all.contains(needle), "{needle} missing");

@@ -1,5 +1,5 @@
 //! The component commands of the real binary against a running daemon and simulated BMCs:
-//! `inventory MAC` (table and `-o json`, compared with the daemon's snapshot), `firmware` (the
+//! `inventory MAC` (table and `-o json`, compared with the daemon's snapshot and profile), `firmware` (the
 //! drift table marks the odd BMC), and `refresh MAC` (re-reads a firmware inventory that would
 //! otherwise wait a day; refused when repeated at once, for an unknown BMC, and without the API's
 //! password).
@@ -70,6 +70,16 @@ async fn inventory_firmware_and_refresh_from_the_command_line() {
     ] {
         assert!(table.contains(want), "{want} missing from:\n{table}");
     }
+    // What the BMC turned out to support, from the daemon's profile of it.
+    let profile = daemon
+        .profiles
+        .get(m)
+        .expect("a profile after the first poll");
+    let system = &profile.redfish.as_ref().expect("redfish").system;
+    assert!(
+        table.contains("profile: redfish") && table.contains(system.as_str()),
+        "no profile in:\n{table}"
+    );
     let (code, json, err) = tokio::task::spawn_blocking({
         let ms = ms.clone();
         move || cli(addr, &["inventory", &ms, "-o", "json"])
@@ -83,6 +93,10 @@ async fn inventory_firmware_and_refresh_from_the_command_line() {
         .expect("serialise");
     assert_eq!(v["components"]["storage"], components["storage"]);
     assert_eq!(v["components"]["firmware"], components["firmware"]);
+    assert_eq!(
+        v["profile"],
+        serde_json::to_value(daemon.profiles.get(m)).expect("serialise")
+    );
 
     // firmware: two BMCs on the usual versions, the odd one marked with its MAC.
     let (code, drift, err) = tokio::task::spawn_blocking(move || cli(addr, &["firmware"]))

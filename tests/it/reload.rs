@@ -116,9 +116,9 @@ fn the_reload_table_lists_what_the_tests_change() {
         "credentials", // it::cli::sighup_reloads_credentials_and_poll_settings_and_keeps_the_sessions_still_valid
         "`[poll] interval`, `timeout`, `concurrency`", // it::cli (interval), above (timeout), below (concurrency)
         "`[redfish]`, `[ipmi]`, `[poll] protocol`, `max-sensors-per-bmc`, `max-psus-per-bmc`", // below
-        "`[discovery]`",                                                // below
-        "`[issues]`",                                                   // below
-        "`partition`, `session-journal`, `[logs]`, `[http]`, `[nats]`", // below
+        "`[discovery]`", // below
+        "`[issues]`",    // below
+        "`partition`, `session-journal`, `[poll] profile-file`, `[logs]`, `[http]`, `[nats]`", // below
     ];
     assert_eq!(reload_table_rows(), covered);
 }
@@ -221,11 +221,12 @@ async fn each_row_of_the_reload_table_does_what_it_says() {
     )
     .await;
 
-    // partition, session-journal, [logs], [http], [nats]: need a restart; the running daemon keeps what it
+    // partition, session-journal, [poll] profile-file, [logs], [http], [nats]: need a restart; the running daemon keeps what it
     // has.
     let mut restart_only = cfg.clone();
     restart_only.partition = "other".into();
     restart_only.session_journal = Some("/nonexistent/sessions.json".into());
+    restart_only.poll.profile_file = Some("/nonexistent/profiles.json".into());
     restart_only.logs.keep = 3;
     restart_only.http.listen = "127.0.0.1:1".parse().expect("addr");
     restart_only.nats.url = Some("nats://127.0.0.1:1".into());

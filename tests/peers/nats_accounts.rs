@@ -188,6 +188,26 @@ async fn each_user_can_do_exactly_its_job() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // And what the BMC turned out to support in the profiles bucket.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = match cjs.get_key_value("bmc_profiles").await {
+            Ok(kv) => kv.get(format!("default.{token}")).await.ok().flatten(),
+            Err(_) => None,
+        };
+        if let Some(v) = got {
+            let p: bmc_catcher::model::Profile = serde_json::from_slice(&v).expect("a profile");
+            assert_eq!(p.protocol, bmc_catcher::model::Protocol::Redfish, "{p:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the catcher's BMC profile never reached the bmc_profiles bucket: {}",
+            nats_logs(dir.path())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // The catcher joined its partition's members (a denied bucket would leave it polling alone,
     // quietly degraded); the reader lists the members, and can forge none.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

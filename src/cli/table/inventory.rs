@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{clean, finish, grid};
-use crate::model::{BmcSnapshot, Field, Health, LinkStatus, Part};
+use crate::model::{BmcSnapshot, Field, Health, LinkStatus, Part, Profile};
 
 /// The longest id or name shown (the JSON output has them whole).
 const MAX_TEXT: usize = 48;
@@ -177,6 +177,64 @@ pub fn inventory_table(s: &BmcSnapshot) -> String {
             out,
             "{} more parts beyond the per-kind bound, not kept",
             c.dropped
+        );
+    }
+    out
+}
+
+/// What a BMC turned out to support, a few lines under its inventory: protocol, when found and
+/// under which firmware, the vendor row and its quirks, the Redfish layout or the IPMI findings.
+pub fn profile_lines(p: &Profile) -> String {
+    let mut out = String::new();
+    let text = |v: Option<&String>| v.map_or("-".to_string(), |t| clean(t, MAX_TEXT));
+    let yes = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    };
+    let ago = (crate::model::now_ms() - p.detected_ms).max(0) / 1000;
+    let _ = writeln!(
+        out,
+        "profile: {}, found {}h{:02}m ago under BMC firmware {}; vendor {}{}",
+        p.protocol,
+        ago / 3600,
+        ago % 3600 / 60,
+        text(p.bmc_firmware.as_ref()),
+        p.vendor
+            .as_deref()
+            .map_or("-".into(), |v| clean(v, MAX_TEXT)),
+        if p.quirks.is_empty() {
+            String::new()
+        } else {
+            let q: Vec<String> = p.quirks.iter().map(|q| clean(q, MAX_TEXT)).collect();
+            format!(" (quirks: {})", q.join(", "))
+        },
+    );
+    if let Some(r) = &p.redfish {
+        let path = |v: Option<&String>| v.map_or("-".to_string(), |t| clean(t, 160));
+        let collections: Vec<String> = r.collections.iter().map(|c| clean(c, MAX_TEXT)).collect();
+        let _ = writeln!(
+            out,
+            "  redfish: shape {:?}, system {}, chassis {}, manager {}, sessions {}, collections {}",
+            r.shape,
+            path(Some(&r.system)),
+            path(r.chassis.as_ref()),
+            path(r.manager.as_ref()),
+            yes(r.sessions),
+            if collections.is_empty() {
+                "-".to_string()
+            } else {
+                collections.join(", ")
+            },
+        );
+    }
+    if let Some(i) = &p.ipmi {
+        let _ = writeln!(
+            out,
+            "  ipmi: cipher suite {}, DCMI power {}, SEL {}",
+            i.cipher_suite.map_or("-".to_string(), |c| c.to_string()),
+            yes(i.dcmi_power),
+            yes(i.sel),
         );
     }
     out

@@ -11,12 +11,15 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+mod profile;
+
 use super::decode::chassis;
 use super::poll::{Cached, action_request, poll_session};
 use super::session::{Session, SessionConfig};
 use super::wire::rakp::Privilege;
 use crate::hal::cursors::Cursors;
 use crate::hal::journal::Journal;
+use crate::hal::profiles::Profiles;
 use crate::hal::{Bmc, BmcInfo, HalError};
 use crate::model::{Action, ErrorKind, Limits, PowerState, Reading};
 
@@ -39,6 +42,8 @@ pub struct IpmiBmc {
     journal: Arc<Journal>,
     /// Where the SEL was read up to, so that a restart reports no record twice.
     cursors: Arc<Cursors>,
+    /// What every BMC turned out to support: the cipher suite this one accepted is tried first.
+    profiles: Arc<Profiles>,
 }
 
 impl IpmiBmc {
@@ -61,7 +66,14 @@ impl IpmiBmc {
             stop_keepalive: std::sync::Mutex::new(None),
             journal: Arc::new(Journal::default()),
             cursors: Arc::new(Cursors::default()),
+            profiles: Arc::new(Profiles::default()),
         }
+    }
+
+    /// Tries the cipher suite `profiles` remembers for this BMC first, and notes what it finds.
+    pub fn with_profiles(mut self, profiles: Arc<Profiles>) -> IpmiBmc {
+        self.profiles = profiles;
+        self
     }
 
     /// Reads and notes this BMC's SEL cursor in `cursors`.
@@ -173,11 +185,14 @@ impl IpmiBmc {
         cached: &mut Option<Box<Cached>>,
     ) -> Result<(), HalError> {
         if slot.is_none() {
-            let cfg = self.cfg.clone().ok_or_else(|| HalError::Auth {
+            let mut cfg = self.cfg.clone().ok_or_else(|| HalError::Auth {
                 bmc: self.bmc(),
                 detail: "no credentials configured for this BMC".into(),
             })?;
+            self.prefer_remembered_suite(&mut cfg);
             let mut session = Box::new(Session::open(cfg, &self.bmc()).await?);
+            let suite = session.suite.id();
+            self.note_profile(|i| i.cipher_suite = Some(suite));
             self.after_open(&mut session).await;
             *slot = Some(session);
             if let Some(c) = cached.as_mut() {
@@ -309,6 +324,7 @@ impl Bmc for IpmiBmc {
         self.restore_cursor().await;
         let done = self.with_session(Op::Poll(self.limits)).await;
         self.note_cursor().await;
+        self.note_support().await;
         match done {
             Ok(Done::Reading(mut r)) => {
                 r.bound(&self.limits);

@@ -25,10 +25,14 @@ pub(super) struct Cached {
     pub(super) fru: Option<Fru>,
     /// DCMI power reading answered "unsupported" once: use the power sensor instead.
     pub(super) no_dcmi: bool,
+    /// DCMI power reading answered once.
+    pub(super) dcmi_ok: bool,
     /// Where the SEL reading stands (survives re-opened sessions).
     pub(super) sel: super::sel::SelFollow,
     /// Get SEL Info answered "unsupported" (or the BMC has no SEL): not asked again.
     pub(super) no_sel: bool,
+    /// Get SEL Info answered once.
+    pub(super) sel_ok: bool,
 }
 
 impl Cached {
@@ -231,7 +235,10 @@ async fn read_logs(
     }
     let sdrs = c.sdr.as_ref().map(|x| x.records.as_slice()).unwrap_or(&[]);
     match super::sel::read(s, &mut c.sel, bmc, &limits.logs, sdrs).await {
-        Ok(logs) => Ok(Some(logs)),
+        Ok(logs) => {
+            c.sel_ok = true;
+            Ok(Some(logs))
+        }
         Err(e @ HalError::Timeout { .. }) => Err(e),
         Err(HalError::Unsupported { .. }) => {
             c.no_sel = true;
@@ -258,6 +265,7 @@ async fn power_metrics(
         match s.request(0x2c, 0x02, &[0xdc, 0x01, 0x00, 0x00]).await {
             Ok(r) if r.cc == 0 => {
                 if let Ok(p) = chassis::parse_dcmi_power_reading(&r.data) {
+                    c.dcmi_ok = true;
                     return Field::Ok(p.power_metrics());
                 }
             }

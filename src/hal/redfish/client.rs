@@ -118,6 +118,16 @@ impl Session {
         self.http.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
+    /// Whether the last login got a session (`Some(true)`) or fell back to basic auth
+    /// (`Some(false)`); `None` while not logged in.
+    pub async fn uses_sessions(&self) -> Option<bool> {
+        match &*self.auth.lock().await {
+            Auth::Session { .. } => Some(true),
+            Auth::Basic => Some(false),
+            Auth::None => None,
+        }
+    }
+
     /// Where `POST` creates sessions, as the service root links it. A path that leaves the BMC is
     /// refused (the default path stays).
     pub async fn set_sessions_path(&self, path: String) {

@@ -62,6 +62,58 @@ pub(super) struct ComponentLinks {
     network_adapters: Option<String>,
 }
 
+impl ComponentLinks {
+    /// Notes these links and the component collections there are (those `sys`, the system
+    /// document, links, and these) in a profile.
+    pub(super) fn to_profile(&self, sys: &Value, p: &mut crate::model::RedfishProfile) {
+        p.firmware_inventory = self.firmware.clone();
+        p.network_adapters = self.network_adapters.clone();
+        p.intrusion_chassis = self.intrusion_chassis.clone();
+        p.cooling = self
+            .cooling
+            .iter()
+            .map(|(kind, path)| crate::model::CoolingLink {
+                kind: *kind,
+                path: path.clone(),
+            })
+            .collect();
+        p.collections = SYSTEM_GROUPS
+            .iter()
+            .filter(|k| shapes::link(sys, k).is_some())
+            .map(|k| k.to_string())
+            .chain(self.firmware.as_ref().map(|_| "FirmwareInventory".into()))
+            .chain(
+                self.network_adapters
+                    .as_ref()
+                    .map(|_| "NetworkAdapters".into()),
+            )
+            .chain(
+                self.intrusion_chassis
+                    .as_ref()
+                    .map(|_| "PhysicalSecurity".into()),
+            )
+            .chain(self.cooling.iter().map(|(kind, _)| {
+                match kind {
+                    CoolingKind::Pump => "Pumps",
+                    CoolingKind::CoolantConnector => "CoolantConnectors",
+                    CoolingKind::LeakDetector => "LeakDetectors",
+                }
+                .to_string()
+            }))
+            .collect();
+    }
+
+    /// The links a profile remembers.
+    pub(super) fn from_profile(p: &crate::model::RedfishProfile) -> ComponentLinks {
+        ComponentLinks {
+            firmware: p.firmware_inventory.clone(),
+            intrusion_chassis: p.intrusion_chassis.clone(),
+            cooling: p.cooling.iter().map(|c| (c.kind, c.path.clone())).collect(),
+            network_adapters: p.network_adapters.clone(),
+        }
+    }
+}
+
 impl RedfishBmc {
     /// Finds the component links the system does not give (called with the layout).
     pub(super) async fn component_links(

@@ -1,5 +1,5 @@
 //! Following a Redfish BMC's logs: at the first poll the LogServices of its system and manager
-//! are listed and those of its vendor's row in [`log_services::VENDORS`] kept; each poll then
+//! are listed and those of its vendor's row in [`crate::hal::vendors::VENDORS`] kept; each poll then
 //! reads each kept log's entries (a `$top` page at a time where the vendor supports it, newest
 //! first or oldest first as its row says) up to the entry under the cursor (`Id`), at most
 //! `[logs] max-entries-per-poll`. An entry without `Id` is skipped with a warning; a cursor entry
@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::client::Session;
-use super::log_services::{self, VendorLogs};
 use super::shapes;
 use crate::hal::HalError;
+use crate::hal::vendors::{self, Quirk, Vendor};
 use crate::model::{LogEntry, LogFollow, LogPolicy, Logs, MacAddr, now_ms};
 pub use entry::{entry, log_name};
 
@@ -51,7 +51,7 @@ pub struct Reader<'a> {
 pub struct RedfishLogs {
     /// The entry collections read (`/redfish/v1/.../LogServices/Log/Entries`); `None` until found.
     services: Option<Vec<String>>,
-    vendor: Option<&'static VendorLogs>,
+    vendor: Option<&'static Vendor>,
     cursors: HashMap<String, Option<LogCursor>>,
     follow: LogFollow,
 }
@@ -103,7 +103,7 @@ impl RedfishLogs {
                 .get("Manufacturer")
                 .or_else(|| manager.and_then(|m| m.get("Manufacturer")))
                 .and_then(Value::as_str);
-            let vendor = log_services::for_manufacturer(manufacturer);
+            let vendor = vendors::for_manufacturer(manufacturer);
             self.vendor = Some(vendor);
             self.services = Some(find(s, vendor, system, manager).await);
         }
@@ -111,9 +111,7 @@ impl RedfishLogs {
         if services.is_empty() {
             return None;
         }
-        let vendor = self
-            .vendor
-            .unwrap_or(&log_services::VENDORS[log_services::VENDORS.len() - 1]);
+        let vendor = self.vendor.unwrap_or_else(vendors::default_row);
         let mut fresh_all = Vec::new();
         let mut backfill = Vec::new();
         let mut cleared_logs = Vec::new();
@@ -173,7 +171,7 @@ impl RedfishLogs {
 /// The entry collections of the vendor's LogServices under the system and the manager.
 async fn find(
     s: &Session,
-    vendor: &VendorLogs,
+    vendor: &Vendor,
     system: &Value,
     manager: Option<&Value>,
 ) -> Vec<String> {
@@ -203,7 +201,7 @@ async fn find(
 async fn read_log(
     s: &Session,
     bmc: &str,
-    vendor: &VendorLogs,
+    vendor: &Vendor,
     entries_path: &str,
     name: &str,
     cursor: Option<&LogCursor>,
@@ -213,7 +211,7 @@ async fn read_log(
     let mut count = None;
     let mut complete = false;
     let mut skipped = 0u64;
-    let mut url = if vendor.top_skip {
+    let mut url = if vendor.has(Quirk::LogsTopSkip) {
         format!("{entries_path}?$top={PAGE}")
     } else {
         entries_path.to_string()
@@ -231,7 +229,7 @@ async fn read_log(
         for m in &members {
             match entry(m, name) {
                 Some(e) => {
-                    hit_cursor |= vendor.newest_first
+                    hit_cursor |= vendor.has(Quirk::LogsNewestFirst)
                         && cursor.is_some_and(|c| c.last_id.as_deref() == Some(e.id.as_str()));
                     read.push(e);
                 }
@@ -246,11 +244,11 @@ async fn read_log(
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| {
-                (vendor.top_skip && got == PAGE)
+                (vendor.has(Quirk::LogsTopSkip) && got == PAGE)
                     .then(|| format!("{entries_path}?$top={PAGE}&$skip={}", (page + 1) * PAGE))
             });
         // Newest first: stop at the cursor or at the bound; oldest first: read to the end.
-        if vendor.newest_first && (hit_cursor || read.len() >= policy.max_per_poll) {
+        if vendor.has(Quirk::LogsNewestFirst) && (hit_cursor || read.len() >= policy.max_per_poll) {
             break;
         }
         match next {
@@ -260,7 +258,7 @@ async fn read_log(
                 break;
             }
         }
-        if !vendor.newest_first && read.len() > 4 * policy.max_per_poll {
+        if !vendor.has(Quirk::LogsNewestFirst) && read.len() > 4 * policy.max_per_poll {
             // An oldest-first log this long: keep only its newest part in memory.
             let drop = read.len() - policy.max_per_poll;
             read.drain(..drop);
@@ -269,7 +267,7 @@ async fn read_log(
     if skipped > 0 {
         tracing::warn!(bmc = %bmc, log = %name, skipped, "redfish log entries without Id skipped");
     }
-    if vendor.newest_first {
+    if vendor.has(Quirk::LogsNewestFirst) {
         read.reverse();
     }
     Ok((read, count, complete))

@@ -132,6 +132,7 @@ impl Iterator for Pager {
             let view = BmcView {
                 target: e.target.clone(),
                 snapshot: e.snapshot.clone(),
+                profile: None,
             };
             if let Err(err) = serde_json::to_writer(&mut out, &view) {
                 self.closed = true;
