@@ -5,7 +5,7 @@
 //! The types ([`crate::model::IssueType`]) are documented in docs/issues.md.
 
 mod components;
-pub use components::{usual as usual_version, version_group};
+pub use components::{running_versions, usual as usual_version, version_group};
 mod rules;
 pub mod task;
 

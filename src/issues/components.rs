@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::model::{
-    Components, Health, Intrusion, Issue, IssueType, LinkStatus, Part, Protocol, Severity,
+    BmcSnapshot, Components, Health, Intrusion, Issue, IssueType, LinkStatus, Part, Protocol,
+    Severity,
 };
 use crate::store::Entry;
 
@@ -251,25 +252,34 @@ pub fn version_group(model: &str, protocol: Option<Protocol>) -> Cow<'_, str> {
     }
 }
 
+/// What a snapshot says its BMC runs: its [`version_group`] and the BMC firmware (`bmc`) and BIOS
+/// (`bios`) versions it names; `None` without an inventory or a model. `firmware-drift` and
+/// `bmc-catcher firmware` count the same versions this way.
+pub fn running_versions(
+    snap: &BmcSnapshot,
+) -> Option<(Cow<'_, str>, impl Iterator<Item = (&'static str, &str)>)> {
+    let inv = snap.reading.inventory.ok()?;
+    let group = version_group(inv.model.as_deref()?, snap.protocol);
+    let versions = [("bmc", &inv.bmc_firmware), ("bios", &inv.bios_version)]
+        .into_iter()
+        .filter_map(|(component, v)| Some((component, v.as_deref()?)));
+    Some((group, versions))
+}
+
 impl Versions {
     pub(super) fn index(entries: &[Entry]) -> Versions {
         let mut v = Versions::default();
         for e in entries {
-            let Some(snap) = e.snapshot.as_ref() else {
+            let Some((group, versions)) = e.snapshot.as_deref().and_then(running_versions) else {
                 continue;
             };
-            let Some(inv) = snap.reading.inventory.ok() else {
-                continue;
-            };
-            let Some(model) = inv.model.as_deref() else {
-                continue;
-            };
-            let group = version_group(model, snap.protocol);
-            if let Some(fw) = &inv.bmc_firmware {
-                count(&mut v.bmc, &group, fw);
-            }
-            if let Some(bios) = &inv.bios_version {
-                count(&mut v.bios, &group, bios);
+            for (component, version) in versions {
+                let map = if component == "bmc" {
+                    &mut v.bmc
+                } else {
+                    &mut v.bios
+                };
+                count(map, &group, version);
             }
         }
         v

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::{Row, clean, finish, grid};
-use crate::issues::{usual_version, version_group};
+use crate::issues::{running_versions, usual_version};
 
 /// MACs named on a drift row of the table (the JSON output has them all).
 const MAX_MACS_SHOWN: usize = 4;
@@ -33,25 +33,16 @@ pub fn firmware_rows(rows: &[Row]) -> Vec<FirmwareRow> {
     let mut index: BTreeMap<(String, &'static str), BTreeMap<String, Vec<String>>> =
         BTreeMap::new();
     for r in rows {
-        let Some(snap) = r.snapshot.as_ref() else {
+        let Some((group, versions)) = r.snapshot.as_ref().and_then(running_versions) else {
             continue;
         };
-        let Some(inv) = snap.reading.inventory.ok() else {
-            continue;
-        };
-        let Some(model) = inv.model.as_deref() else {
-            continue;
-        };
-        let model = version_group(model, snap.protocol);
-        for (component, version) in [("bmc", &inv.bmc_firmware), ("bios", &inv.bios_version)] {
-            if let Some(v) = version {
-                index
-                    .entry((model.to_string(), component))
-                    .or_default()
-                    .entry(v.clone())
-                    .or_default()
-                    .push(r.mac.clone());
-            }
+        for (component, version) in versions {
+            index
+                .entry((group.to_string(), component))
+                .or_default()
+                .entry(version.to_string())
+                .or_default()
+                .push(r.mac.clone());
         }
     }
     let mut out = Vec::new();
