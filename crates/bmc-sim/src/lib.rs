@@ -7,6 +7,7 @@ pub mod ipmi;
 pub mod redfish;
 mod render;
 pub mod state;
+pub mod tally;
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -90,6 +91,8 @@ pub struct Endpoint {
 /// A running fleet; dropping it does not stop it, `stop()` or cancelling the token does.
 pub struct SimFleet {
     pub bmcs: Vec<Running>,
+    /// Its Redfish requests per second since it started.
+    pub tally: Arc<tally::Tally>,
     cancel: CancellationToken,
 }
 
@@ -122,6 +125,7 @@ impl SimFleet {
             None => None,
         };
         let mut bmcs = Vec::new();
+        let tally = Arc::new(tally::Tally::default());
         let mut port = spec.port;
         let mut ipmi_port = spec.ipmi_port;
         for i in 0..spec.count {
@@ -161,6 +165,7 @@ impl SimFleet {
                     redfish::Served {
                         bmc: bmc.clone(),
                         mockup: spec.mockup.clone(),
+                        tally: tally.clone(),
                     },
                     cancel.child_token(),
                 )?;
@@ -195,7 +200,11 @@ impl SimFleet {
                 ipmi,
             });
         }
-        Ok(SimFleet { bmcs, cancel })
+        Ok(SimFleet {
+            bmcs,
+            tally,
+            cancel,
+        })
     }
 
     /// Where each BMC listens, for callers that bypass leases (ports may differ per BMC).

@@ -69,6 +69,10 @@ struct Args {
     /// the faults drive-failed, raid-degraded and nic-link-down; costs 7 more GETs per poll: 6 -> 13 for the legacy shape).
     #[arg(long)]
     components: bool,
+    /// At exit, write the fleet's Redfish requests per second here as CSV (`second,requests,
+    /// firmware_inventory,memory`): how a client spreads its reads (benchmarks).
+    #[arg(long)]
+    tally: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -168,6 +172,11 @@ async fn main() -> std::process::ExitCode {
             ipmi_open += h.sessions_open();
             requests += h.requests();
         }
+    }
+    if let Some(path) = &args.tally
+        && let Err(e) = std::fs::write(path, fleet.tally.csv())
+    {
+        eprintln!("bmc-sim: cannot write {}: {e}", path.display());
     }
     eprintln!(
         "bmc-sim: sessions created: redfish {rf_created}, ipmi {ipmi_created}; still open: redfish {rf_open}, ipmi {ipmi_open}; requests {requests}"

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::render::render;
 use super::state::SimBmc;
+use super::tally::Tally;
 use crate::state::PowerState;
 
 /// What one simulated BMC serves.
@@ -28,6 +29,8 @@ pub struct Served {
     pub bmc: Arc<SimBmc>,
     /// Serve this DMTF mockup directory instead of the generated resources.
     pub mockup: Option<PathBuf>,
+    /// The fleet's requests per second.
+    pub tally: Arc<Tally>,
 }
 
 /// Starts serving on `listener` until `cancel`. The certificate is made for `addr`'s IP.
@@ -171,6 +174,9 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
     let path = uri.path().trim_end_matches('/');
+    served
+        .tally
+        .note(Tally::kind_of(method == Method::GET, path));
     const SESSIONS: &str = "/redfish/v1/SessionService/Sessions";
     match (&method, path) {
         (&Method::GET, "/redfish/v1") => return serve_get(&served, path),
