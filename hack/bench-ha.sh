@@ -25,6 +25,8 @@ cpu() { awk -v hz="$hz" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 metric() { { curl -s "http://127.0.0.1:$1/metrics" || true; } | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%d", s}'; }
 now() { date +%s.%N; }
+# The machine's CPU jiffies: "busy total" (all cores, from /proc/stat).
+jiffies() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 since() { echo "$1 $(now)" | awk '{printf "%.1f", $2-$1}'; }
 
 # 1. The NATS cluster.
@@ -158,12 +160,13 @@ PY
 }
 
 # Takeovers.
-TAKE=(); OWN=(); LAG=()
+TAKE=(); OWN=(); LAG=(); BUSY=()
 victim=b
 for k in $(seq "$K"); do
   other=$([ "$victim" = a ] && echo b || echo a)
   lost=$(owned "$victim"); before=$(polls "$other")
   kill -9 "${PID[$victim]}"; wait "${PID[$victim]}" 2>/dev/null || true; t0=$(now); seen=""
+  read -r busy0 total0 <<<"$(jiffies)"
   for _ in $(seq 600); do
     o=$(owned "$other")
     [ -z "$seen" ] && [ "$o" -eq "$N" ] && seen=$(since "$t0")
@@ -171,8 +174,10 @@ for k in $(seq "$K"); do
     sleep 0.1
   done
   TAKE+=("$(since "$t0")"); OWN+=("$seen")
+  read -r busy1 total1 <<<"$(jiffies)"
+  BUSY+=("$(echo "$busy0 $total0 $busy1 $total1" | awk '{printf "%.0f", 100 * ($3 - $1) / ($4 - $2)}')")
   read -r keys lag oldest_key <<<"$(kv_lag)"; LAG+=("$lag")
-  echo "takeover $k: $victim killed owning $lost, $other owned them after ${OWN[-1]} s and polled them all after ${TAKE[-1]} s; KV: $keys keys, oldest $lag s ($oldest_key)" >&2
+  echo "takeover $k: $victim killed owning $lost, $other owned them after ${OWN[-1]} s and polled them all after ${TAKE[-1]} s (machine CPU ${BUSY[-1]} % busy); KV: $keys keys, oldest $lag s ($oldest_key)" >&2
   start "$victim"
   # Back to steady state before the next kill: the restarted one has its share and has polled it
   # (else the next survivor would still be busy with its own start).
@@ -203,3 +208,4 @@ echo "| power flips / power-changed events in the stream (distinct ids) | $flipp
 echo "| takeover after kill -9: the survivor owns every BMC (member-ttl), $K runs | ${OWN[*]} s; median $(median "${OWN[@]}") s |"
 echo "| takeover after kill -9: the survivor has polled every BMC it gained, $K runs | ${TAKE[*]} s; median $(median "${TAKE[@]}") s |"
 echo "| oldest KV snapshot right after each takeover | ${LAG[*]} s (interval ${INTERVAL} s) |"
+echo "| the machine's CPU busy from the kill until every gained BMC was polled | ${BUSY[*]} % |"
