@@ -12,6 +12,7 @@ pub mod journal;
 mod lazy;
 pub mod profiles;
 pub mod redfish;
+pub mod slots;
 mod state_file;
 pub mod vendors;
 

@@ -148,7 +148,8 @@ impl AutoBmc {
     }
 
     /// A Redfish poll of `redfish`, with the comparison with IPMI's power state made when due
-    /// (a while after the first poll, after the interval, while they disagree), else the last one.
+    /// (a while after the first poll, at the BMC's slot in the inventory interval, while they
+    /// disagree), else the last one.
     /// IPMI is asked first, so whatever its read leaves in the BMC's log is in the log this poll
     /// reads; its session is closed again (no keepalives for a once-a-day question).
     async fn poll_checking_power(&self, redfish: &dyn Bmc) -> Reading {
@@ -162,7 +163,9 @@ impl AutoBmc {
             }
             Check::Waiting(first) => now.duration_since(*first) >= interval.min(FIRST_CHECK_AFTER),
             Check::Done(_, Some(c)) if c.disagrees() => true,
-            Check::Done(at, _) => now.duration_since(*at) >= interval,
+            Check::Done(at, _) => {
+                now >= super::slots::Slots::of(self.redfish.describe().mac).next(*at, interval)
+            }
         };
         let ipmi = if due {
             let r = tokio::time::timeout(PROBE_TIMEOUT, self.ipmi.power_state()).await;

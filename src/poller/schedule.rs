@@ -28,13 +28,7 @@ impl Schedule {
 
 /// The deterministic phase of a BMC within the period: FNV-1a of its MAC, modulo the interval.
 pub fn phase(mac: MacAddr, interval: Duration) -> Duration {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in mac.0 {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let ms = interval.as_millis().max(1) as u64;
-    Duration::from_millis(h % ms)
+    mac.phase(interval)
 }
 
 /// The first slot `epoch + phase + k * interval` strictly after `now`.

@@ -173,6 +173,7 @@ impl RedfishBmc {
         let kept = self.inventory.lock().await.parts(
             now,
             self.limits.component_interval,
+            cache::Slots::of(self.info.mac),
             rollup.as_deref(),
         );
         let (parts, network, intrusion) = tokio::join!(
@@ -356,7 +357,12 @@ impl RedfishBmc {
         let now = Instant::now();
         let mut cache = self.inventory.lock().await;
         if let Some(f) = &cache.firmware
-            && !cache.due(now, self.limits.inventory_interval, bmc_firmware)
+            && !cache.due(
+                now,
+                self.limits.inventory_interval,
+                cache::Slots::of(self.info.mac),
+                bmc_firmware,
+            )
         {
             return f.clone();
         }

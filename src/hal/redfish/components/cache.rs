@@ -8,11 +8,17 @@
 //! `Status.HealthRollup` (and `MemorySummary`/`ProcessorSummary`), read at every poll anyway, so a
 //! drive that fails changes the rollup and is read at that poll; a rollup that holds costs no
 //! part GET until the interval is up. A system that gives no rollup has its parts read every poll.
+//!
+//! A read the interval calls for falls at the BMC's own [`Slots`] within the interval, so a fleet
+//! discovered at once (read at once) spreads its next reads over the interval like its polls
+//! instead of repeating them all in one poll round a day later.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub(super) use crate::hal::slots::Slots;
 
 use crate::model::{
     CoolingPart, Cpu, Dimm, ErrorKind, Field, Firmware, Health, LinkStatus,
@@ -124,11 +130,18 @@ impl InventoryCache {
         self.parts_at = None;
     }
 
-    /// Whether the firmware inventory is read at this poll.
-    pub(super) fn due(&self, now: Instant, interval: Duration, bmc_firmware: Option<&str>) -> bool {
+    /// Whether the firmware inventory is read at this poll: never read, its slot in `interval`
+    /// came, or the BMC firmware changed.
+    pub(super) fn due(
+        &self,
+        now: Instant,
+        interval: Duration,
+        slots: Slots,
+        bmc_firmware: Option<&str>,
+    ) -> bool {
         match (self.read_at, &self.firmware) {
             (Some(at), Some(_)) => {
-                now.duration_since(at) >= interval || self.bmc_firmware.as_deref() != bmc_firmware
+                now >= slots.next(at, interval) || self.bmc_firmware.as_deref() != bmc_firmware
             }
             _ => true,
         }
@@ -146,18 +159,19 @@ impl InventoryCache {
         self.firmware = Some(read.clone());
     }
 
-    /// The parts as last read, when they need no read at this poll: read before, within
-    /// `interval` (zero: never), under the same `rollup`, and all quiet.
+    /// The parts as last read, when they need no read at this poll: read before their slot in
+    /// `interval` came (zero: never), under the same `rollup`, and all quiet.
     pub(super) fn parts(
         &self,
         now: Instant,
         interval: Duration,
+        slots: Slots,
         rollup: Option<&str>,
     ) -> Option<Parts> {
         let (Some(parts), Some(at), Some(rollup)) = (&self.parts, self.parts_at, rollup) else {
             return None;
         };
-        let fresh = now.duration_since(at) < interval;
+        let fresh = !interval.is_zero() && now < slots.next(at, interval);
         (fresh && self.parts_rollup.as_deref() == Some(rollup) && parts.quiet())
             .then(|| parts.clone())
     }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::*;
-use crate::model::{Drive, Volume};
+use crate::model::{Drive, MacAddr, Volume};
 
 fn part(id: &str, health: Health) -> Part {
     Part {
@@ -46,22 +46,50 @@ fn parts(drive: Drive) -> Parts {
 
 const HALF_HOUR: Duration = Duration::from_secs(1800);
 
+const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 7]);
+
+/// Slots of [`MAC`] at `t0 + k * period`.
+fn aligned(t0: Instant, period: Duration) -> Slots {
+    Slots {
+        epoch: t0 + period - MAC.phase(period),
+        mac: MAC,
+    }
+}
+
 #[test]
 fn firmware_is_due_at_first_after_the_interval_and_on_a_firmware_change() {
     let day = Duration::from_secs(86_400);
     let t0 = Instant::now();
     let mut c = InventoryCache::default();
-    assert!(c.due(t0, day, Some("1.0")), "never read");
+    assert!(c.due(t0, day, aligned(t0, day), Some("1.0")), "never read");
     c.keep_firmware(&Field::Ok(Vec::new()), t0, Some("1.0"));
-    assert!(!c.due(t0 + Duration::from_secs(3600), day, Some("1.0")));
-    assert!(c.due(t0 + day, day, Some("1.0")), "after the interval");
+    assert!(!c.due(
+        t0 + Duration::from_secs(3600),
+        day,
+        aligned(t0, day),
+        Some("1.0")
+    ));
     assert!(
-        c.due(t0 + Duration::from_secs(60), day, Some("1.1")),
+        c.due(t0 + day, day, aligned(t0, day), Some("1.0")),
+        "after the interval"
+    );
+    assert!(
+        c.due(
+            t0 + Duration::from_secs(60),
+            day,
+            aligned(t0, day),
+            Some("1.1")
+        ),
         "the BMC was updated"
     );
     c.forget();
     assert!(
-        c.due(t0 + Duration::from_secs(60), day, Some("1.0")),
+        c.due(
+            t0 + Duration::from_secs(60),
+            day,
+            aligned(t0, day),
+            Some("1.0")
+        ),
         "refresh asked for it"
     );
 }
@@ -72,7 +100,8 @@ fn quiet_parts_are_kept_while_the_rollup_holds_and_read_again_when_it_moves() {
     let later = t0 + Duration::from_secs(300);
     let mut c = InventoryCache::default();
     assert!(
-        c.parts(t0, HALF_HOUR, Some("OK/OK")).is_none(),
+        c.parts(t0, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
+            .is_none(),
         "never read"
     );
     c.keep_parts(
@@ -80,26 +109,45 @@ fn quiet_parts_are_kept_while_the_rollup_holds_and_read_again_when_it_moves() {
         t0,
         Some("OK/OK".into()),
     );
-    assert!(c.parts(later, HALF_HOUR, Some("OK/OK")).is_some(), "kept");
     assert!(
-        c.parts(later, HALF_HOUR, Some("OK/Critical")).is_none(),
+        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
+            .is_some(),
+        "kept"
+    );
+    assert!(
+        c.parts(
+            later,
+            HALF_HOUR,
+            aligned(t0, HALF_HOUR),
+            Some("OK/Critical")
+        )
+        .is_none(),
         "the rollup moved: a part changed"
     );
     assert!(
-        c.parts(t0 + HALF_HOUR, HALF_HOUR, Some("OK/OK")).is_none(),
+        c.parts(
+            t0 + HALF_HOUR,
+            HALF_HOUR,
+            aligned(t0, HALF_HOUR),
+            Some("OK/OK")
+        )
+        .is_none(),
         "the interval is up"
     );
     assert!(
-        c.parts(later, HALF_HOUR, None).is_none(),
+        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), None)
+            .is_none(),
         "no rollup to trust"
     );
     assert!(
-        c.parts(later, Duration::ZERO, Some("OK/OK")).is_none(),
+        c.parts(later, Duration::ZERO, aligned(t0, HALF_HOUR), Some("OK/OK"))
+            .is_none(),
         "component-interval 0s: every poll"
     );
     c.forget();
     assert!(
-        c.parts(later, HALF_HOUR, Some("OK/OK")).is_none(),
+        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
+            .is_none(),
         "refresh asked for them"
     );
 }
@@ -120,7 +168,13 @@ fn unhealthy_or_unread_parts_are_read_at_every_poll() {
         let mut c = InventoryCache::default();
         c.keep_parts(&p, t0, Some("OK/Critical".into()));
         assert!(
-            c.parts(later, HALF_HOUR, Some("OK/Critical")).is_none(),
+            c.parts(
+                later,
+                HALF_HOUR,
+                aligned(t0, HALF_HOUR),
+                Some("OK/Critical")
+            )
+            .is_none(),
             "{what}: read again until it clears"
         );
     }
@@ -129,7 +183,8 @@ fn unhealthy_or_unread_parts_are_read_at_every_poll() {
     let mut c = InventoryCache::default();
     c.keep_parts(&parts(absent), t0, Some("OK/OK".into()));
     assert!(
-        c.parts(later, HALF_HOUR, Some("OK/OK")).is_some(),
+        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
+            .is_some(),
         "an empty slot is no reason to look again"
     );
 }
