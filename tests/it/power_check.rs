@@ -88,7 +88,8 @@ async fn redfish_and_ipmi_reporting_two_power_states_raise_the_issue_until_they_
 
     // The Redfish view goes stale: it says Off while the machine (and IPMI) is on.
     sim.state().faults.redfish_power = Some(sim_power(PowerState::Off));
-    tokio::time::sleep(INVENTORY_INTERVAL + Duration::from_millis(200)).await;
+    // The next comparison is at the BMC's slot in the interval, half to one and a half intervals on.
+    tokio::time::sleep(INVENTORY_INTERVAL * 3 / 2 + Duration::from_millis(200)).await;
     let (check, issues) = poll(&*bmc, &t).await;
     assert!(check.is_some_and(|c| c.disagrees()), "{check:?}");
     assert_eq!(issues, ["redfish reports power Off, ipmi reports On"]);
