@@ -4,7 +4,8 @@
 #  1. steady state: the BMCs each catcher owns, its CPU over one poll interval, the polls it made;
 #  2. one power flip on F BMCs: the `power-changed` events the stream received for them (1 each);
 #  3. K times: kill -9 one catcher (alternately), time until the other owns every BMC and until it
-#     has polled each one it gained (the takeover), the oldest KV snapshot right then (KV lag),
+#     has polled each one it gained (the takeover; the survivor's CPU and the machine's CPU busy
+#     share over it), the oldest KV snapshot right then (KV lag),
 #     then restart the killed one and wait until it has its share back and has polled it.
 # Prints Markdown. Needs nats-server >= 2.10 and the peers venv (hack/install-peers.sh) for nats-py.
 #
@@ -160,13 +161,13 @@ PY
 }
 
 # Takeovers.
-TAKE=(); OWN=(); LAG=(); BUSY=()
+TAKE=(); OWN=(); LAG=(); BUSY=(); SCPU=()
 victim=b
 for k in $(seq "$K"); do
   other=$([ "$victim" = a ] && echo b || echo a)
   lost=$(owned "$victim"); before=$(polls "$other")
   kill -9 "${PID[$victim]}"; wait "${PID[$victim]}" 2>/dev/null || true; t0=$(now); seen=""
-  read -r busy0 total0 <<<"$(jiffies)"
+  read -r busy0 total0 <<<"$(jiffies)"; sc0=$(cpu "${PID[$other]}")
   for _ in $(seq 600); do
     o=$(owned "$other")
     [ -z "$seen" ] && [ "$o" -eq "$N" ] && seen=$(since "$t0")
@@ -174,10 +175,10 @@ for k in $(seq "$K"); do
     sleep 0.1
   done
   TAKE+=("$(since "$t0")"); OWN+=("$seen")
-  read -r busy1 total1 <<<"$(jiffies)"
+  read -r busy1 total1 <<<"$(jiffies)"; SCPU+=("$(echo "$sc0 $(cpu "${PID[$other]}")" | awk '{printf "%.1f", $2-$1}')")
   BUSY+=("$(echo "$busy0 $total0 $busy1 $total1" | awk '{printf "%.0f", 100 * ($3 - $1) / ($4 - $2)}')")
   read -r keys lag oldest_key <<<"$(kv_lag)"; LAG+=("$lag")
-  echo "takeover $k: $victim killed owning $lost, $other owned them after ${OWN[-1]} s and polled them all after ${TAKE[-1]} s (machine CPU ${BUSY[-1]} % busy); KV: $keys keys, oldest $lag s ($oldest_key)" >&2
+  echo "takeover $k: $victim killed owning $lost, $other owned them after ${OWN[-1]} s and polled them all after ${TAKE[-1]} s (survivor ${SCPU[-1]} s CPU, machine ${BUSY[-1]} % busy); KV: $keys keys, oldest $lag s ($oldest_key)" >&2
   start "$victim"
   # Back to steady state before the next kill: the restarted one has its share and has polled it
   # (else the next survivor would still be busy with its own start).
@@ -208,4 +209,5 @@ echo "| power flips / power-changed events in the stream (distinct ids) | $flipp
 echo "| takeover after kill -9: the survivor owns every BMC (member-ttl), $K runs | ${OWN[*]} s; median $(median "${OWN[@]}") s |"
 echo "| takeover after kill -9: the survivor has polled every BMC it gained, $K runs | ${TAKE[*]} s; median $(median "${TAKE[@]}") s |"
 echo "| oldest KV snapshot right after each takeover | ${LAG[*]} s (interval ${INTERVAL} s) |"
-echo "| the machine's CPU busy from the kill until every gained BMC was polled | ${BUSY[*]} % |"
+echo "| from the kill until every gained BMC was polled: the survivor's CPU | ${SCPU[*]} s |"
+echo "| ... and the machine's CPU busy (all processes, $(nproc) cores) | ${BUSY[*]} % |"
