@@ -21,7 +21,7 @@ use crate::hal::cursors::Cursors;
 use crate::hal::journal::Journal;
 use crate::hal::profiles::Profiles;
 use crate::issues::{self, task::Timing};
-use crate::model::Target;
+use crate::model::{MacAddr, Target};
 use crate::poller::PollStats;
 use crate::poller::{Poller, Reload, Schedule};
 use crate::publish::http::{self, ApiState, HttpStats, Limits, router};
@@ -96,9 +96,6 @@ impl Daemon {
         if config.logs.cursor_file.is_some() {
             tracker.spawn(keep_cursors(cursors.clone(), cancel.clone()));
         }
-        if config.poll.profile_file.is_some() {
-            tracker.spawn(keep_profiles(profiles.clone(), cancel.clone()));
-        }
         let http_stats = Arc::new(HttpStats::default());
         let leases = Arc::new(discovery::LeasesHealth::default());
         let mut reg = registry(
@@ -134,6 +131,9 @@ impl Daemon {
         let addr = listener.local_addr()?;
 
         let (tx, rx) = watch::channel(Vec::<Target>::new());
+        if config.poll.profile_file.is_some() {
+            tracker.spawn(keep_profiles(profiles.clone(), rx.clone(), cancel.clone()));
+        }
         let watcher_token = cancel.child_token();
         let watcher_tx = tx.clone();
         tracker.spawn(
@@ -311,12 +311,22 @@ async fn keep_cursors(cursors: Arc<Cursors>, cancel: CancellationToken) {
     }
 }
 
-/// Writes the BMC profiles each second while they change, off the async workers.
-async fn keep_profiles(profiles: Arc<Profiles>, cancel: CancellationToken) {
+/// Writes the BMC profiles each second while they change, off the async workers; drops those of
+/// the BMCs the leases no longer name ([`Profiles::retain`]).
+async fn keep_profiles(
+    profiles: Arc<Profiles>,
+    mut targets: watch::Receiver<Vec<Target>>,
+    cancel: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
             _ = cancel.cancelled() => return,
+        }
+        if targets.has_changed().unwrap_or(false) {
+            let leased: std::collections::HashSet<MacAddr> =
+                targets.borrow_and_update().iter().map(|t| t.mac).collect();
+            profiles.retain(&leased);
         }
         let p = profiles.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || p.flush()).await {

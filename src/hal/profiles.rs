@@ -130,6 +130,29 @@ impl Profiles {
         Ok(true)
     }
 
+    /// Keeps only the profiles of `leased` (the BMCs the leases name now), so the file does not
+    /// grow with every BMC that ever had a lease; a BMC that comes back is detected again. An
+    /// empty list (no leases read yet, or none left) drops nothing. Local only: the KV keys stay
+    /// (the partition's other catchers read the same leases). Returns how many were dropped.
+    pub fn retain(&self, leased: &std::collections::HashSet<MacAddr>) -> usize {
+        if leased.is_empty() {
+            return 0;
+        }
+        let mut s = self.lock();
+        let before = s.profiles.len();
+        s.profiles.retain(|mac, _| leased.contains(mac));
+        let dropped = before - s.profiles.len();
+        if dropped > 0 {
+            s.dirty = true;
+            tracing::info!(
+                dropped,
+                kept = s.profiles.len(),
+                "BMC profiles of BMCs without a lease dropped"
+            );
+        }
+        dropped
+    }
+
     /// Gives `mac` back to the next [`Profiles::take_changed`] (sharing it failed).
     pub fn mark_changed(&self, mac: MacAddr) {
         self.lock().changed.insert(mac);
@@ -199,6 +222,29 @@ mod tests {
             }),
             ..Profile::new(Protocol::Ipmi, 1)
         }
+    }
+
+    /// A BMC whose lease is gone takes its profile out of the file; no leases drop nothing.
+    #[test]
+    fn profiles_of_bmcs_without_a_lease_are_dropped_from_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("profiles.json");
+        let p = Profiles::load(Some(path.clone()));
+        p.set(mac(1), ipmi(17));
+        p.set(mac(2), ipmi(3));
+        p.flush();
+        assert_eq!(p.take_changed().len(), 2, "both shared");
+        assert_eq!(
+            p.retain(&std::collections::HashSet::new()),
+            0,
+            "no leases yet"
+        );
+        assert_eq!(p.retain(&[mac(1), mac(9)].into_iter().collect()), 1);
+        assert!(p.take_changed().is_empty(), "the KV keys stay");
+        p.flush();
+        let again = Profiles::load(Some(path));
+        assert_eq!(again.get(mac(1)), Some(ipmi(17)));
+        assert_eq!(again.get(mac(2)), None);
     }
 
     #[test]
