@@ -15,6 +15,7 @@ mod nats;
 mod nats_accounts;
 mod nats_pins;
 mod poll_once_tty;
+mod profile_sharing;
 mod promtool;
 mod redfish;
 mod redfish_components;

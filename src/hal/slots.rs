@@ -25,6 +25,15 @@ impl Slots {
         Slots { epoch: *EPOCH, mac }
     }
 
+    /// Slots of `mac` at `t0 + k * period` (for tests).
+    #[cfg(test)]
+    pub fn aligned(mac: MacAddr, t0: Instant, period: Duration) -> Slots {
+        Slots {
+            epoch: t0 + period - mac.phase(period),
+            mac,
+        }
+    }
+
     /// When a read done at `at` is due again: at the first slot at least half a `period` after
     /// it. A read at its slot is due again one period later; one forced elsewhere (the first
     /// poll, a new BMC firmware, `refresh`) goes back to its slot within half to one and a half
@@ -47,12 +56,8 @@ mod tests {
 
     const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 7]);
 
-    /// Slots of [`MAC`] at `t0 + k * period`.
     fn aligned(t0: Instant, period: Duration) -> Slots {
-        Slots {
-            epoch: t0 + period - MAC.phase(period),
-            mac: MAC,
-        }
+        Slots::aligned(MAC, t0, period)
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod pins;
 pub mod profiles;
 mod sender;
+pub mod shared;
 
 use std::sync::Arc;
 

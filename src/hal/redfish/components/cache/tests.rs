@@ -48,12 +48,8 @@ const HALF_HOUR: Duration = Duration::from_secs(1800);
 
 const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 7]);
 
-/// Slots of [`MAC`] at `t0 + k * period`.
 fn aligned(t0: Instant, period: Duration) -> Slots {
-    Slots {
-        epoch: t0 + period - MAC.phase(period),
-        mac: MAC,
-    }
+    Slots::aligned(MAC, t0, period)
 }
 
 #[test]
