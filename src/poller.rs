@@ -218,7 +218,7 @@ mod reload;
 mod rounds;
 mod schedule;
 mod slots;
-pub use schedule::{Schedule, backoff, next_slot, phase};
+pub use schedule::{Schedule, backoff, next_slot};
 use slots::Slots;
 mod stats;
 pub use rounds::{poll_round, poll_rounds, poll_rounds_observed, process_cpu_seconds};

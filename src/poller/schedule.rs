@@ -1,11 +1,10 @@
-//! When to poll: the scheduling knobs ([`Schedule`]), each BMC's phase within the period (a hash of
-//! its MAC), the next slot, and the back-off of a failing BMC. Pure functions of time and MAC.
+//! When to poll: the scheduling knobs ([`Schedule`]), the next slot of a BMC at its phase within
+//! the period ([`crate::model::MacAddr::phase`]), and the back-off of a failing BMC. Pure
+//! functions of time.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
-
-use crate::model::MacAddr;
 
 /// The scheduling knobs, from `[poll]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,11 +23,6 @@ impl Schedule {
             concurrency: poll.concurrency,
         }
     }
-}
-
-/// The deterministic phase of a BMC within the period: FNV-1a of its MAC, modulo the interval.
-pub fn phase(mac: MacAddr, interval: Duration) -> Duration {
-    mac.phase(interval)
 }
 
 /// The first slot `epoch + phase + k * interval` strictly after `now`.

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::schedule::{Schedule, backoff, next_slot, phase};
+use super::schedule::{Schedule, backoff, next_slot};
 use super::{CLOSE_CONCURRENCY, PollStats, poll_one};
 use crate::hal::Bmc;
 use crate::model::{BmcSnapshot, ErrorKind, MacAddr, Target};
@@ -144,7 +144,7 @@ impl Slots {
     /// The next slot of `mac` on the current schedule, `wait` intervals from now (back-off).
     fn slot_after(&self, mac: MacAddr, wait: u32) -> Instant {
         let interval = self.schedule.interval;
-        let next = next_slot(self.epoch, phase(mac, interval), interval, Instant::now());
+        let next = next_slot(self.epoch, mac.phase(interval), interval, Instant::now());
         next + interval * wait.saturating_sub(1)
     }
 

@@ -16,9 +16,9 @@ fn mac(i: u8) -> MacAddr {
 #[test]
 fn phases_are_stable_spread_and_inside_the_period() {
     let interval = Duration::from_secs(300);
-    let phases: Vec<Duration> = (0..=255u8).map(|i| phase(mac(i), interval)).collect();
+    let phases: Vec<Duration> = (0..=255u8).map(|i| mac(i).phase(interval)).collect();
     assert!(phases.iter().all(|p| *p < interval));
-    assert_eq!(phase(mac(7), interval), phase(mac(7), interval));
+    assert_eq!(mac(7).phase(interval), mac(7).phase(interval));
     // 256 BMCs over 10 buckets of 30 s: every bucket gets some.
     let mut buckets = [0u32; 10];
     for p in &phases {
@@ -191,7 +191,7 @@ async fn a_reload_moves_a_waiting_bmc_to_its_slot_of_the_new_period() {
     run.tell.send(Tell::Schedule(longer)).expect("running");
     let slot = next_slot(
         epoch,
-        phase(mac(2), longer.interval),
+        mac(2).phase(longer.interval),
         longer.interval,
         Instant::now(),
     );
