@@ -52,6 +52,12 @@ fn aligned(t0: Instant, period: Duration) -> Slots {
     Slots::aligned(MAC, t0, period)
 }
 
+/// The parts `c` keeps at `at` under `rollup`, with `component-interval` half an hour from `t0`.
+fn kept(c: &InventoryCache, t0: Instant, at: Instant, rollup: Option<&str>) -> bool {
+    c.parts(at, HALF_HOUR, aligned(t0, HALF_HOUR), rollup)
+        .is_some()
+}
+
 #[test]
 fn firmware_is_due_at_first_after_the_interval_and_on_a_firmware_change() {
     let day = Duration::from_secs(86_400);
@@ -95,46 +101,22 @@ fn quiet_parts_are_kept_while_the_rollup_holds_and_read_again_when_it_moves() {
     let t0 = Instant::now();
     let later = t0 + Duration::from_secs(300);
     let mut c = InventoryCache::default();
-    assert!(
-        c.parts(t0, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
-            .is_none(),
-        "never read"
-    );
+    assert!(!kept(&c, t0, t0, Some("OK/OK")), "never read");
     c.keep_parts(
         &parts(drive(Health::Ok, Some(false))),
         t0,
         Some("OK/OK".into()),
     );
+    assert!(kept(&c, t0, later, Some("OK/OK")), "kept");
     assert!(
-        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
-            .is_some(),
-        "kept"
-    );
-    assert!(
-        c.parts(
-            later,
-            HALF_HOUR,
-            aligned(t0, HALF_HOUR),
-            Some("OK/Critical")
-        )
-        .is_none(),
+        !kept(&c, t0, later, Some("OK/Critical")),
         "the rollup moved: a part changed"
     );
     assert!(
-        c.parts(
-            t0 + HALF_HOUR,
-            HALF_HOUR,
-            aligned(t0, HALF_HOUR),
-            Some("OK/OK")
-        )
-        .is_none(),
+        !kept(&c, t0, t0 + HALF_HOUR, Some("OK/OK")),
         "the interval is up"
     );
-    assert!(
-        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), None)
-            .is_none(),
-        "no rollup to trust"
-    );
+    assert!(!kept(&c, t0, later, None), "no rollup to trust");
     assert!(
         c.parts(later, Duration::ZERO, aligned(t0, HALF_HOUR), Some("OK/OK"))
             .is_none(),
@@ -142,8 +124,7 @@ fn quiet_parts_are_kept_while_the_rollup_holds_and_read_again_when_it_moves() {
     );
     c.forget();
     assert!(
-        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
-            .is_none(),
+        !kept(&c, t0, later, Some("OK/OK")),
         "refresh asked for them"
     );
 }
@@ -164,13 +145,7 @@ fn unhealthy_or_unread_parts_are_read_at_every_poll() {
         let mut c = InventoryCache::default();
         c.keep_parts(&p, t0, Some("OK/Critical".into()));
         assert!(
-            c.parts(
-                later,
-                HALF_HOUR,
-                aligned(t0, HALF_HOUR),
-                Some("OK/Critical")
-            )
-            .is_none(),
+            !kept(&c, t0, later, Some("OK/Critical")),
             "{what}: read again until it clears"
         );
     }
@@ -179,8 +154,7 @@ fn unhealthy_or_unread_parts_are_read_at_every_poll() {
     let mut c = InventoryCache::default();
     c.keep_parts(&parts(absent), t0, Some("OK/OK".into()));
     assert!(
-        c.parts(later, HALF_HOUR, aligned(t0, HALF_HOUR), Some("OK/OK"))
-            .is_some(),
+        kept(&c, t0, later, Some("OK/OK")),
         "an empty slot is no reason to look again"
     );
 }
